@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: Apache-2.0
+// The one HTTP client of the web app. Every call to /api/v1/... goes through request():
+//  - attaches "Authorization: Bearer <access_token>" and a fresh X-Request-Id;
+//  - on 401 refreshes the tokens ONCE (shared by concurrent calls) and retries the call once,
+//    otherwise ends the session and sends the user to /login;
+//  - turns application/problem+json errors into a visible ElMessage that carries the request
+//    id (for support), and throws an ApiError whose fieldErrors forms show next to the fields;
+//  - explains 429 and 503 with the server's Retry-After.
+import { ElMessage } from 'element-plus'
+import { t } from '@/i18n'
+import { loadTokens, saveTokens, clearTokens } from './tokens'
+
+export const API_BASE = '/api/v1'
+
+/** Error thrown for every failed call. 'status' is 0 when the server could not be reached. */
+export class ApiError extends Error {
+  constructor({ status, code, title, detail, fieldErrors, requestId, retryAfter, problem }) {
+    super(detail || title || `HTTP ${status}`)
+    this.name = 'ApiError'
+    this.status = status
+    this.code = code || null
+    this.title = title || null
+    this.detail = detail || null
+    this.fieldErrors = fieldErrors || {} // { field: message }
+    this.requestId = requestId || null
+    this.retryAfter = retryAfter ?? null // seconds, or null
+    this.problem = problem || null // the raw problem+json body, if any
+  }
+}
+
+/** A per-request id. crypto.randomUUID exists only in secure contexts (HTTPS, localhost). */
+export function newRequestId() {
+  if (globalThis.crypto?.randomUUID) return crypto.randomUUID()
+  const b = crypto.getRandomValues(new Uint8Array(16))
+  b[6] = (b[6] & 0x0f) | 0x40
+  b[8] = (b[8] & 0x3f) | 0x80
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+}
+
+// Called when the session cannot be saved (refresh failed); main.js routes to /login.
+let onSessionEnded = () => {}
+export function setSessionEndedHandler(fn) {
+  onSessionEnded = fn
+}
+
+/** Builds "/api/v1/<path>?<query>"; undefined, null and '' query values are left out. */
+export function apiUrl(path, query) {
+  const p = path.startsWith('/') ? path : `/${path}`
+  let url = p.startsWith(API_BASE + '/') ? p : API_BASE + p
+  if (query) {
+    const qs = new URLSearchParams()
+    for (const [k, v] of Object.entries(query)) {
+      if (v === undefined || v === null || v === '') continue
+      if (Array.isArray(v)) v.forEach((x) => qs.append(k, x))
+      else qs.append(k, v)
+    }
+    const s = qs.toString()
+    if (s) url += `?${s}`
+  }
+  return url
+}
+
+/** Retry-After is either seconds or an HTTP date; returns whole seconds or null. */
+function parseRetryAfter(value) {
+  if (!value) return null
+  if (/^\d+$/.test(value.trim())) return Number(value.trim())
+  const when = Date.parse(value)
+  return Number.isNaN(when) ? null : Math.max(0, Math.ceil((when - Date.now()) / 1000))
+}
+
+async function readBody(resp) {
+  if (resp.status === 204 || resp.status === 205) return null
+  const type = resp.headers.get('Content-Type') || ''
+  let text
+  try {
+    text = await resp.text()
+  } catch {
+    return undefined // connection dropped while reading the body
+  }
+  if (!text) return null
+  if (type.includes('json')) {
+    try {
+      return JSON.parse(text)
+    } catch {
+      return undefined // claimed JSON but is not
+    }
+  }
+  return undefined // HTML error page of a proxy, plain text...
+}
+
+/** Builds the ApiError for a non-2xx response. */
+function toApiError(resp, body, requestId) {
+  const status = resp.status
+  const retryAfter = parseRetryAfter(resp.headers.get('Retry-After'))
+  const problem = body && typeof body === 'object' ? body : null
+  const fieldErrors = {}
+  if (Array.isArray(problem?.errors)) {
+    for (const e of problem.errors) {
+      if (e && e.field && !fieldErrors[e.field]) fieldErrors[e.field] = e.message || ''
+    }
+  }
+  let detail = problem?.detail || null
+  let title = problem?.title || null
+  if (status === 429) {
+    detail = retryAfter != null ? t('error.rateLimited', { seconds: retryAfter }) : t('error.rateLimitedNoWait')
+  } else if (status === 503 && (retryAfter != null || !detail)) {
+    detail = retryAfter != null ? t('error.unavailable', { seconds: retryAfter }) : t('error.unavailableNoWait')
+  } else if (!detail && !title) {
+    detail = body === undefined ? t('error.badResponse', { status }) : t('error.http', { status })
+  }
+  return new ApiError({
+    status,
+    code: problem?.code,
+    title,
+    detail,
+    fieldErrors,
+    requestId: resp.headers.get('X-Request-Id') || requestId,
+    retryAfter,
+    problem,
+  })
+}
+
+/** Shows an ApiError as an ElMessage, with its request id. */
+export function showError(err) {
+  const message = err.detail || err.title || err.message
+  ElMessage({
+    type: 'error',
+    message: err.requestId ? t('error.withRequestId', { message, id: err.requestId }) : message,
+    showClose: true,
+    duration: 8000,
+    grouping: true,
+    customClass: 'crm-api-error',
+  })
+}
+
+// One refresh at a time: concurrent 401s wait for the same promise.
+let refreshing = null
+
+async function refreshTokens() {
+  const tokens = loadTokens()
+  if (!tokens?.refresh_token) return false
+  if (!refreshing) {
+    refreshing = (async () => {
+      try {
+        const resp = await fetch(apiUrl('/auth/refresh'), {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-Request-Id': newRequestId() },
+          body: JSON.stringify({ refresh_token: tokens.refresh_token }),
+          credentials: 'same-origin',
+        })
+        if (!resp.ok) return false
+        const body = await resp.json()
+        if (!body?.access_token) return false
+        saveTokens(body)
+        return true
+      } catch {
+        return false
+      } finally {
+        refreshing = null
+      }
+    })()
+  }
+  return refreshing
+}
+
+function endSession() {
+  clearTokens()
+  ElMessage({ type: 'warning', message: t('error.sessionExpired'), grouping: true })
+  onSessionEnded()
+}
+
+/**
+ * Sends one API call and returns the parsed JSON body (null for an empty body).
+ *  'method'  HTTP method.
+ *  'path'    "/customers" or "/api/v1/customers".
+ *  'opts.query'   object of query parameters; 'opts.body' is sent as JSON.
+ *  'opts.auth'    false for calls that must not carry a token nor refresh it (login).
+ *  'opts.silent'  true: do not show an ElMessage, the caller shows the error itself.
+ *  'opts.signal'  an AbortSignal.
+ * Throws ApiError on any failure (status 0 when the server could not be reached).
+ */
+export async function request(method, path, opts = {}) {
+  const { query, body, auth = true, silent = false, signal, headers = {} } = opts
+  const send = async () => {
+    const requestId = newRequestId()
+    const h = { Accept: 'application/json, application/problem+json', 'X-Request-Id': requestId, ...headers }
+    if (body !== undefined) h['Content-Type'] = 'application/json'
+    const tokens = auth ? loadTokens() : null
+    if (tokens) h.Authorization = `Bearer ${tokens.access_token}`
+    let resp
+    try {
+      resp = await fetch(apiUrl(path, query), {
+        method,
+        headers: h,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'same-origin',
+        signal,
+      })
+    } catch (e) {
+      if (e?.name === 'AbortError') throw e
+      throw new ApiError({ status: 0, detail: t('error.network'), requestId })
+    }
+    return { resp, requestId, hadToken: !!tokens }
+  }
+
+  try {
+    let { resp, requestId, hadToken } = await send()
+    if (resp.status === 401 && hadToken) {
+      if (await refreshTokens()) ({ resp, requestId } = await send())
+      if (resp.status === 401) {
+        endSession()
+        const err = toApiError(resp, await readBody(resp), requestId)
+        err.sessionEnded = true // already told the user; do not show it again
+        throw err
+      }
+    }
+    const data = await readBody(resp)
+    if (resp.ok) return data === undefined ? null : data
+    throw toApiError(resp, data, requestId)
+  } catch (err) {
+    if (err instanceof ApiError && !silent && !err.sessionEnded) showError(err)
+    throw err
+  }
+}
+
+export const api = {
+  get: (path, query, opts) => request('GET', path, { ...opts, query }),
+  post: (path, body, opts) => request('POST', path, { ...opts, body }),
+  put: (path, body, opts) => request('PUT', path, { ...opts, body }),
+  patch: (path, body, opts) => request('PATCH', path, { ...opts, body }),
+  del: (path, opts) => request('DELETE', path, opts),
+}
+
+export default api
