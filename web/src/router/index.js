@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+// Routes of the shell. Pages of later modules are added by their issues; until then their menu
+// entries (from /auth/me) land on the 404 page, which says the module is not available yet.
+import { createRouter, createWebHistory } from 'vue-router'
+import { useAuthStore } from '@/stores/auth'
+import { t } from '@/i18n'
+
+const Layout = () => import('@/layout/AppLayout.vue')
+
+const routes = [
+  {
+    path: '/login',
+    name: 'login',
+    component: () => import('@/views/login/LoginView.vue'),
+    meta: { public: true, title: 'route.login' },
+  },
+  {
+    path: '/',
+    component: Layout,
+    redirect: '/dashboard',
+    children: [
+      {
+        path: 'dashboard',
+        name: 'dashboard',
+        component: () => import('@/views/dashboard/DashboardView.vue'),
+        meta: { title: 'route.dashboard', icon: 'HomeFilled', affix: true },
+      },
+      {
+        path: 'account/password',
+        name: 'change-password',
+        component: () => import('@/views/account/ChangePassword.vue'),
+        meta: { title: 'route.changePassword' },
+      },
+      {
+        path: ':pathMatch(.*)*',
+        name: 'not-found',
+        component: () => import('@/views/error/NotFound.vue'),
+        meta: { title: 'route.notFound' },
+      },
+    ],
+  },
+]
+
+/** Only same-site paths are accepted as "go back there after login" targets. */
+export function safeRedirect(value) {
+  const v = Array.isArray(value) ? value[0] : value
+  if (typeof v !== 'string' || !v.startsWith('/') || v.startsWith('//') || v.startsWith('/\\')) return null
+  if (v === '/login' || v.startsWith('/login?')) return null
+  return v
+}
+
+const router = createRouter({
+  history: createWebHistory('/'),
+  routes,
+  scrollBehavior: () => ({ top: 0 }),
+})
+
+router.beforeEach(async (to) => {
+  const auth = useAuthStore()
+  if (to.meta.public) {
+    if (to.name === 'login' && auth.isLoggedIn) return safeRedirect(to.query.redirect) || '/'
+    return true
+  }
+  if (!auth.isLoggedIn) {
+    return to.fullPath === '/' || to.fullPath === '/dashboard'
+      ? { name: 'login' }
+      : { name: 'login', query: { redirect: to.fullPath } }
+  }
+  // The profile is loaded once per page load; a failure is shown by the layout, not hidden.
+  if (!auth.profile && !auth.profileError && !auth.profileLoading) {
+    await auth.fetchProfile()
+    // The tokens could not be refreshed while loading it: the session is over.
+    if (!auth.isLoggedIn) return { name: 'login', query: { redirect: to.fullPath } }
+  }
+  return true
+})
+
+router.afterEach((to) => {
+  const name = t('app.name')
+  document.title = to.meta.title ? `${t(to.meta.title)} - ${name}` : name
+})
+
+export default router
