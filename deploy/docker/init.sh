@@ -1,0 +1,56 @@
+#!/bin/sh
+# init.sh — one-shot set-up run by the `init` service of docker-compose.yml before anything else:
+#   * /run/crm/secrets/db_<svc>: each service's database password (from CRM_DB_PASSWORD_<SVC>),
+#     readable only by that service's user;
+#   * /var/lib/crm/keys: one ES256 key pair (kid k<UTC time>) unless the volume has a public key
+#     already; the private key is readable only by auth, which signs the tokens;
+#   * /var/lib/crm/tls: a self-signed certificate for CRM_TLS_HOSTNAME unless one is there
+#     (put your own cert.pem/key.pem into the crm-tls volume to replace it).
+# The uids are the CRM_UID build arguments of deploy/docker/<name>.Dockerfile.
+set -eu
+umask 077
+
+secrets=/run/crm/secrets keys=/var/lib/crm/keys tls=/var/lib/crm/tls
+uid_of() {
+    case $1 in
+    gateway) echo 10100 ;; auth) echo 10101 ;; customer) echo 10102 ;; transfer) echo 10103 ;;
+    care) echo 10104 ;; audit) echo 10105 ;;
+    esac
+}
+
+for svc in auth customer transfer care audit; do
+    var=CRM_DB_PASSWORD_$(echo "$svc" | tr "[:lower:]" "[:upper:]")
+    eval "pw=\${$var:-}"
+    [ -n "$pw" ] || { echo "init: $var is not set" >&2; exit 1; }
+    printf '%s\n' "$pw" >"$secrets/db_$svc.tmp"
+    chown "$(uid_of "$svc"):$(uid_of "$svc")" "$secrets/db_$svc.tmp"
+    chmod 400 "$secrets/db_$svc.tmp"
+    mv "$secrets/db_$svc.tmp" "$secrets/db_$svc"
+done
+chmod 755 "$secrets"
+
+if ! ls "$keys"/*.pub.pem >/dev/null 2>&1; then
+    kid=k$(date -u +%Y%m%dT%H%M%S)
+    echo "init: creating JWT signing key $kid"
+    openssl ecparam -name prime256v1 -genkey -noout |
+        openssl pkcs8 -topk8 -nocrypt -out "$keys/$kid.key.pem"
+    openssl ec -in "$keys/$kid.key.pem" -pubout -out "$keys/$kid.pub.pem" 2>/dev/null
+fi
+for f in "$keys"/*.key.pem; do
+    [ -f "$f" ] && chown "$(uid_of auth)" "$f" && chmod 400 "$f"
+done
+chmod 644 "$keys"/*.pub.pem
+chmod 755 "$keys"
+
+if [ ! -s "$tls/cert.pem" ] || [ ! -s "$tls/key.pem" ]; then
+    host=${CRM_TLS_HOSTNAME:-localhost}
+    echo "init: creating a self-signed TLS certificate for $host"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -days 825 -nodes \
+        -keyout "$tls/key.pem" -out "$tls/cert.pem" -subj "/CN=$host" \
+        -addext "subjectAltName=DNS:$host,DNS:localhost,IP:127.0.0.1" 2>/dev/null
+fi
+chown "$(uid_of gateway)" "$tls/key.pem"
+chmod 400 "$tls/key.pem"
+chmod 644 "$tls/cert.pem"
+chmod 755 "$tls"
+echo "init: done"
