@@ -5,7 +5,7 @@ set -eu
 case "${1:-}" in
 build)
     pkgs="build-essential cmake pkg-config libevent-dev libhiredis-dev libmariadb-dev
-          libjansson-dev libjwt-dev libssl-dev libargon2-dev libcmocka-dev"
+          libjansson-dev libjwt-dev libssl-dev libargon2-dev"
     ;;
 runtime)
     # Shared libraries of the C processes, plus curl for the HEALTHCHECK.

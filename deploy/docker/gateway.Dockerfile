@@ -7,7 +7,7 @@ COPY deploy/docker/deps.sh /usr/local/sbin/crm-deps
 RUN crm-deps build
 WORKDIR /src
 COPY . .
-RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF \
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRM_TESTS=OFF \
  && cmake --build build -j"$(nproc)" --target crm-gateway \
  && install -D -m 755 build/gateway/crm-gateway /out/crm-gateway
 
