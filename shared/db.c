@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* db: one MariaDB connection per worker thread, prepared statements only, explicit reconnect. */
+#include "db.h"
+#include "crmlog.h"
+#include "util.h"
+
+#include <errmsg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DB_BACKOFF_MAX_MS 5000
+
+void db_init(struct db *db, const struct db_config *cfg)
+{
+    memset(db, 0, sizeof(*db));
+    db->cfg = *cfg;
+}
+
+static void db_drop_cache(struct db *db)
+{
+    for (size_t i = 0; i < db->ncache; i++)
+        mysql_stmt_close(db->cache[i].stmt);
+    db->ncache = 0;
+}
+
+static void db_disconnect(struct db *db)
+{
+    db_drop_cache(db);
+    if (db->mysql)
+        mysql_close(db->mysql);
+    db->mysql = NULL;
+    db->in_tx = false;
+}
+
+void db_cleanup(struct db *db)
+{
+    db_disconnect(db);
+}
+
+static void db_note_error(struct db *db, unsigned err, const char *msg)
+{
+    db->last_errno = err;
+    snprintf(db->last_error, sizeof(db->last_error), "%s", msg);
+}
+
+int db_connect(struct db *db)
+{
+    if (db->mysql)
+        return 0;
+    uint64_t now = util_now_ms();
+    if (now < db->next_try_ms)
+        return -1;
+    MYSQL *m = mysql_init(NULL);
+    unsigned timeout = (unsigned)db->cfg.timeout_s;
+    my_bool off = 0;
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
+    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+    mysql_options(m, MYSQL_OPT_RECONNECT, &off);
+    mysql_options(m, MYSQL_INIT_COMMAND,
+                  "SET time_zone='+00:00', sql_mode='STRICT_ALL_TABLES,NO_ZERO_DATE,"
+                  "NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'");
+    if (mysql_real_connect(m, db->cfg.host, db->cfg.user, db->cfg.password, db->cfg.name,
+                           (unsigned)db->cfg.port, NULL, 0) == NULL ||
+        mysql_set_character_set(m, "utf8mb4") != 0) {
+        db_note_error(db, mysql_errno(m), mysql_error(m));
+        log_warn(NULL, "database %s@%s:%d unavailable: %s", db->cfg.user, db->cfg.host,
+                 db->cfg.port, mysql_error(m));
+        mysql_close(m);
+        db->backoff_ms = db->backoff_ms ? db->backoff_ms * 2 : 100;
+        if (db->backoff_ms > DB_BACKOFF_MAX_MS)
+            db->backoff_ms = DB_BACKOFF_MAX_MS;
+        db->next_try_ms = now + (uint64_t)db->backoff_ms;
+        return -1;
+    }
+    db->mysql = m;
+    db->backoff_ms = 0;
+    db->next_try_ms = 0;
+    return 0;
+}
+
+static bool db_link_lost(unsigned err)
+{
+    return err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST || err == CR_CONNECTION_ERROR ||
+           err == 1927 /* ER_CONNECTION_KILLED */ || err == 4031 /* client idle timeout */;
+}
+
+int db_ping(struct db *db)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (db_connect(db) != 0)
+            return -1;
+        if (mysql_ping(db->mysql) == 0)
+            return 0;
+        db_note_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+        db_disconnect(db);
+    }
+    return -1;
+}
+
+/* A prepared statement for 'sql', from this connection's cache. */
+static MYSQL_STMT *db_prepare(struct db *db, const char *sql)
+{
+    for (size_t i = 0; i < db->ncache; i++) {
+        if (db->cache[i].sql == sql || strcmp(db->cache[i].sql, sql) == 0)
+            return db->cache[i].stmt;
+    }
+    MYSQL_STMT *st = mysql_stmt_init(db->mysql);
+    if (st == NULL)
+        return NULL;
+    if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0) {
+        db_note_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+        mysql_stmt_close(st);
+        return NULL;
+    }
+    if (db->ncache == DB_STMT_CACHE) {
+        mysql_stmt_close(db->cache[0].stmt);
+        memmove(&db->cache[0], &db->cache[1], sizeof(db->cache[0]) * (DB_STMT_CACHE - 1));
+        db->ncache--;
+    }
+    db->cache[db->ncache].sql = sql;
+    db->cache[db->ncache].stmt = st;
+    db->ncache++;
+    return st;
+}
+
+static int db_bind_params(struct db *db, MYSQL_STMT *st, const struct db_param *p, size_t n,
+                          MYSQL_BIND *b)
+{
+    if (mysql_stmt_param_count(st) != n) {
+        db_note_error(db, 0, "parameter count does not match the statement");
+        log_error(NULL, "bug: statement wants %lu parameters, %zu given",
+                  mysql_stmt_param_count(st), n);
+        return -1;
+    }
+    memset(b, 0, sizeof(*b) * n);
+    for (size_t i = 0; i < n; i++) {
+        switch (p[i].type) {
+        case DB_NULL:
+            b[i].buffer_type = MYSQL_TYPE_NULL;
+            break;
+        case DB_INT:
+            b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+            b[i].buffer = (void *)&p[i].i;
+            break;
+        case DB_DOUBLE:
+            b[i].buffer_type = MYSQL_TYPE_DOUBLE;
+            b[i].buffer = (void *)&p[i].d;
+            break;
+        case DB_STR:
+            b[i].buffer_type = MYSQL_TYPE_STRING;
+            b[i].buffer = (void *)p[i].s;
+            b[i].buffer_length = (unsigned long)p[i].len;
+            break;
+        }
+    }
+    return n ? (mysql_stmt_bind_param(st, b) ? -1 : 0) : 0;
+}
+
+/* Prepare, bind and execute; on a lost link outside a transaction reconnect and retry once. */
+static MYSQL_STMT *db_run(struct db *db, const char *sql, const struct db_param *p, size_t n)
+{
+    MYSQL_BIND binds[64];
+    if (n > ARRAY_LEN(binds))
+        return NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (db_connect(db) != 0)
+            return NULL;
+        MYSQL_STMT *st = db_prepare(db, sql);
+        unsigned err = 0;
+        if (st != NULL) {
+            if (db_bind_params(db, st, p, n, binds) != 0)
+                return NULL;
+            if (mysql_stmt_execute(st) == 0)
+                return st;
+            err = mysql_stmt_errno(st);
+            db_note_error(db, err, mysql_stmt_error(st));
+        } else {
+            err = db->last_errno ? db->last_errno : mysql_errno(db->mysql);
+        }
+        if (!db_link_lost(err) || db->in_tx) {
+            if (db_link_lost(err))
+                db_disconnect(db);
+            return NULL;
+        }
+        log_warn(NULL, "database link lost (%u), reconnecting", err);
+        db_disconnect(db);
+    }
+    return NULL;
+}
+
+int db_exec(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
+            uint64_t *affected, uint64_t *insert_id)
+{
+    MYSQL_STMT *st = db_run(db, sql, params, nparams);
+    if (st == NULL)
+        return -1;
+    if (affected)
+        *affected = mysql_stmt_affected_rows(st);
+    if (insert_id)
+        *insert_id = mysql_stmt_insert_id(st);
+    mysql_stmt_free_result(st);
+    return 0;
+}
+
+static json_t *db_value(enum enum_field_types t, const char *s, unsigned long len)
+{
+    switch (t) {
+    case MYSQL_TYPE_TINY:
+    case MYSQL_TYPE_SHORT:
+    case MYSQL_TYPE_LONG:
+    case MYSQL_TYPE_INT24:
+    case MYSQL_TYPE_LONGLONG:
+    case MYSQL_TYPE_YEAR:
+        return json_integer(strtoll(s, NULL, 10));
+    case MYSQL_TYPE_FLOAT:
+    case MYSQL_TYPE_DOUBLE:
+        return json_real(strtod(s, NULL));
+    case MYSQL_TYPE_DATETIME:
+    case MYSQL_TYPE_TIMESTAMP: {
+        /* "YYYY-MM-DD HH:MM:SS[.fff]" in UTC -> RFC 3339 */
+        char buf[40];
+        snprintf(buf, sizeof(buf), "%.*sZ", (int)(len < 32 ? len : 32), s);
+        if (len >= 11)
+            buf[10] = 'T';
+        return json_string(buf);
+    }
+    default:
+        return json_stringn(s, len);
+    }
+}
+
+int db_query(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
+             json_t **rows)
+{
+    MYSQL_STMT *st = db_run(db, sql, params, nparams);
+    MYSQL_RES *meta = NULL;
+    MYSQL_BIND *b = NULL;
+    char **bufs = NULL;
+    unsigned long *lens = NULL;
+    my_bool *nulls = NULL;
+    json_t *out = NULL;
+    unsigned ncols = 0;
+    int rc = -1;
+
+    *rows = NULL;
+    if (st == NULL)
+        return -1;
+    my_bool update_max = 1;
+    mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
+    if (mysql_stmt_store_result(st) != 0) {
+        db_note_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+        goto out;
+    }
+    meta = mysql_stmt_result_metadata(st);
+    if (meta == NULL)
+        goto out;
+    ncols = mysql_num_fields(meta);
+    MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+    b = xcalloc(ncols, sizeof(*b));
+    bufs = xcalloc(ncols, sizeof(*bufs));
+    lens = xcalloc(ncols, sizeof(*lens));
+    nulls = xcalloc(ncols, sizeof(*nulls));
+    for (unsigned i = 0; i < ncols; i++) {
+        unsigned long cap = fields[i].max_length + 1;
+        bufs[i] = xmalloc(cap);
+        b[i].buffer_type = MYSQL_TYPE_STRING;
+        b[i].buffer = bufs[i];
+        b[i].buffer_length = cap;
+        b[i].length = &lens[i];
+        b[i].is_null = &nulls[i];
+    }
+    if (mysql_stmt_bind_result(st, b) != 0)
+        goto out;
+    out = json_array();
+    int f;
+    while ((f = mysql_stmt_fetch(st)) == 0 || f == MYSQL_DATA_TRUNCATED) {
+        json_t *row = json_object();
+        for (unsigned i = 0; i < ncols; i++) {
+            json_t *v = nulls[i] ? json_null() : db_value(fields[i].type, bufs[i], lens[i]);
+            json_object_set_new(row, fields[i].name, v ? v : json_null());
+        }
+        json_array_append_new(out, row);
+    }
+    if (f != MYSQL_NO_DATA)
+        goto out;
+    *rows = out;
+    out = NULL;
+    rc = 0;
+out:
+    if (meta)
+        mysql_free_result(meta);
+    for (unsigned i = 0; bufs && i < ncols; i++)
+        free(bufs[i]);
+    free(bufs);
+    free(b);
+    free(lens);
+    free(nulls);
+    json_decref(out);
+    mysql_stmt_free_result(st);
+    return rc;
+}
+
+int db_begin(struct db *db)
+{
+    if (db_ping(db) != 0)
+        return -1;
+    if (mysql_query(db->mysql, "START TRANSACTION") != 0) {
+        db_note_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+        return -1;
+    }
+    db->in_tx = true;
+    return 0;
+}
+
+int db_commit(struct db *db)
+{
+    int rc = mysql_commit(db->mysql) == 0 ? 0 : -1;
+    if (rc != 0)
+        db_note_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+    db->in_tx = false;
+    return rc;
+}
+
+void db_rollback(struct db *db)
+{
+    if (db->mysql)
+        (void)mysql_rollback(db->mysql);
+    db->in_tx = false;
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* db: one MariaDB connection per worker thread, prepared statements only, explicit reconnect. */
+#ifndef CRM_DB_H
+#define CRM_DB_H
+
+#include <jansson.h>
+#include <mysql.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DB_STMT_CACHE 64
+
+struct db_config {
+    const char *host;
+    int port;
+    const char *user;
+    const char *password;
+    const char *name;
+    int timeout_s; /* connect, read and write timeouts */
+};
+
+struct db {
+    MYSQL *mysql;
+    struct db_config cfg;
+    bool in_tx;
+    uint64_t next_try_ms; /* reconnect backoff */
+    int backoff_ms;
+    struct {
+        const char *sql;
+        MYSQL_STMT *stmt;
+    } cache[DB_STMT_CACHE];
+    size_t ncache;
+    char last_error[256];
+    unsigned last_errno;
+};
+
+enum db_type { DB_NULL, DB_INT, DB_STR, DB_DOUBLE };
+
+struct db_param {
+    enum db_type type;
+    long long i;
+    const char *s;
+    size_t len;
+    double d;
+};
+
+#define DBP_INT(v)     ((struct db_param){DB_INT, (long long)(v), NULL, 0, 0})
+#define DBP_STR(v)     ((struct db_param){DB_STR, 0, (v), strlen(v), 0})
+#define DBP_STRN(v, n) ((struct db_param){DB_STR, 0, (v), (n), 0})
+#define DBP_NULL       ((struct db_param){DB_NULL, 0, NULL, 0, 0})
+
+/* Set up 'db' (copies nothing: 'cfg' strings must outlive it). Connects lazily. */
+void db_init(struct db *db, const struct db_config *cfg);
+void db_cleanup(struct db *db);
+
+/* Connect when not connected, honouring a backoff after failures. utf8mb4 is set with
+ * mysql_set_character_set, the session runs in UTC with strict SQL mode. MYSQL_OPT_RECONNECT
+ * stays off: a silent reconnect inside a transaction would lose it. */
+int db_connect(struct db *db) __attribute__((warn_unused_result));
+/* Round trip to the server; reconnects once when idle and the link was lost. */
+int db_ping(struct db *db) __attribute__((warn_unused_result));
+
+int db_begin(struct db *db) __attribute__((warn_unused_result));
+int db_commit(struct db *db) __attribute__((warn_unused_result));
+void db_rollback(struct db *db);
+
+/* Execute a statement that returns no rows. 'affected' and 'insert_id' may be NULL. */
+int db_exec(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
+            uint64_t *affected, uint64_t *insert_id) __attribute__((warn_unused_result));
+
+/* Run a query; '*rows' receives an array of objects keyed by column name. Integers become JSON
+ * integers, DECIMAL a string (money stays exact), DATETIME/TIMESTAMP an RFC 3339 UTC string. */
+int db_query(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
+             json_t **rows) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* http: HTTP/1.1 server on libevent bufferevents with limits, problem+json and graceful drain. */
+#ifndef CRM_HTTP_H
+#define CRM_HTTP_H
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "httpparse.h"
+#include "router.h"
+
+struct metrics;
+struct http_server;
+struct http_conn;
+
+struct http_limits {
+    size_t max_header_bytes; /* request line + headers; over it: 431 */
+    size_t max_body_bytes;   /* over it: 413 */
+    long header_timeout_ms;  /* a complete head must arrive within this (slowloris); idle too */
+    long body_timeout_ms;    /* the body must arrive within this after the head */
+    long write_timeout_ms;   /* a client that does not read is dropped */
+    long max_connections;
+    long drain_timeout_ms; /* graceful drain on SIGTERM waits at most this */
+};
+
+struct http_request {
+    struct http_server *srv;
+    struct http_conn *conn; /* NULL when the client left while the request was being handled */
+    struct http_head head;  /* method, target, headers */
+    char *path;             /* raw path (no query) */
+    struct http_query query;
+    char *body; /* NUL-terminated, body_len bytes */
+    size_t body_len;
+    char request_id[65];
+    char client_ip[64];
+    uint64_t start_us;
+    const struct router_route *route;
+    struct router_params params;
+    void *user; /* per-request data of the caller (identity); freed with 'user_free' */
+    void (*user_free)(void *);
+    struct evbuffer *out_headers; /* extra response header lines */
+    bool has_cache_control;
+    int status; /* the status sent, for logs and metrics */
+    size_t resp_bytes;
+    bool replied;
+    bool keep_alive;
+    bool tls; /* the client came over TLS */
+};
+
+/* Called before a matched route's handler: returns true to go on, false when it has replied. */
+typedef bool (*http_pre_fn)(struct http_request *req, void *arg);
+/* Called after every reply (access log, operation log). */
+typedef void (*http_done_fn)(struct http_request *req, void *arg);
+
+struct http_server *http_server_new(struct event_base *base, const char *svc,
+                                    const struct http_limits *limits, struct router *router,
+                                    struct metrics *metrics);
+void http_server_set_hooks(struct http_server *s, http_pre_fn pre, http_done_fn done, void *arg);
+
+/* Listen on 'addr'; with 'ssl_ctx' the listener speaks TLS. Returns 0 or -1 (logged). */
+int http_server_listen(struct http_server *s, const struct config_addr *addr, SSL_CTX *ssl_ctx)
+    __attribute__((warn_unused_result));
+
+/* Stop accepting, let in-flight requests finish (bounded by drain_timeout_ms), then call
+ * 'done'. Idle keep-alive connections are closed at once. */
+void http_server_drain(struct http_server *s, void (*done)(void *), void *arg);
+
+long http_server_connections(struct http_server *s);
+void http_server_free(struct http_server *s);
+
+/* ---- replies: exactly one per request, always on the loop thread ---- */
+
+void http_add_header(struct http_request *req, const char *name, const char *value);
+void http_reply(struct http_request *req, int status, const char *ctype, const void *body,
+                size_t len);
+/* Moves the content of 'body' into the response. */
+void http_reply_evbuf(struct http_request *req, int status, const char *ctype,
+                      struct evbuffer *body);
+/* Takes the reference to 'body'. */
+void http_reply_json(struct http_request *req, int status, json_t *body);
+/* problem+json: 'code' is the stable machine code, 'errors' (taken, may be NULL) the
+ * field-level list [{field,message}]. */
+void http_reply_problem(struct http_request *req, int status, const char *code, const char *detail,
+                        json_t *errors);
+
+const char *http_req_header(const struct http_request *req, const char *name);
+const char *http_status_text(int status);
+
+#endif

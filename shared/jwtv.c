@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* jwtv: ES256 JWT sign and verify around libjwt 1.10, which checks none of alg/exp/nbf/iss/aud. */
+#include "jwtv.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <jwt.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *jwtv_strerror(enum jwtv_result r)
+{
+    switch (r) {
+    case JWTV_OK:
+        return "ok";
+    case JWTV_TOO_LARGE:
+        return "token too large";
+    case JWTV_MALFORMED:
+        return "token malformed";
+    case JWTV_BAD_ALG:
+        return "algorithm not allowed";
+    case JWTV_UNKNOWN_KID:
+        return "unknown key id";
+    case JWTV_BAD_SIGNATURE:
+        return "bad signature";
+    case JWTV_EXPIRED:
+        return "token expired";
+    case JWTV_NOT_YET_VALID:
+        return "token not yet valid";
+    case JWTV_BAD_ISSUER:
+        return "wrong issuer";
+    case JWTV_BAD_AUDIENCE:
+        return "wrong audience";
+    case JWTV_MISSING_CLAIM:
+        return "required claim missing";
+    }
+    return "unknown";
+}
+
+void jwtv_init(struct jwtv *v, const char *issuer, const char *audience, size_t cache_size)
+{
+    memset(v, 0, sizeof(*v));
+    snprintf(v->issuer, sizeof(v->issuer), "%s", issuer);
+    snprintf(v->audience, sizeof(v->audience), "%s", audience);
+    v->leeway_s = 30;
+    size_t n = 0;
+    if (cache_size > 0) {
+        n = 1;
+        while (n < cache_size)
+            n <<= 1;
+        v->cache = xcalloc(n, sizeof(*v->cache));
+    }
+    v->cache_size = n;
+}
+
+static void jwtv_cache_flush(struct jwtv *v)
+{
+    for (size_t i = 0; i < v->cache_size; i++) {
+        json_decref(v->cache[i].claims);
+        memset(&v->cache[i], 0, sizeof(v->cache[i]));
+    }
+}
+
+void jwtv_cleanup(struct jwtv *v)
+{
+    jwtv_cache_flush(v);
+    free(v->cache);
+    for (size_t i = 0; i < v->nkeys; i++) {
+        free(v->keys[i].pub_pem);
+        free(v->keys[i].priv_pem);
+    }
+    memset(v, 0, sizeof(*v));
+}
+
+/* True when 'pem' holds a P-256 key (public, or private when 'priv'). */
+static bool pem_is_p256(const char *pem, bool priv)
+{
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *k = priv ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)
+                       : PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    bool ok = false;
+    if (k != NULL && EVP_PKEY_base_id(k) == EVP_PKEY_EC) {
+        char curve[64];
+        size_t len = 0;
+        ok = EVP_PKEY_get_utf8_string_param(k, "group", curve, sizeof(curve), &len) == 1 &&
+             strcmp(curve, "prime256v1") == 0;
+    }
+    EVP_PKEY_free(k);
+    BIO_free(bio);
+    return ok;
+}
+
+int jwtv_add_key(struct jwtv *v, const char *kid, const char *pub_pem, const char *priv_pem)
+{
+    if (v->nkeys == JWTV_MAX_KEYS || strlen(kid) == 0 || strlen(kid) >= sizeof(v->keys[0].kid))
+        return -1;
+    if (!pem_is_p256(pub_pem, false) || (priv_pem && !pem_is_p256(priv_pem, true)))
+        return -1;
+    struct jwtv_key *k = &v->keys[v->nkeys++];
+    snprintf(k->kid, sizeof(k->kid), "%s", kid);
+    k->pub_pem = xstrdup(pub_pem);
+    k->pub_len = strlen(pub_pem);
+    if (priv_pem) {
+        k->priv_pem = xstrdup(priv_pem);
+        k->priv_len = strlen(priv_pem);
+    }
+    jwtv_cache_flush(v);
+    return 0;
+}
+
+int jwtv_load_dir(struct jwtv *v, const char *dir, bool want_private, char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int loaded = 0;
+    if (d == NULL) {
+        snprintf(err, errlen, "key directory '%s' cannot be opened", dir);
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        const char *suffix = ".pub.pem";
+        size_t nl = strlen(de->d_name), sl = strlen(suffix);
+        if (nl <= sl || strcmp(de->d_name + nl - sl, suffix) != 0)
+            continue;
+        char kid[64];
+        snprintf(kid, sizeof(kid), "%.*s", (int)(nl - sl), de->d_name);
+        char *path = xasprintf("%s/%s", dir, de->d_name);
+        char *ppath = xasprintf("%s/%s.key.pem", dir, kid);
+        char *pub = util_read_file(path, 16384, NULL);
+        char *priv = want_private ? util_read_file(ppath, 16384, NULL) : NULL;
+        int rc = pub ? jwtv_add_key(v, kid, pub, priv) : -1;
+        free(path);
+        free(ppath);
+        free(pub);
+        free(priv);
+        if (rc != 0) {
+            snprintf(err, errlen, "key '%s' in '%s' is not a usable P-256 key", kid, dir);
+            closedir(d);
+            return -1;
+        }
+        loaded++;
+    }
+    closedir(d);
+    return loaded;
+}
+
+static const struct jwtv_key *jwtv_find_key(const struct jwtv *v, const char *kid)
+{
+    for (size_t i = 0; i < v->nkeys; i++) {
+        if (strcmp(v->keys[i].kid, kid) == 0)
+            return &v->keys[i];
+    }
+    return NULL;
+}
+
+/* Decode one base64url segment into a strict JSON object. */
+static json_t *segment_json(const char *seg, size_t len)
+{
+    size_t n = 0;
+    unsigned char *raw = util_b64url_decode(seg, len, &n);
+    if (raw == NULL)
+        return NULL;
+    json_t *j = json_loadb((const char *)raw, n, JSON_REJECT_DUPLICATES, NULL);
+    free(raw);
+    if (j != NULL && !json_is_object(j)) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* Time-based and pinned claims of an already signature-checked payload. */
+static enum jwtv_result jwtv_check_claims(const struct jwtv *v, json_t *claims, int64_t now,
+                                          int64_t *exp_out, int64_t *nbf_out)
+{
+    json_t *exp = json_object_get(claims, "exp");
+    json_t *nbf = json_object_get(claims, "nbf");
+    json_t *iss = json_object_get(claims, "iss");
+    json_t *aud = json_object_get(claims, "aud");
+    json_t *sub = json_object_get(claims, "sub");
+
+    if (!json_is_integer(exp) || !json_is_string(sub) || json_string_length(sub) == 0)
+        return JWTV_MISSING_CLAIM;
+    if (nbf != NULL && !json_is_integer(nbf))
+        return JWTV_MALFORMED;
+    *exp_out = json_integer_value(exp);
+    *nbf_out = nbf ? json_integer_value(nbf) : 0;
+    if (!json_is_string(iss) || strcmp(json_string_value(iss), v->issuer) != 0)
+        return JWTV_BAD_ISSUER;
+    bool aud_ok = false;
+    if (json_is_string(aud)) {
+        aud_ok = strcmp(json_string_value(aud), v->audience) == 0;
+    } else if (json_is_array(aud)) {
+        size_t i;
+        json_t *a;
+        json_array_foreach(aud, i, a)
+        {
+            if (json_is_string(a) && strcmp(json_string_value(a), v->audience) == 0)
+                aud_ok = true;
+        }
+    }
+    if (!aud_ok)
+        return JWTV_BAD_AUDIENCE;
+    if (now >= *exp_out)
+        return JWTV_EXPIRED;
+    if (nbf != NULL && now + v->leeway_s < *nbf_out)
+        return JWTV_NOT_YET_VALID;
+    return JWTV_OK;
+}
+
+enum jwtv_result jwtv_verify(struct jwtv *v, const char *token, int64_t now, json_t **claims)
+{
+    size_t len = strnlen(token, JWTV_MAX_TOKEN + 1);
+    json_t *header = NULL, *payload = NULL;
+    jwt_t *jwt = NULL;
+    enum jwtv_result rc = JWTV_MALFORMED;
+    struct jwtv_cache_entry *slot = NULL;
+    unsigned char hash[32];
+    int64_t exp = 0, nbf = 0;
+
+    *claims = NULL;
+    if (len > JWTV_MAX_TOKEN)
+        return JWTV_TOO_LARGE;
+
+    if (v->cache_size) {
+        SHA256((const unsigned char *)token, len, hash);
+        size_t idx;
+        memcpy(&idx, hash, sizeof(idx));
+        slot = &v->cache[idx & (v->cache_size - 1)];
+        if (slot->claims && memcmp(slot->hash, hash, 32) == 0) {
+            v->cache_hits++;
+            rc = jwtv_check_claims(v, slot->claims, now, &exp, &nbf);
+            if (rc == JWTV_OK)
+                *claims = json_incref(slot->claims);
+            return rc;
+        }
+        v->cache_misses++;
+    }
+
+    /* Exactly three non-empty segments: header.payload.signature. */
+    const char *d1 = memchr(token, '.', len);
+    const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
+    if (d1 == NULL || d2 == NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) != NULL)
+        goto out;
+    size_t hlen = (size_t)(d1 - token), plen = (size_t)(d2 - d1 - 1);
+    size_t slen = len - (size_t)(d2 + 1 - token);
+    if (hlen == 0 || plen == 0 || slen == 0)
+        goto out;
+
+    header = segment_json(token, hlen);
+    payload = segment_json(d1 + 1, plen);
+    if (header == NULL || payload == NULL)
+        goto out;
+
+    /* Pin the algorithm before libjwt sees the token: it would accept alg=none without a key
+     * and HS256 keyed with our public key. */
+    json_t *alg = json_object_get(header, "alg");
+    if (!json_is_string(alg) || strcmp(json_string_value(alg), "ES256") != 0) {
+        rc = JWTV_BAD_ALG;
+        goto out;
+    }
+    json_t *typ = json_object_get(header, "typ");
+    if ((typ != NULL && (!json_is_string(typ) || strcmp(json_string_value(typ), "JWT") != 0)) ||
+        json_object_get(header, "crit") != NULL)
+        goto out;
+    json_t *kid = json_object_get(header, "kid");
+    if (!json_is_string(kid)) {
+        rc = JWTV_UNKNOWN_KID;
+        goto out;
+    }
+    const struct jwtv_key *key = jwtv_find_key(v, json_string_value(kid));
+    if (key == NULL) {
+        rc = JWTV_UNKNOWN_KID;
+        goto out;
+    }
+    /* An ES256 signature is r||s, 32 bytes each: 86 base64url characters. */
+    if (slen != 86) {
+        rc = JWTV_BAD_SIGNATURE;
+        goto out;
+    }
+    if (jwt_decode(&jwt, token, (const unsigned char *)key->pub_pem, (int)key->pub_len) != 0 ||
+        jwt == NULL || jwt_get_alg(jwt) != JWT_ALG_ES256) {
+        rc = JWTV_BAD_SIGNATURE;
+        goto out;
+    }
+    rc = jwtv_check_claims(v, payload, now, &exp, &nbf);
+    if (rc == JWTV_MISSING_CLAIM || rc == JWTV_MALFORMED || rc == JWTV_BAD_ISSUER ||
+        rc == JWTV_BAD_AUDIENCE)
+        goto out;
+    /* The signature is good: remember it, so the next use costs a hash. */
+    if (slot) {
+        json_decref(slot->claims);
+        memcpy(slot->hash, hash, 32);
+        slot->exp = exp;
+        slot->nbf = nbf;
+        slot->claims = json_incref(payload);
+    }
+    if (rc == JWTV_OK)
+        *claims = json_incref(payload);
+out:
+    if (jwt)
+        jwt_free(jwt);
+    json_decref(header);
+    json_decref(payload);
+    return rc;
+}
+
+char *jwtv_sign(const struct jwtv *v, const char *kid, json_t *claims)
+{
+    const struct jwtv_key *key = jwtv_find_key(v, kid);
+    jwt_t *jwt = NULL;
+    char *grants = NULL, *token = NULL;
+    if (key == NULL || key->priv_pem == NULL)
+        return NULL;
+    if (jwt_new(&jwt) != 0)
+        return NULL;
+    grants = json_dumps(claims, JSON_COMPACT);
+    if (grants == NULL || jwt_add_grants_json(jwt, grants) != 0 ||
+        jwt_add_header(jwt, "kid", kid) != 0 ||
+        jwt_set_alg(jwt, JWT_ALG_ES256, (const unsigned char *)key->priv_pem, (int)key->priv_len) !=
+            0)
+        goto out;
+    token = jwt_encode_str(jwt);
+out:
+    free(grants);
+    jwt_free(jwt);
+    return token;
+}

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* migrate: apply a service's migrations/NNNN_*.sql once each, in order, recorded. */
+#include "migrate.h"
+#include "crmlog.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIGRATE_MAX_FILE (4 * 1024 * 1024)
+
+static int migrate_cmp(const void *a, const void *b)
+{
+    return ((const struct migrate_file *)a)->version - ((const struct migrate_file *)b)->version;
+}
+
+int migrate_list(const char *dir, struct migrate_file **out, char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    struct migrate_file *files = NULL;
+    int n = 0, cap = 0;
+    *out = NULL;
+    if (d == NULL) {
+        snprintf(err, errlen, "migrations directory '%s' cannot be opened", dir);
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        size_t len = strlen(nm);
+        if (len < 10 || strcmp(nm + len - 4, ".sql") != 0 || nm[4] != '_' ||
+            len >= sizeof(files->name))
+            continue;
+        bool digits = true;
+        for (int i = 0; i < 4; i++)
+            digits = digits && isdigit((unsigned char)nm[i]);
+        if (!digits)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            files = xrealloc(files, (size_t)cap * sizeof(*files));
+        }
+        files[n].version = atoi(nm);
+        snprintf(files[n].name, sizeof(files[n].name), "%s", nm);
+        n++;
+    }
+    closedir(d);
+    qsort(files, (size_t)n, sizeof(*files), migrate_cmp);
+    for (int i = 1; i < n; i++) {
+        if (files[i].version == files[i - 1].version) {
+            snprintf(err, errlen, "migrations '%s' and '%s' share version %d", files[i - 1].name,
+                     files[i].name, files[i].version);
+            free(files);
+            return -1;
+        }
+    }
+    *out = files;
+    return n;
+}
+
+static void sha256_hex(const char *data, size_t len, char out[65])
+{
+    unsigned char h[32];
+    SHA256((const unsigned char *)data, len, h);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+/* Run a multi-statement migration text and drain every result. DDL is not transactional in
+ * MariaDB: a file should hold one logical change so a failure leaves little to undo. */
+static int migrate_exec_text(MYSQL *m, const char *sql, size_t len)
+{
+    if (mysql_real_query(m, sql, (unsigned long)len) != 0)
+        return -1;
+    int status;
+    do {
+        MYSQL_RES *res = mysql_store_result(m);
+        if (res)
+            mysql_free_result(res);
+        else if (mysql_field_count(m) != 0)
+            return -1;
+        status = mysql_next_result(m);
+        if (status > 0)
+            return -1;
+    } while (status == 0);
+    return 0;
+}
+
+int migrate_run(const struct db_config *cfg, const char *dir, char *err, size_t errlen)
+{
+    struct migrate_file *files = NULL;
+    struct db db;
+    json_t *applied = NULL;
+    MYSQL *m = NULL;
+    int napplied = 0, rc = -1;
+    bool locked = false;
+
+    int n = migrate_list(dir, &files, err, errlen);
+    if (n < 0)
+        return -1;
+    db_init(&db, cfg);
+    if (db_connect(&db) != 0) {
+        snprintf(err, errlen, "database unavailable: %s", db.last_error);
+        goto out;
+    }
+    /* The runner's own text connection: migration files are multi-statement DDL written by us,
+     * never input; everything else in the services goes through prepared statements. */
+    m = mysql_init(NULL);
+    unsigned timeout = (unsigned)cfg->timeout_s * 10;
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
+    mysql_options(m, MYSQL_INIT_COMMAND, "SET time_zone='+00:00'");
+    if (mysql_real_connect(m, cfg->host, cfg->user, cfg->password, cfg->name, (unsigned)cfg->port,
+                           NULL, CLIENT_MULTI_STATEMENTS) == NULL ||
+        mysql_set_character_set(m, "utf8mb4") != 0) {
+        snprintf(err, errlen, "database unavailable: %s", mysql_error(m));
+        goto out;
+    }
+    json_t *lock = NULL;
+    if (db_query(&db, "SELECT GET_LOCK(CONCAT(DATABASE(), '.migrations'), 60) AS got", NULL, 0,
+                 &lock) != 0 ||
+        json_integer_value(json_object_get(json_array_get(lock, 0), "got")) != 1) {
+        json_decref(lock);
+        snprintf(err, errlen, "could not take the migration lock");
+        goto out;
+    }
+    json_decref(lock);
+    locked = true;
+    if (db_exec(&db,
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INT NOT NULL PRIMARY KEY,"
+                " name VARCHAR(255) NOT NULL,"
+                " checksum CHAR(64) NOT NULL,"
+                " applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)"
+                ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+                NULL, 0, NULL, NULL) != 0 ||
+        db_query(&db, "SELECT version, name, checksum FROM schema_migrations", NULL, 0, &applied) !=
+            0) {
+        snprintf(err, errlen, "schema_migrations: %s", db.last_error);
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        char *path = xasprintf("%s/%s", dir, files[i].name);
+        size_t len = 0;
+        char *sql = util_read_file(path, MIGRATE_MAX_FILE, &len);
+        free(path);
+        if (sql == NULL) {
+            snprintf(err, errlen, "migration '%s' cannot be read", files[i].name);
+            goto out;
+        }
+        char sum[65];
+        sha256_hex(sql, len, sum);
+        size_t k;
+        json_t *row;
+        bool done = false;
+        json_array_foreach(applied, k, row)
+        {
+            if (json_integer_value(json_object_get(row, "version")) != files[i].version)
+                continue;
+            done = true;
+            if (strcmp(json_string_value(json_object_get(row, "checksum")), sum) != 0) {
+                snprintf(err, errlen,
+                         "migration '%s' changed after it was applied; add a new "
+                         "migration instead",
+                         files[i].name);
+                free(sql);
+                goto out;
+            }
+        }
+        if (done) {
+            free(sql);
+            continue;
+        }
+        int erc = migrate_exec_text(m, sql, len);
+        free(sql);
+        if (erc != 0) {
+            snprintf(err, errlen, "migration '%s' failed: %s", files[i].name, mysql_error(m));
+            goto out;
+        }
+        struct db_param p[] = {DBP_INT(files[i].version), DBP_STR(files[i].name), DBP_STR(sum)};
+        if (db_exec(&db, "INSERT INTO schema_migrations (version, name, checksum) VALUES (?,?,?)",
+                    p, 3, NULL, NULL) != 0) {
+            snprintf(err, errlen, "recording '%s' failed: %s", files[i].name, db.last_error);
+            goto out;
+        }
+        log_info(NULL, "applied migration %s", files[i].name);
+        napplied++;
+    }
+    rc = napplied;
+out:
+    if (locked) {
+        json_t *r = NULL;
+        if (db_query(&db, "SELECT RELEASE_LOCK(CONCAT(DATABASE(), '.migrations')) AS r", NULL, 0,
+                     &r) == 0)
+            json_decref(r);
+    }
+    json_decref(applied);
+    if (m)
+        mysql_close(m);
+    db_cleanup(&db);
+    free(files);
+    return rc;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* rds: a synchronous Redis connection with timeouts on every command and reconnect backoff. */
+#ifndef CRM_RDS_H
+#define CRM_RDS_H
+
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct rds {
+    redisContext *c;
+    char host[64];
+    int port;
+    int timeout_ms;
+    uint64_t next_try_ms;
+    int backoff_ms;
+};
+
+void rds_init(struct rds *r, const char *host, int port, int timeout_ms);
+void rds_cleanup(struct rds *r);
+
+/* Run a command (printf-style as hiredis). Connects when needed, waiting out the backoff after
+ * a failure (returns NULL meanwhile). A transport error drops the link for a later reconnect.
+ * The caller frees the reply with freeReplyObject. */
+redisReply *rds_command(struct rds *r, const char *fmt, ...);
+redisReply *rds_commandv(struct rds *r, int argc, const char **argv, const size_t *argvlen);
+
+/* PING; true when Redis answered PONG. */
+bool rds_ping(struct rds *r);
+
+#endif

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* svc: what every CRM service process shares: config, HTTP, workers with MySQL and Redis, JWT
+ * identity, health/readiness/metrics, migrations at start and a graceful drain on SIGTERM. */
+#ifndef CRM_SVC_H
+#define CRM_SVC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "jwtv.h"
+#include "pool.h"
+#include "rds.h"
+#include "router.h"
+
+struct svc_config {
+    struct config_addr listen;
+    char *db_host;
+    long db_port;
+    char *db_name;
+    char *db_user;
+    char *db_password_file;
+    long db_timeout_s;
+    char *redis_host;
+    long redis_port;
+    long redis_timeout_ms;
+    char *jwt_keys_dir;
+    char *jwt_issuer;
+    char *jwt_audience;
+    char *migrations_dir;
+    long workers;
+    long queue_max;
+    bool debug_endpoints;
+    char *log_level;
+    long max_body_bytes;
+    long max_header_bytes;
+    long header_timeout_ms;
+    long body_timeout_ms;
+    long drain_timeout_ms;
+    long max_connections;
+};
+
+/* The caller's identity, verified from its bearer token by this process itself. */
+struct svc_identity {
+    char user_id[32];
+    char name[128];
+    long dept_id;
+    char scope[24];
+    json_t *roles;  /* array of role codes */
+    json_t *claims; /* the whole payload */
+};
+
+/* One worker thread's own connections. */
+struct svc_worker {
+    struct svc *svc;
+    struct db db;
+    struct rds rds;
+    int index;
+};
+
+/* The last health probe of the dependencies, refreshed by a timer on a worker. */
+struct svc_health {
+    bool db_ok;
+    bool redis_ok;
+    int64_t checked_at;
+};
+
+struct svc {
+    const char *name;
+    const char *version;
+    int64_t started_at;
+    struct svc_config cfg;
+    char *db_password;
+    struct db_config dbcfg;
+    struct event_base *base;
+    struct router router;
+    struct metrics *metrics;
+    struct http_server *http;
+    struct pool *pool;
+    struct jwtv jwt;
+    struct svc_health health;
+    bool probe_running;
+    struct event *probe_timer;
+    struct event *sig_term, *sig_int;
+    void *app; /* the service's own context */
+};
+
+/* A unit of blocking work for one request: 'work' runs on a worker and fills the reply fields,
+ * then the loop sends exactly one reply from them. */
+struct svc_job {
+    struct svc *svc;
+    struct http_request *req;
+    void (*work)(struct svc_worker *w, struct svc_job *job);
+    int status;       /* reply status, 500 until the work says otherwise */
+    json_t *body;     /* success body (taken) */
+    const char *code; /* problem code when status >= 400 */
+    char detail[256]; /* problem detail */
+    json_t *errors;   /* field errors (taken) */
+    void *data;       /* handler's own input */
+    void (*data_free)(void *);
+};
+
+struct svc_def {
+    const char *name;
+    const char *version;
+    /* Register the service's routes and make its context; 0 or -1. */
+    int (*setup)(struct svc *s);
+    void (*teardown)(struct svc *s);
+};
+
+int svc_main(int argc, char **argv, const struct svc_def *def);
+
+/* Register a route that needs a bearer token (and, once RBAC lands, 'permission'). */
+int svc_route(struct svc *s, const char *method, const char *pattern, router_handler_fn fn,
+              const char *permission) __attribute__((warn_unused_result));
+/* Register a route anyone may call. */
+int svc_route_public(struct svc *s, const char *method, const char *pattern, router_handler_fn fn)
+    __attribute__((warn_unused_result));
+
+/* The verified identity of the request (NULL on public routes). */
+const struct svc_identity *svc_identity(const struct http_request *req);
+
+/* Queue 'work' for 'req' on the worker pool; replies 503 + Retry-After itself when full. */
+void svc_submit(struct svc *s, struct http_request *req,
+                void (*work)(struct svc_worker *w, struct svc_job *job), void *data,
+                void (*data_free)(void *));
+
+/* Helpers for work functions to set the outcome. */
+void svc_job_ok(struct svc_job *job, int status, json_t *body);
+void svc_job_fail(struct svc_job *job, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Map the worker's last database failure onto the job (503 when the database is away, 500
+ * otherwise); the SQL error goes to the log, never to the client. */
+void svc_job_db_error(struct svc_job *job, struct svc_worker *w);
+
+#endif

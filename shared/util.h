@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* util: allocation that aborts in one place, clocks, random ids, base64url, small string helpers.
+ */
+#ifndef CRM_UTIL_H
+#define CRM_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WUR          __attribute__((warn_unused_result))
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Out of memory is not recoverable for a service: these abort in one place. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Milliseconds / microseconds of CLOCK_MONOTONIC, and seconds of the wall clock. */
+uint64_t util_now_ms(void);
+uint64_t util_now_us(void);
+int64_t util_wall_s(void);
+/* RFC 3339 UTC ("2026-11-22T02:14:00Z") of 'secs' into 'out' (at least 21 bytes). */
+void util_format_time(int64_t secs, char *out, size_t outlen);
+
+/* Fill 'buf' with 'n' cryptographically random bytes; aborts if the kernel cannot. */
+void util_random_bytes(void *buf, size_t n);
+/* A 32-hex-character random id (request ids, event ids) into 'out' (33 bytes). */
+void util_random_hex(char *out, size_t nbytes_hex);
+
+/* base64url without padding. Decode returns a malloc'd buffer and its length, NULL on bad input. */
+char *util_b64url_encode(const unsigned char *in, size_t len);
+unsigned char *util_b64url_decode(const char *in, size_t len, size_t *outlen) WUR;
+
+/* Constant-time comparison of two equal-length buffers. */
+bool util_ct_equal(const void *a, const void *b, size_t n);
+
+/* Read a whole file (at most 'max' bytes) into a NUL-terminated malloc'd buffer. */
+char *util_read_file(const char *path, size_t max, size_t *outlen) WUR;
+
+/* True when 's' is a safe request id: 1..64 chars of [A-Za-z0-9._-]. */
+bool util_valid_request_id(const char *s);
+
+/* Parse a decimal integer strictly (whole string, range checked). */
+int util_parse_long(const char *s, long min, long max, long *out) WUR;
+
+#endif
