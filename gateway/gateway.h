@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* gateway: the process context shared by the gateway's modules. */
+#ifndef CRM_GATEWAY_H
+#define CRM_GATEWAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "http.h"
+#include "jwtv.h"
+#include "router.h"
+
+#define GW_SERVICES 5
+
+struct gw_config {
+    struct config_addr listen;
+    char *tls_listen;
+    char *tls_cert;
+    char *tls_key;
+    struct config_addr upstream[GW_SERVICES]; /* auth customer transfer care audit */
+    long upstream_timeout_ms;
+    long upstream_connect_timeout_ms;
+    long upstream_max_conns;
+    long upstream_idle_conns;
+    char *web_root;
+    long rate_limit_rps;
+    long rate_limit_burst;
+    char *jwt_keys_dir;
+    char *jwt_issuer;
+    char *jwt_audience;
+    char *redis_host;
+    long redis_port;
+    char *access_log;
+    char *log_level;
+    long max_body_bytes;
+    long max_header_bytes;
+    long header_timeout_ms;
+    long body_timeout_ms;
+    long drain_timeout_ms;
+    long max_connections;
+};
+
+struct gw_upstream;
+struct gw_static;
+struct gw_ratelimit;
+
+struct gateway {
+    struct gw_config cfg;
+    struct event_base *base;
+    struct router router;
+    struct metrics *metrics;
+    struct http_server *http;
+    struct jwtv jwt;
+    struct gw_upstream *upstreams[GW_SERVICES];
+    struct gw_static *web;
+    struct gw_ratelimit *rl;
+    SSL_CTX *ssl_ctx;
+    FILE *access_log;
+    struct event *flush_timer;
+    struct event *sig_term, *sig_int;
+    int64_t started_at;
+};
+
+extern const char *const gw_service_names[GW_SERVICES];
+
+#endif
