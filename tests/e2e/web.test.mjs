@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: Apache-2.0
+// End-to-end tests of the web front end in Debian's Chromium, against a running stack.
+//
+//   CRM_TEST_GATEWAY=http://127.0.0.1:9080 node --test tests/e2e/
+//
+// Optional: CRM_TEST_USER / CRM_TEST_PASSWORD (a user of the test stack) run the logged-in
+// tests too; CRM_E2E_UPDATE_SCREENSHOTS=1 rewrites the committed screenshots (README images),
+// otherwise screenshots are written as *.tmp.png (ignored by git).
+import { test as nodeTest, before, after, beforeEach, afterEach } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+
+const GATEWAY = (process.env.CRM_TEST_GATEWAY || 'http://127.0.0.1:9080').replace(/\/+$/, '')
+const CHROMIUM = process.env.CRM_CHROMIUM || '/usr/bin/chromium'
+const USER = process.env.CRM_TEST_USER
+const PASSWORD = process.env.CRM_TEST_PASSWORD
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const SHOTS = path.join(HERE, 'screenshots')
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+// Every test gets a time limit, so a page that never shows what is awaited fails instead of hanging.
+const test = (name, opts, fn) =>
+  typeof opts === 'function' ? nodeTest(name, { timeout: 60000 }, opts) : nodeTest(name, { timeout: 60000, ...opts }, fn)
+
+let context // one persistent context on a new, empty profile directory
+let profileDir
+let page
+
+function shotPath(name) {
+  fs.mkdirSync(SHOTS, { recursive: true })
+  return path.join(SHOTS, process.env.CRM_E2E_UPDATE_SCREENSHOTS === '1' ? `${name}.png` : `${name}.tmp.png`)
+}
+
+before(async () => {
+  // Fail early and clearly when the stack is not there, instead of timing out page by page.
+  try {
+    await fetch(`${GATEWAY}/`, { signal: AbortSignal.timeout(5000) })
+  } catch (e) {
+    throw new Error(`the gateway at CRM_TEST_GATEWAY=${GATEWAY} does not answer: ${e.cause?.code || e.message}`)
+  }
+  profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-e2e-profile-'))
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1366, height: 800 },
+    locale: 'zh-CN',
+  })
+  context.setDefaultTimeout(10000)
+})
+
+after(async () => {
+  await context?.close()
+  if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true })
+})
+
+// Every test starts logged out, in the default language, on a fresh tab.
+beforeEach(async () => {
+  page = await context.newPage()
+  await page.goto(`${GATEWAY}/login`)
+  await page.evaluate(() => {
+    localStorage.clear()
+    sessionStorage.clear()
+  })
+  await context.clearCookies()
+})
+
+afterEach(async () => {
+  await page?.close()
+})
+
+const visible = (selector) => page.locator(selector).filter({ visible: true })
+
+async function openLogin() {
+  await page.goto(`${GATEWAY}/login`)
+  await page.getByTestId('login-form').waitFor({ state: 'visible' })
+}
+
+test('the login page renders in Chinese with the product name', async () => {
+  await openLogin()
+  assert.equal(await page.getByTestId('product-name').textContent(), '客户关系管理系统')
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN')
+  assert.equal(await page.getByTestId('login-username').getAttribute('placeholder'), '请输入用户名')
+  assert.equal(await page.getByTestId('login-password').getAttribute('placeholder'), '请输入密码')
+  assert.match(await page.getByTestId('login-submit').textContent(), /登\s*录/)
+  assert.match(await page.title(), /客户关系管理系统/)
+  await page.screenshot({ path: shotPath('login') })
+})
+
+test('switching to English changes the labels and is remembered', async () => {
+  await openLogin()
+  await page.getByTestId('lang-switch').click()
+  await visible('[data-testid="lang-en"]').click()
+  await page.waitForFunction(() => document.documentElement.lang === 'en')
+  assert.equal(await page.getByTestId('product-name').textContent(), 'CRM')
+  assert.equal(await page.getByTestId('login-username').getAttribute('placeholder'), 'Username')
+  assert.match(await page.getByTestId('login-submit').textContent(), /Log in/)
+  assert.doesNotMatch(await page.getByTestId('login-form').innerText(), /[\u4e00-\u9fff]/, 'no Chinese label is left on the form')
+  assert.equal(await visible('.el-form-item__error').count(), 0, 'switching the language flags no field')
+
+  await page.reload()
+  await page.getByTestId('login-form').waitFor()
+  assert.equal(await page.getByTestId('product-name').textContent(), 'CRM', 'the choice survives a reload')
+
+  await page.getByTestId('lang-switch').click()
+  await visible('[data-testid="lang-zh-CN"]').click()
+  await page.waitForFunction(() => document.documentElement.lang === 'zh-CN')
+  assert.equal(await page.getByTestId('product-name').textContent(), '客户关系管理系统')
+})
+
+test('a deep link is answered with the app and redirected to the login page', async () => {
+  const resp = await page.goto(`${GATEWAY}/customers/123`)
+  assert.equal(resp.status(), 200, 'the gateway falls back to index.html for browser routes')
+  assert.match(resp.headers()['content-type'] || '', /text\/html/)
+  await page.waitForURL((u) => u.pathname === '/login')
+  const url = new URL(page.url())
+  assert.equal(url.searchParams.get('redirect'), '/customers/123', 'the login page knows where to go back')
+  await page.getByTestId('login-form').waitFor({ state: 'visible' })
+})
+
+test('an empty login form shows the field messages and sends nothing', async () => {
+  await openLogin()
+  const calls = []
+  page.on('request', (r) => r.url().includes('/api/') && calls.push(r.url()))
+  await page.getByTestId('login-submit').click()
+  const errors = visible('.el-form-item__error')
+  await errors.first().waitFor()
+  assert.deepEqual(await errors.allTextContents().then((a) => a.map((s) => s.trim())), ['请输入用户名', '请输入密码'])
+  await page.waitForTimeout(300)
+  assert.deepEqual(calls, [], 'no API call for an invalid form')
+
+  // The messages on screen follow a language switch.
+  await page.getByTestId('lang-switch').click()
+  await visible('[data-testid="lang-en"]').click()
+  await page.waitForFunction(() => [...document.querySelectorAll('.el-form-item__error')].some((e) => /Please/.test(e.textContent)))
+  assert.deepEqual(await errors.allTextContents().then((a) => a.map((s) => s.trim())), [
+    'Please enter your username',
+    'Please enter your password',
+  ])
+  assert.equal(new URL(page.url()).pathname, '/login')
+})
+
+test('wrong credentials show the server message visibly', async () => {
+  await openLogin()
+  const refreshCalls = []
+  page.on('request', (r) => r.url().includes('/auth/refresh') && refreshCalls.push(r.url()))
+  await page.getByTestId('login-username').fill('e2e-no-such-user')
+  await page.getByTestId('login-password').fill('wrong-password-e2e')
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/auth/login' && r.request().method() === 'POST'),
+    page.getByTestId('login-submit').click(),
+  ])
+  assert.ok(resp.status() >= 400, `login of an unknown user must fail, got HTTP ${resp.status()}`)
+  const sentId = resp.request().headers()['x-request-id']
+  assert.match(sentId || '', UUID, 'every call carries a generated X-Request-Id')
+  assert.deepEqual(JSON.parse(resp.request().postData()), { username: 'e2e-no-such-user', password: 'wrong-password-e2e' })
+
+  // Both the toast and the message kept on the form are visible and carry the request id.
+  const toast = visible('.el-message--error')
+  await toast.first().waitFor()
+  const inline = page.getByTestId('login-error')
+  await inline.waitFor({ state: 'visible' })
+  const toastText = (await toast.first().innerText()).trim()
+  const inlineText = (await inline.innerText()).trim()
+  assert.ok(toastText.length > 0 && inlineText.length > 0)
+  const shownId = resp.headers()['x-request-id'] || sentId
+  assert.ok(inlineText.includes(shownId), `the request id ${shownId} is shown for support: "${inlineText}"`)
+
+  // When the server explains the error (problem+json), its own words are what the user reads.
+  if (/json/.test(resp.headers()['content-type'] || '')) {
+    const problem = await resp.json().catch(() => null)
+    const words = problem?.detail || problem?.title
+    if (words) assert.ok(inlineText.includes(words), `"${inlineText}" shows the server's "${words}"`)
+  }
+  assert.equal(new URL(page.url()).pathname, '/login', 'still on the login page')
+  assert.deepEqual(refreshCalls, [], 'a failed login never tries to refresh a token')
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('crm.auth')), null, 'no token is kept')
+})
+
+test('hashed assets are cached for long, index.html is revalidated', async () => {
+  const index = await fetch(`${GATEWAY}/`)
+  assert.equal(index.status, 200)
+  assert.match(index.headers.get('content-type') || '', /text\/html/)
+  assert.match(index.headers.get('cache-control') || '', /no-cache/, 'index.html: Cache-Control no-cache')
+  const html = await index.text()
+
+  const fallback = await fetch(`${GATEWAY}/some/browser/route`)
+  assert.equal(fallback.status, 200)
+  assert.match(fallback.headers.get('cache-control') || '', /no-cache/, 'the index.html fallback is not cached either')
+  assert.equal(await fallback.text(), html, 'the fallback is index.html')
+
+  const scripts = [...html.matchAll(/src="(\/assets\/[^"]+\.js)"/g)].map((m) => m[1])
+  const styles = [...html.matchAll(/href="(\/assets\/[^"]+\.css)"/g)].map((m) => m[1])
+  assert.ok(scripts.length > 0, 'index.html loads a script from /assets/')
+  assert.ok(styles.length > 0, 'index.html loads a stylesheet from /assets/')
+  for (const [url, type] of [...scripts.map((u) => [u, /javascript/]), ...styles.map((u) => [u, /text\/css/])]) {
+    assert.match(url, /-[A-Za-z0-9_-]{8,}\.(js|css)$/, `${url} has a content hash in its name`)
+    const r = await fetch(GATEWAY + url)
+    assert.equal(r.status, 200, url)
+    assert.match(r.headers.get('content-type') || '', type, `${url} content type`)
+    const cc = r.headers.get('cache-control') || ''
+    const maxAge = Number(/max-age=(\d+)/.exec(cc)?.[1] || 0)
+    assert.ok(/immutable/.test(cc) || maxAge >= 86400, `${url}: long cache wanted, got "${cc}"`)
+    await r.arrayBuffer()
+  }
+
+  // A stale or missing asset must be a 404, not index.html served as JavaScript.
+  const missing = await fetch(`${GATEWAY}/assets/no-such-chunk-0000000000.js`)
+  assert.equal(missing.status, 404, 'missing /assets/ files are 404, not the index.html fallback')
+  await missing.arrayBuffer()
+})
+
+test('logged in: the dashboard shows the menu and the service status', { skip: !USER && 'set CRM_TEST_USER and CRM_TEST_PASSWORD' }, async () => {
+  await page.goto(`${GATEWAY}/dashboard`)
+  await page.waitForURL((u) => u.pathname === '/login')
+  await page.getByTestId('login-username').fill(USER)
+  await page.getByTestId('login-password').fill(PASSWORD)
+  await page.getByTestId('login-submit').click()
+  await page.waitForURL((u) => u.pathname === '/dashboard')
+  await page.getByTestId('sidebar').waitFor()
+  await page.getByTestId('service-status').waitFor()
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid^="status-"]').length === 5)
+  assert.equal(await page.getByTestId('profile-error').count(), 0, '/auth/me answered')
+  await page.screenshot({ path: shotPath('dashboard') })
+
+  await page.getByTestId('user-menu').click()
+  await visible('[data-testid="menu-logout"]').click()
+  await visible('.el-message-box .el-button--primary').click()
+  await page.waitForURL((u) => u.pathname === '/login')
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('crm.auth')), null, 'tokens are gone after logout')
+})
