@@ -233,6 +233,7 @@ test('logged in: the dashboard shows the menu and the service status', { skip: !
   await page.getByTestId('service-status').waitFor()
   await page.waitForFunction(() => document.querySelectorAll('[data-testid^="status-"]').length === 5)
   assert.equal(await page.getByTestId('profile-error').count(), 0, '/auth/me answered')
+  await page.waitForTimeout(1200) // let the chart finish its animation
   await page.screenshot({ path: shotPath('dashboard') })
 
   await page.getByTestId('user-menu').click()
