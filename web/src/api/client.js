@@ -176,12 +176,13 @@ function endSession() {
  *  'path'    "/customers" or "/api/v1/customers".
  *  'opts.query'   object of query parameters; 'opts.body' is sent as JSON.
  *  'opts.auth'    false for calls that must not carry a token nor refresh it (login).
+ *  'opts.refresh' false: a 401 is just an error (no refresh, the session is not ended).
  *  'opts.silent'  true: do not show an ElMessage, the caller shows the error itself.
  *  'opts.signal'  an AbortSignal.
  * Throws ApiError on any failure (status 0 when the server could not be reached).
  */
 export async function request(method, path, opts = {}) {
-  const { query, body, auth = true, silent = false, signal, headers = {} } = opts
+  const { query, body, auth = true, refresh = true, silent = false, signal, headers = {} } = opts
   const send = async () => {
     const requestId = newRequestId()
     const h = { Accept: 'application/json, application/problem+json', 'X-Request-Id': requestId, ...headers }
@@ -206,7 +207,7 @@ export async function request(method, path, opts = {}) {
 
   try {
     let { resp, requestId, hadToken } = await send()
-    if (resp.status === 401 && hadToken) {
+    if (resp.status === 401 && hadToken && refresh) {
       if (await refreshTokens()) ({ resp, requestId } = await send())
       if (resp.status === 401) {
         endSession()

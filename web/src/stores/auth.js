@@ -86,7 +86,7 @@ export const useAuthStore = defineStore('auth', () => {
     const current = loadTokens() // the client may have refreshed them since
     const rt = current?.refresh_token
     try {
-      if (current) await api.post('/auth/logout', rt ? { refresh_token: rt } : {}, { silent: true })
+      if (current) await api.post('/auth/logout', rt ? { refresh_token: rt } : {}, { silent: true, refresh: false })
     } catch {
       /* the session ends here whatever the server said */
     } finally {
