@@ -143,12 +143,13 @@ int http_parse_response_head(const char *data, size_t len, struct http_head *out
     rc = parse_version(line, &out->minor);
     if (rc != 0)
         return 400;
-    char code[4] = {0};
-    memcpy(code, sp1 + 1, 3);
-    long st;
-    if (strlen(code) != 3 || util_parse_long(code, 100, 599, &st) != 0)
+    /* "HTTP/1.1 200 OK": exactly three digits, then the end or a space */
+    const char *digits = sp1 + 1;
+    if (strnlen(digits, 4) < 3 || (digits[3] != '\0' && digits[3] != ' '))
         return 400;
-    if (sp1[4] != '\0' && sp1[4] != ' ')
+    char code[4] = {digits[0], digits[1], digits[2], '\0'};
+    long st;
+    if (util_parse_long(code, 100, 599, &st) != 0)
         return 400;
     out->status = (int)st;
     return parse_header_lines(out, &p, end);

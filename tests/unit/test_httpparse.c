@@ -77,6 +77,10 @@ static void test_response(void **state)
     assert_int_equal(http_parse_response_head(s, strlen(s), &h), 0);
     assert_int_equal(h.status, 204);
     http_head_cleanup(&h);
+    /* found by fuzz_http: a status line cut short was read past its end */
+    s = "HTTP/1.1 2";
+    assert_int_not_equal(http_parse_response_head(s, strlen(s), &h), 0);
+    http_head_cleanup(&h);
     s = "HTTP/1.1 2x4 No\r\n\r\n";
     assert_int_not_equal(http_parse_response_head(s, strlen(s), &h), 0);
     http_head_cleanup(&h);
