@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shared helpers of the black-box API tests: the stack's addresses, token minting with the
+// test stack's own key (node's crypto, ES256 as JOSE wants it), problem+json checks, processes.
+import { createPrivateKey, createHmac, sign as cryptoSign } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+
+export const GATEWAY = process.env.CRM_TEST_GATEWAY ?? 'http://127.0.0.1:9080';
+export const GATEWAY_TLS = process.env.CRM_TEST_GATEWAY_TLS ?? 'https://127.0.0.1:9443';
+export const STATE = process.env.CRM_TEST_STATE ?? '.run/test';
+export const KEYS = process.env.CRM_TEST_KEYS ?? `${STATE}/keys`;
+export const REPO = process.env.CRM_REPO ?? process.cwd();
+export const SERVICES = ['auth', 'customer', 'transfer', 'care', 'audit'];
+export const PORTS = Object.fromEntries(
+  SERVICES.map((s, i) => [s, Number(process.env[`CRM_TEST_PORT_${s.toUpperCase()}`] ?? 8101 + i)]),
+);
+export const serviceUrl = (svc) => `http://127.0.0.1:${PORTS[svc]}`;
+
+const b64url = (buf) => Buffer.from(buf).toString('base64url');
+
+/** The test stack's signing key (the first <kid>.key.pem in the keys directory). */
+export function signingKey() {
+  const file = readdirSync(KEYS).find((f) => f.endsWith('.key.pem'));
+  assert.ok(file, `no private key in ${KEYS}`);
+  const kid = file.slice(0, -'.key.pem'.length);
+  return { kid, key: createPrivateKey(readFileSync(`${KEYS}/${file}`)), pub: readFileSync(`${KEYS}/${kid}.pub.pem`, 'utf8') };
+}
+
+/** Standard claims of a valid access token, with 'over' merged in (undefined deletes). */
+export function claims(over = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  const c = {
+    iss: 'crm-auth', aud: 'crm', sub: '1001', name: '测试经理', dept_id: 10,
+    roles: ['customer_manager'], scope: 'SELF', jti: `t-${Math.random().toString(16).slice(2)}`,
+    iat: now, nbf: now, exp: now + 900, ...over,
+  };
+  for (const [k, v] of Object.entries(c)) if (v === undefined) delete c[k];
+  return c;
+}
+
+/** Sign 'payload' as ES256 (or craft other algorithms for attacks). */
+export function token(payload = claims(), { kid, key, header } = {}) {
+  const k = signingKey();
+  const h = header ?? { alg: 'ES256', typ: 'JWT', kid: kid ?? k.kid };
+  const input = `${b64url(JSON.stringify(h))}.${b64url(JSON.stringify(payload))}`;
+  if (h.alg === 'none') return `${input}.`;
+  if (h.alg === 'HS256') return `${input}.${b64url(createHmac('sha256', key).update(input).digest())}`;
+  const sig = cryptoSign('sha256', Buffer.from(input), { key: key ?? k.key, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${b64url(sig)}`;
+}
+
+export const auth = (t = token()) => ({ authorization: `Bearer ${t}` });
+
+/** Assert an RFC 9457 problem with 'status' (and 'code' when given); returns the body. */
+export async function expectProblem(res, status, code) {
+  const text = await res.text();
+  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${text}`);
+  assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  const body = JSON.parse(text);
+  assert.equal(body.status, status);
+  assert.equal(typeof body.title, 'string');
+  if (code) assert.equal(body.code, code);
+  assert.ok(res.headers.get('x-request-id'), 'X-Request-Id on every response');
+  assert.equal(body.request_id, res.headers.get('x-request-id'));
+  return body;
+}
+
+/** The supervisor command of the test stack. */
+export function supervisorctl(...args) {
+  const cmd = (process.env.CRM_TEST_SUPERVISORCTL ?? `supervisorctl -c ${STATE}/supervisord.conf`).split(' ');
+  try {
+    return execFileSync(cmd[0], [...cmd.slice(1), ...args], { encoding: 'utf8' });
+  } catch (e) {
+    return e.stdout ?? ''; // supervisorctl exits non-zero for stopped programs
+  }
+}
+
+export function pidOf(program) {
+  const pid = Number(supervisorctl('pid', program).trim());
+  assert.ok(pid > 0, `${program} is not running`);
+  return pid;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until fn() resolves truthy, or fail after 'ms'. */
+export async function eventually(fn, ms = 20000, what = 'condition') {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      if (await fn()) return;
+    } catch { /* not yet */ }
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+export async function healthy(url) {
+  const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+  return r.status === 200;
+}
+
+/** Send raw bytes on a TCP connection and collect the answer until the server closes (or ms). */
+export function raw(port, chunks, { ms = 5000, gapMs = 0 } = {}) {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let data = '';
+    const started = Date.now();
+    const timer = setTimeout(() => { sock.destroy(); resolve({ data, closed: false, ms: Date.now() - started }); }, ms);
+    sock.on('data', (d) => { data += d.toString('latin1'); });
+    sock.on('close', () => { clearTimeout(timer); resolve({ data, closed: true, ms: Date.now() - started }); });
+    sock.on('error', () => {});
+    sock.on('connect', async () => {
+      for (const c of chunks) {
+        if (sock.destroyed) break;
+        sock.write(c);
+        if (gapMs) await sleep(gapMs);
+      }
+    });
+  });
+}
+
+export function mysql(sql) {
+  const socket = process.env.CRM_TEST_MYSQL_SOCKET ?? `${STATE}/mysql/mysqld.sock`;
+  return execFileSync('mariadb', ['--no-defaults', `--socket=${socket}`, '-uroot', '-N', '-B', '-e', sql], { encoding: 'utf8' }).trim();
+}

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: Apache-2.0
+// The platform every process shares: health, readiness, metrics, migrations applied once,
+// JSON-lines logs with request ids, config errors naming the key, TLS, and the web files.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import https from 'node:https';
+import { GATEWAY, GATEWAY_TLS, REPO, SERVICES, STATE, auth, eventually, expectProblem, healthy, mysql, pidOf, serviceUrl, supervisorctl } from './lib.mjs';
+
+test('every process is healthy and ready', async () => {
+  for (const svc of SERVICES) {
+    const h = await fetch(`${serviceUrl(svc)}/healthz`);
+    assert.deepEqual(await h.json(), { status: 'ok' });
+    const r = await fetch(`${serviceUrl(svc)}/readyz`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { status: 'ready', checks: { db: 'ok', redis: 'ok' } });
+  }
+  const g = await fetch(`${GATEWAY}/readyz`);
+  assert.equal(g.status, 200);
+  assert.equal((await g.json()).status, 'ready');
+});
+
+test('/metrics is Prometheus text with route, status, latency and queue depth', async () => {
+  await fetch(`${GATEWAY}/api/v1/system/auth/info`, { headers: auth() });
+  const gm = await fetch(`${GATEWAY}/metrics`);
+  assert.match(gm.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  const text = await gm.text();
+  assert.match(text, /crm_http_requests_total\{svc="gateway",route="\/api\/v1\/system\/\{service\}\/info",method="GET",status="200"\} \d+/);
+  assert.match(text, /crm_http_request_duration_seconds_bucket\{svc="gateway",.*le="0\.001"\} \d+/);
+  assert.match(text, /crm_upstream_connections\{upstream="auth",state="idle"\} \d+/);
+  const sm = await (await fetch(`${serviceUrl('auth')}/metrics`)).text();
+  assert.match(sm, /crm_worker_queue_depth\{svc="auth"\} 0/);
+  assert.match(sm, /crm_http_requests_total\{svc="auth",route="\/api\/v1\/system\/auth\/info",method="GET",status="200"\} \d+/);
+});
+
+test('each service applied its migrations once, recorded, in its own schema', async () => {
+  const expected = { auth: 1, customer: 2, transfer: 2, care: 2, audit: 1 };
+  for (const svc of SERVICES) {
+    assert.equal(mysql(`SELECT COUNT(*) FROM crm_${svc}.schema_migrations`), String(expected[svc]), svc);
+  }
+  // restarting applies nothing again
+  supervisorctl('restart', 'transfer');
+  await eventually(() => healthy(serviceUrl('transfer')), 30000, 'transfer back');
+  assert.equal(mysql('SELECT COUNT(*) FROM crm_transfer.schema_migrations'), '2');
+  assert.equal(mysql('SELECT GROUP_CONCAT(version ORDER BY version) FROM crm_transfer.schema_migrations'), '1,2');
+  // a service user can touch only its own schema
+  const grants = mysql("SHOW GRANTS FOR 'crm_customer'@'127.0.0.1'");
+  assert.match(grants, /`crm_customer`\.\*/);
+  assert.doesNotMatch(grants, /ON \*\.\*.*ALL|`crm_auth`/);
+});
+
+test('utf8mb4 round-trips Chinese text and emoji through a service connection', async () => {
+  assert.equal(mysql("SELECT @@character_set_server"), 'utf8mb4');
+  assert.equal(mysql("SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='crm_customer'"), 'utf8mb4');
+});
+
+test('logs are JSON lines with ts, level, svc, request_id and msg; the access log has the request id', async () => {
+  const log = readFileSync(`${STATE}/log/customer.log`, 'utf8').split('\n').filter((l) => l.startsWith('{'));
+  assert.ok(log.length > 0);
+  for (const line of log.slice(-20)) {
+    const o = JSON.parse(line);
+    for (const k of ['ts', 'level', 'svc', 'request_id', 'msg']) assert.ok(k in o, `${k} in ${line}`);
+    assert.equal(o.svc, 'customer');
+  }
+  const rid = `acc-${Date.now()}`;
+  await fetch(`${GATEWAY}/api/v1/system/care/info`, { headers: { ...auth(), 'x-request-id': rid } });
+  await eventually(() => {
+    const acc = readFileSync(`${STATE}/log/access.log`, 'utf8');
+    const line = acc.split('\n').find((l) => l.includes(rid));
+    if (!line) return false;
+    const o = JSON.parse(line);
+    return o.status === 200 && o.user === '1001' && o.path === '/api/v1/system/care/info' && o.method === 'GET';
+  }, 5000, 'access log line');
+});
+
+test('a bad config value stops start-up with a message naming the key', () => {
+  const bin = `${REPO}/build-asan/services/customer/crm-customer`;
+  const conf = `${STATE}/bad.conf`;
+  for (const [text, key] of [
+    ['listen = 127.0.0.1:99999\n', "'listen'"],
+    ['listen = 127.0.0.1:1\nworkers = lots\n', "'workers'"],
+    ['listen = 127.0.0.1:1\nmystery = 1\n', "'mystery'"],
+  ]) {
+    writeFileSync(conf, text);
+    const r = spawnSync(bin, ['--config', conf], { encoding: 'utf8', env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0' } });
+    assert.equal(r.status, 2, r.stderr);
+    assert.ok(r.stderr.includes(key), `${key} in ${r.stderr}`);
+  }
+  const envr = spawnSync(bin, ['--config', `${STATE}/etc/customer.conf`], { encoding: 'utf8', env: { ...process.env, CRM_DEBUG_ENDPOINTS: 'sometimes', ASAN_OPTIONS: 'detect_leaks=0' } });
+  assert.equal(envr.status, 2);
+  assert.match(envr.stderr, /CRM_DEBUG_ENDPOINTS/);
+});
+
+test('HTTPS on the TLS port with the generated certificate', async () => {
+  const ca = readFileSync(`${STATE}/tls/cert.pem`);
+  const body = await new Promise((resolve, reject) => {
+    https.get(`${GATEWAY_TLS}/healthz`, { ca, servername: 'localhost' }, (res) => {
+      let d = '';
+      res.on('data', (c) => { d += c; });
+      res.on('end', () => resolve({ status: res.statusCode, d, proto: res.socket.getProtocol?.() }));
+    }).on('error', reject);
+  });
+  assert.equal(body.status, 200);
+  assert.deepEqual(JSON.parse(body.d), { status: 'ok' });
+  assert.match(body.proto ?? 'TLSv1.3', /TLSv1\.[23]/);
+});
+
+test('the web front end is served with content types, caching and the browser-route fallback', async (t) => {
+  if (!existsSync(`${REPO}/web/dist/index.html`)) return t.skip('web/dist not built');
+  const index = await fetch(`${GATEWAY}/`);
+  assert.equal(index.status, 200);
+  assert.match(index.headers.get('content-type'), /^text\/html/);
+  assert.equal(index.headers.get('cache-control'), 'no-cache');
+  const html = await index.text();
+  const asset = html.match(/\/assets\/[^"']+\.js/)[0];
+  const a = await fetch(`${GATEWAY}${asset}`);
+  assert.equal(a.status, 200);
+  assert.match(a.headers.get('content-type'), /^text\/javascript/);
+  assert.match(a.headers.get('cache-control'), /immutable/);
+  const etag = a.headers.get('etag');
+  assert.equal((await fetch(`${GATEWAY}${asset}`, { headers: { 'if-none-match': etag } })).status, 304);
+  const deep = await fetch(`${GATEWAY}/customers/123`);
+  assert.equal(deep.status, 200);
+  assert.equal(await deep.text(), html);
+  await expectProblem(await fetch(`${GATEWAY}/assets/missing-file.js`), 404, 'not_found');
+});
