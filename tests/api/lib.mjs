@@ -71,7 +71,7 @@ export async function expectProblem(res, status, code) {
 export function supervisorctl(...args) {
   const cmd = (process.env.CRM_TEST_SUPERVISORCTL ?? `supervisorctl -c ${STATE}/supervisord.conf`).split(' ');
   try {
-    return execFileSync(cmd[0], [...cmd.slice(1), ...args], { encoding: 'utf8' });
+    return execFileSync(cmd[0], [...cmd.slice(1), ...args], { encoding: 'utf8', timeout: 30000 });
   } catch (e) {
     return e.stdout ?? ''; // supervisorctl exits non-zero for stopped programs
   }

@@ -10,10 +10,11 @@ const info = (svc) => fetch(`${GATEWAY}/api/v1/system/${svc}/info`, { headers: a
 test('a service killed with kill -9 gives 502 within 1 s; others keep answering; it comes back', async () => {
   const supervisord = Number(supervisorctl('pid').trim());
   assert.ok(supervisord > 0);
+  const victim = pidOf('transfer'); // ask before the supervisor is paused: it cannot answer then
   // hold the supervisor so the dead service stays dead while we look
   process.kill(supervisord, 'SIGSTOP');
   try {
-    process.kill(pidOf('transfer'), 'SIGKILL');
+    process.kill(victim, 'SIGKILL');
     await sleep(100);
     const t0 = performance.now();
     const res = await info('transfer');
