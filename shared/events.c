@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* events: the transactional outbox (write an event with the business rows, in one transaction)
+ * and the relay thread that publishes pending rows to the service's Redis stream, in order. */
+#include "events.h"
+#include "crmlog.h"
+#include "rds.h"
+#include "util.h"
+
+#include <errno.h>
+#include <mysql.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#define RELAY_BATCH 200
+
+void events_uuid(char out[37])
+{
+    unsigned char b[16];
+    util_random_bytes(b, sizeof(b));
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+int events_outbox_add(struct db *db, const char *producer, const char *type,
+                      const struct events_actor *actor, const char *subject_type,
+                      const char *subject_id, json_t *data, const char *request_id,
+                      char event_id[37])
+{
+    char id[37], ts[80];
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (long)(tv.tv_usec / 1000));
+    events_uuid(id);
+    json_t *env =
+        json_pack("{s:s, s:s, s:i, s:s, s:s, s:{s:s?, s:s?}, s:{s:s, s:s}, s:o, s:s?}", "id", id,
+                  "type", type, "version", EVENTS_ENVELOPE_VERSION, "occurred_at", ts, "producer",
+                  producer, "actor", "user_id", actor ? actor->user_id : NULL, "ip",
+                  actor ? actor->ip : NULL, "subject", "type", subject_type, "id", subject_id,
+                  "data", data ? data : json_object(), "request_id", request_id);
+    if (env == NULL)
+        return -1;
+    char *text = json_dumps(env, JSON_COMPACT);
+    json_decref(env);
+    struct db_param p[] = {DBP_STR(id), DBP_STR(type), DBP_STR(text)};
+    int rc = db_exec(db, "INSERT INTO outbox (event_id, event_type, envelope) VALUES (?,?,?)", p, 3,
+                     NULL, NULL);
+    free(text);
+    if (rc == 0 && event_id)
+        memcpy(event_id, id, 37);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* relay                                                                                       */
+
+struct events_relay {
+    struct events_relay_config cfg;
+    char stream[96];
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool woken;
+    bool stopping;
+    atomic_long backlog;
+    atomic_bool redis_ok;
+    atomic_ullong published;
+    uint64_t last_trim_ms;
+};
+
+void events_relay_wake(struct events_relay *r)
+{
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->woken = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+long events_relay_backlog(struct events_relay *r)
+{
+    return r ? atomic_load(&r->backlog) : 0;
+}
+
+bool events_relay_redis_ok(struct events_relay *r)
+{
+    return r ? atomic_load(&r->redis_ok) : true;
+}
+
+uint64_t events_relay_published(struct events_relay *r)
+{
+    return r ? atomic_load(&r->published) : 0;
+}
+
+/*
+ * Trim the stream, but only below the oldest entry some consumer group still needs: the
+ * smallest of each group's last-delivered id and oldest pending id. With no group yet, nothing
+ * is trimmed (nobody has read anything).
+ */
+static void relay_trim(struct events_relay *r, struct rds *rds)
+{
+    redisReply *len = rds_command(rds, "XLEN %s", r->stream);
+    bool long_enough = len && len->type == REDIS_REPLY_INTEGER && len->integer > r->cfg.trim_above;
+    if (len)
+        freeReplyObject(len);
+    if (!long_enough)
+        return;
+    redisReply *groups = rds_command(rds, "XINFO GROUPS %s", r->stream);
+    char min_id[64] = "";
+    if (groups == NULL || groups->type != REDIS_REPLY_ARRAY || groups->elements == 0)
+        goto out;
+    for (size_t g = 0; g < groups->elements; g++) {
+        redisReply *gi = groups->element[g];
+        const char *name = NULL, *last = NULL;
+        for (size_t k = 0; gi->type == REDIS_REPLY_ARRAY && k + 1 < gi->elements; k += 2) {
+            const char *key = gi->element[k]->str;
+            if (key && strcmp(key, "name") == 0)
+                name = gi->element[k + 1]->str;
+            else if (key && strcmp(key, "last-delivered-id") == 0)
+                last = gi->element[k + 1]->str;
+        }
+        if (name == NULL || last == NULL)
+            goto out;
+        char candidate[64];
+        snprintf(candidate, sizeof(candidate), "%s", last);
+        redisReply *pend = rds_command(rds, "XPENDING %s %s", r->stream, name);
+        if (pend && pend->type == REDIS_REPLY_ARRAY && pend->elements >= 2 &&
+            pend->element[1]->type == REDIS_REPLY_STRING)
+            snprintf(candidate, sizeof(candidate), "%s", pend->element[1]->str);
+        if (pend)
+            freeReplyObject(pend);
+        unsigned long long cms, cseq, mms, mseq;
+        if (sscanf(candidate, "%llu-%llu", &cms, &cseq) != 2)
+            goto out;
+        if (min_id[0] == '\0' || (sscanf(min_id, "%llu-%llu", &mms, &mseq) == 2 &&
+                                  (cms < mms || (cms == mms && cseq < mseq))))
+            snprintf(min_id, sizeof(min_id), "%s", candidate);
+    }
+    if (min_id[0]) {
+        /* MINID keeps entries with ids >= min_id: the oldest still needed stays. */
+        redisReply *t = rds_command(rds, "XTRIM %s MINID %s", r->stream, min_id);
+        if (t)
+            freeReplyObject(t);
+    }
+out:
+    if (groups)
+        freeReplyObject(groups);
+}
+
+/* Publish one batch; returns rows published, 0 when nothing is pending, -1 on failure. */
+static int relay_batch(struct events_relay *r, struct db *db, struct rds *rds)
+{
+    json_t *rows = NULL;
+    struct db_param lim[] = {DBP_INT(RELAY_BATCH)};
+    if (db_query(db,
+                 "SELECT id, envelope FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
+                 lim, 1, &rows) != 0)
+        return -1;
+    size_t n = json_array_size(rows);
+    atomic_store(&r->backlog, (long)n);
+    if (n == 0) {
+        json_decref(rows);
+        return 0;
+    }
+    int published = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *row = json_array_get(rows, i);
+        const char *env = json_string_value(json_object_get(row, "envelope"));
+        const char *argv[] = {"XADD", r->stream, "*", "event", env};
+        size_t argl[] = {4, strlen(r->stream), 1, 5, strlen(env)};
+        redisReply *rep = rds_commandv(rds, 5, argv, argl);
+        bool ok = rep && rep->type == REDIS_REPLY_STRING;
+        if (rep)
+            freeReplyObject(rep);
+        if (!ok) {
+            atomic_store(&r->redis_ok, false);
+            break;
+        }
+        atomic_store(&r->redis_ok, true);
+        /* Stamped one by one: a crash between XADD and this UPDATE republishes the row (a
+         * duplicate the consumers drop by event id), never loses it. */
+        struct db_param p[] = {DBP_INT(json_integer_value(json_object_get(row, "id")))};
+        if (db_exec(db, "UPDATE outbox SET published_at = NOW(3) WHERE id = ?", p, 1, NULL, NULL) !=
+            0) {
+            json_decref(rows);
+            return -1;
+        }
+        published++;
+        atomic_fetch_add(&r->published, 1);
+    }
+    json_decref(rows);
+    return published > 0 ? published : -1;
+}
+
+static void *relay_main(void *arg)
+{
+    struct events_relay *r = arg;
+    struct db db;
+    struct rds rds;
+    mysql_thread_init();
+    db_init(&db, r->cfg.db);
+    rds_init(&rds, r->cfg.redis_host, r->cfg.redis_port, r->cfg.redis_timeout_ms);
+    long wait_ms = 0;
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        if (!r->woken && !r->stopping && wait_ms > 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += wait_ms / 1000;
+            ts.tv_nsec += (wait_ms % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+        }
+        bool stopping = r->stopping;
+        r->woken = false;
+        pthread_mutex_unlock(&r->mu);
+
+        int rc;
+        while ((rc = relay_batch(r, &db, &rds)) > 0)
+            ;
+        if (rc == 0 && atomic_load(&r->redis_ok) && util_now_ms() - r->last_trim_ms > 60000) {
+            relay_trim(r, &rds);
+            r->last_trim_ms = util_now_ms();
+        }
+        if (stopping)
+            break;
+        /* after a failure retry soon, otherwise sleep until woken */
+        wait_ms = rc < 0 ? 500 : r->cfg.idle_poll_ms;
+    }
+    db_cleanup(&db);
+    rds_cleanup(&rds);
+    mysql_thread_end();
+    return NULL;
+}
+
+struct events_relay *events_relay_start(const struct events_relay_config *cfg)
+{
+    struct events_relay *r = xcalloc(1, sizeof(*r));
+    r->cfg = *cfg;
+    snprintf(r->stream, sizeof(r->stream), "crm:stream:%s", cfg->producer);
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    atomic_store(&r->redis_ok, true);
+    if (pthread_create(&r->thread, NULL, relay_main, r) != 0)
+        abort();
+    return r;
+}
+
+void events_relay_stop(struct events_relay *r)
+{
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->stopping = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->thread, NULL);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    free(r);
+}

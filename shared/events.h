@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* events: the transactional outbox (write an event with the business rows, in one transaction)
+ * and the relay thread that publishes pending rows to the service's Redis stream, in order. */
+#ifndef CRM_EVENTS_H
+#define CRM_EVENTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db.h"
+
+#define EVENTS_ENVELOPE_VERSION 1
+
+struct events_actor {
+    const char *user_id; /* NULL for the system itself */
+    const char *ip;
+};
+
+/*
+ * Add one event to the outbox through 'db', which must be inside the caller's transaction, so
+ * the event exists exactly when the business change does. Builds the envelope
+ * {id, type, version, occurred_at, producer, actor, subject, data, request_id}. Takes the
+ * reference to 'data'. Writes the new event id (a UUID) into 'event_id' when not NULL.
+ */
+int events_outbox_add(struct db *db, const char *producer, const char *type,
+                      const struct events_actor *actor, const char *subject_type,
+                      const char *subject_id, json_t *data, const char *request_id,
+                      char event_id[37]) __attribute__((warn_unused_result));
+
+/* A random (version 4) UUID into 'out'. */
+void events_uuid(char out[37]);
+
+struct events_relay;
+
+struct events_relay_config {
+    const struct db_config *db;
+    const char *redis_host;
+    int redis_port;
+    int redis_timeout_ms;
+    const char *producer; /* stream crm:stream:<producer> */
+    long idle_poll_ms;    /* poll interval when nobody wakes the relay */
+    long trim_above;      /* trim the stream when longer than this (never unread entries) */
+};
+
+/* Start the relay thread. It publishes whatever is pending at once. */
+struct events_relay *events_relay_start(const struct events_relay_config *cfg);
+/* Tell the relay that a transaction with events committed (cheap; call from any thread). */
+void events_relay_wake(struct events_relay *r);
+/* Rows waiting in the outbox at the last look, and whether Redis answered last time. */
+long events_relay_backlog(struct events_relay *r);
+bool events_relay_redis_ok(struct events_relay *r);
+uint64_t events_relay_published(struct events_relay *r);
+void events_relay_stop(struct events_relay *r);
+
+#endif
