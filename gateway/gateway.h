@@ -45,6 +45,7 @@ struct gw_config {
 struct gw_upstream;
 struct gw_static;
 struct gw_ratelimit;
+struct revoke;
 
 struct gateway {
     struct gw_config cfg;
@@ -56,6 +57,7 @@ struct gateway {
     struct gw_upstream *upstreams[GW_SERVICES];
     struct gw_static *web;
     struct gw_ratelimit *rl;
+    struct revoke *revoke;
     SSL_CTX *ssl_ctx;
     FILE *access_log;
     struct event *flush_timer;

@@ -6,6 +6,8 @@
 #include "metrics.h"
 #include "proxy.h"
 #include "ratelimit.h"
+#include "revoke.h"
+#include "routes.h"
 #include "static.h"
 #include "util.h"
 
@@ -22,6 +24,7 @@
 
 const char *const gw_service_names[GW_SERVICES] = {"auth", "customer", "transfer", "care", "audit"};
 enum { SVC_AUTH, SVC_CUSTOMER, SVC_TRANSFER, SVC_CARE, SVC_AUDIT };
+/* The gateway checks the revocation set too; readiness reports it. */
 
 #define K(field) offsetof(struct gw_config, field)
 static const struct config_entry gw_config_table[] = {
@@ -60,34 +63,16 @@ static const struct config_entry gw_config_table[] = {
 #undef K
 
 /* ------------------------------------------------------------------------------------------ */
-/* the route map: which service owns which API paths (one place)                               */
+/* the route map: shared/routes.def says which service owns each API route and what it needs  */
 
-struct gw_route {
-    const char *method;
-    const char *pattern;
-    int service; /* -1: the {service} path parameter names it */
-    unsigned flags;
-};
-
-static const struct gw_route gw_routes[] = {
-    /* public: logging in needs no token */
-    {"POST", "/api/v1/auth/login", SVC_AUTH, ROUTE_PUBLIC},
-    {"POST", "/api/v1/auth/refresh", SVC_AUTH, ROUTE_PUBLIC},
-    {"GET", "/api/v1/auth/jwks", SVC_AUTH, ROUTE_PUBLIC},
-    {"*", "/api/v1/auth/*", SVC_AUTH, 0},
-    {"*", "/api/v1/users/*", SVC_AUTH, 0},
-    {"*", "/api/v1/roles/*", SVC_AUTH, 0},
-    {"*", "/api/v1/departments/*", SVC_AUTH, 0},
-    {"*", "/api/v1/permissions/*", SVC_AUTH, 0},
-    {"*", "/api/v1/dicts/*", SVC_AUTH, 0},
-    {"*", "/api/v1/customers/*", SVC_CUSTOMER, 0},
-    {"*", "/api/v1/contacts/*", SVC_CUSTOMER, 0},
-    {"*", "/api/v1/followups/*", SVC_CUSTOMER, 0},
-    {"*", "/api/v1/transfers/*", SVC_TRANSFER, 0},
-    {"*", "/api/v1/care/*", SVC_CARE, 0},
-    {"*", "/api/v1/audit/*", SVC_AUDIT, 0},
-    {"GET", "/api/v1/system/{service}/info", -1, 0},
-};
+static int gw_service_index(const char *name)
+{
+    for (int i = 0; name && i < GW_SERVICES; i++) {
+        if (strcmp(name, gw_service_names[i]) == 0)
+            return i;
+    }
+    return -1;
+}
 
 /* Per-request data of the gateway: who called (for the access log). */
 struct gw_reqinfo {
@@ -100,24 +85,14 @@ struct gw_reqinfo {
 static void gw_api_proxy(struct http_request *req, void *arg)
 {
     struct gateway *gw = arg;
-    const struct gw_route *r = NULL;
-    for (size_t i = 0; i < ARRAY_LEN(gw_routes); i++) {
-        if (strcmp(gw_routes[i].pattern, req->route->pattern) == 0) {
-            r = &gw_routes[i];
-            break;
-        }
-    }
-    int svc = r ? r->service : -1;
+    const struct routes_entry *e = routes_find(req->route->method, req->route->pattern);
+    const char *owner = e ? e->service : NULL;
+    if (owner && strcmp(owner, "any") == 0)
+        owner = router_param(&req->params, "service");
+    int svc = gw_service_index(owner);
     if (svc < 0) {
-        const char *name = router_param(&req->params, "service");
-        for (int i = 0; name && i < GW_SERVICES; i++) {
-            if (strcmp(name, gw_service_names[i]) == 0)
-                svc = i;
-        }
-        if (svc < 0) {
-            http_reply_problem(req, 404, "not_found", "no such service", NULL);
-            return;
-        }
+        http_reply_problem(req, 404, "not_found", "no such service", NULL);
+        return;
     }
     gw_proxy(gw->upstreams[svc], req, req->tls);
 }
@@ -153,10 +128,11 @@ static void gw_readyz(struct http_request *req, void *arg)
                                       "errors", (json_int_t)errors, "timeouts",
                                       (json_int_t)timeouts));
     }
-    bool ready = gw->jwt.nkeys > 0;
+    bool ready = gw->jwt.nkeys > 0 && revoke_ready(gw->revoke);
     http_reply_json(req, ready ? 200 : 503,
-                    json_pack("{s:s, s:{s:i}, s:o}", "status", ready ? "ready" : "degraded",
-                              "checks", "jwt_keys", (int)gw->jwt.nkeys, "upstreams", ups));
+                    json_pack("{s:s, s:{s:i, s:s}, s:o}", "status", ready ? "ready" : "degraded",
+                              "checks", "jwt_keys", (int)gw->jwt.nkeys, "revocations",
+                              revoke_ready(gw->revoke) ? "ok" : "down", "upstreams", ups));
 }
 
 static void gw_metrics(struct http_request *req, void *arg)
@@ -227,9 +203,27 @@ static bool gw_pre(struct http_request *req, void *arg)
     struct gw_reqinfo *ri = xcalloc(1, sizeof(*ri));
     snprintf(ri->user_id, sizeof(ri->user_id), "%s",
              json_string_value(json_object_get(claims, "sub")));
-    json_decref(claims);
     req->user = ri;
     req->user_free = reqinfo_free;
+    const char *jti = json_string_value(json_object_get(claims, "jti"));
+    json_t *iat_ms = json_object_get(claims, "iat_ms");
+    int64_t issued_ms = json_is_integer(iat_ms)
+                            ? json_integer_value(iat_ms)
+                            : json_integer_value(json_object_get(claims, "iat")) * 1000;
+    bool revoked = revoke_is_revoked(gw->revoke, jti, ri->user_id, issued_ms);
+    bool allowed = routes_perms_allow(json_object_get(claims, "perms"), req->route->permission);
+    json_decref(claims);
+    if (revoked) {
+        http_add_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+        http_reply_problem(req, 401, "unauthorized", "token revoked", NULL);
+        return false;
+    }
+    if (!allowed) {
+        char detail[160];
+        snprintf(detail, sizeof(detail), "the permission %s is required", req->route->permission);
+        http_reply_problem(req, 403, "forbidden", detail, NULL);
+        return false;
+    }
     return true;
 }
 
@@ -298,9 +292,10 @@ static int gw_routes_add(struct gateway *gw)
     rc |= router_add(&gw->router, "GET", "/healthz", gw_healthz, gw, NULL, ROUTE_PUBLIC);
     rc |= router_add(&gw->router, "GET", "/readyz", gw_readyz, gw, NULL, ROUTE_PUBLIC);
     rc |= router_add(&gw->router, "GET", "/metrics", gw_metrics, gw, NULL, ROUTE_PUBLIC);
-    for (size_t i = 0; i < ARRAY_LEN(gw_routes); i++) {
-        rc |= router_add(&gw->router, gw_routes[i].method, gw_routes[i].pattern, gw_api_proxy, gw,
-                         NULL, gw_routes[i].flags);
+    for (size_t i = 0; i < routes_count; i++) {
+        const struct routes_entry *e = &routes_table[i];
+        rc |= router_add(&gw->router, e->method, e->pattern, gw_api_proxy, gw, e->permission,
+                         routes_is_public(e->permission) ? ROUTE_PUBLIC : 0);
     }
     rc |= router_add(&gw->router, "*", "/api/*", gw_api_unknown, gw, NULL, ROUTE_PUBLIC);
     rc |= router_add(&gw->router, "GET", "/*", gw_web, gw, NULL, ROUTE_PUBLIC);
@@ -397,6 +392,7 @@ int main(int argc, char **argv)
         }
     }
     gw.web = gw_static_new(gw.cfg.web_root);
+    gw.revoke = revoke_new(gw.base, gw.cfg.redis_host, (int)gw.cfg.redis_port);
     gw.rl = gw_ratelimit_new(gw.cfg.rate_limit_rps, gw.cfg.rate_limit_burst);
     if (gw_routes_add(&gw) != 0) {
         log_error(NULL, "bug: a gateway route is malformed");
@@ -421,6 +417,7 @@ out:
     for (int i = 0; i < GW_SERVICES; i++)
         gw_upstream_free(gw.upstreams[i]);
     gw_static_free(gw.web);
+    revoke_free(gw.revoke);
     gw_ratelimit_free(gw.rl);
     if (gw.flush_timer)
         event_free(gw.flush_timer);

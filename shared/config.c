@@ -108,12 +108,14 @@ static int config_set(const struct config_entry *e, void *target, const char *va
 }
 
 static const struct config_entry *config_find(const struct config_entry *const *tables,
-                                              const char *key)
+                                              const char *key, size_t *which)
 {
     for (size_t t = 0; tables[t]; t++) {
         for (const struct config_entry *e = tables[t]; e->key; e++) {
-            if (strcmp(e->key, key) == 0)
+            if (strcmp(e->key, key) == 0) {
+                *which = t;
                 return e;
+            }
         }
     }
     return NULL;
@@ -130,7 +132,7 @@ static char *config_trim(char *s)
 }
 
 /* Apply the file's lines. A key given twice, an unknown key or a line without '=' fails. */
-static int config_apply_file(const struct config_entry *const *tables, void *target,
+static int config_apply_file(const struct config_entry *const *tables, void *const *targets,
                              const char *path, char *err, size_t errlen)
 {
     size_t len = 0;
@@ -157,7 +159,8 @@ static int config_apply_file(const struct config_entry *const *tables, void *tar
         *eq = '\0';
         char *key = config_trim(s);
         char *value = config_trim(eq + 1);
-        const struct config_entry *e = config_find(tables, key);
+        size_t which = 0;
+        const struct config_entry *e = config_find(tables, key, &which);
         if (e == NULL) {
             snprintf(err, errlen, "config key '%s' (file '%s' line %d) is unknown", key, path,
                      lineno);
@@ -173,7 +176,7 @@ static int config_apply_file(const struct config_entry *const *tables, void *tar
             strcat(seen, marker);
         char origin[64];
         snprintf(origin, sizeof(origin), "file line %d", lineno);
-        if (config_set(e, target, value, origin, err, errlen) != 0)
+        if (config_set(e, targets[which], value, origin, err, errlen) != 0)
             goto out;
     }
     rc = 0;
@@ -182,11 +185,13 @@ out:
     return rc;
 }
 
-static int config_load_tables(const struct config_entry *const *tables, void *target,
+static int config_load_tables(const struct config_entry *const *tables, void *const *targets,
                               const char *path, char *err, size_t errlen)
 {
+    void *target;
     /* Defaults first, so every field holds something valid or the key is required. */
     for (size_t t = 0; tables[t]; t++) {
+        target = targets[t];
         for (const struct config_entry *e = tables[t]; e->key; e++) {
             if (e->def == NULL)
                 continue;
@@ -200,9 +205,10 @@ static int config_load_tables(const struct config_entry *const *tables, void *ta
             }
         }
     }
-    if (path != NULL && config_apply_file(tables, target, path, err, errlen) != 0)
+    if (path != NULL && config_apply_file(tables, targets, path, err, errlen) != 0)
         return -1;
     for (size_t t = 0; tables[t]; t++) {
+        target = targets[t];
         for (const struct config_entry *e = tables[t]; e->key; e++) {
             char env[96] = "CRM_";
             size_t n = 4;
@@ -216,6 +222,7 @@ static int config_load_tables(const struct config_entry *const *tables, void *ta
     }
     /* Required keys and path defaults are checked last, on their final values. */
     for (size_t t = 0; tables[t]; t++) {
+        target = targets[t];
         for (const struct config_entry *e = tables[t]; e->key; e++) {
             bool is_text =
                 e->type == CONFIG_STRING || e->type == CONFIG_FILE || e->type == CONFIG_DIR;
@@ -243,14 +250,16 @@ int config_load(const struct config_entry *table, void *target, const char *path
                 size_t errlen)
 {
     const struct config_entry *tables[] = {table, NULL};
-    return config_load_tables(tables, target, path, err, errlen);
+    void *const targets[] = {target, NULL};
+    return config_load_tables(tables, targets, path, err, errlen);
 }
 
-int config_load2(const struct config_entry *a, const struct config_entry *b, void *target,
-                 const char *path, char *err, size_t errlen)
+int config_load2(const struct config_entry *a, void *target_a, const struct config_entry *b,
+                 void *target_b, const char *path, char *err, size_t errlen)
 {
     const struct config_entry *tables[] = {a, b, NULL};
-    return config_load_tables(tables, target, path, err, errlen);
+    void *const targets[] = {target_a, target_b, NULL};
+    return config_load_tables(tables, targets, path, err, errlen);
 }
 
 void config_free(const struct config_entry *table, void *target)

@@ -42,9 +42,11 @@ struct config_entry {
 int config_load(const struct config_entry *table, void *target, const char *path, char *err,
                 size_t errlen) __attribute__((warn_unused_result));
 
-/* Load two tables (a shared one and a process-specific one) onto the same target. */
-int config_load2(const struct config_entry *a, const struct config_entry *b, void *target,
-                 const char *path, char *err, size_t errlen) __attribute__((warn_unused_result));
+/* Load two tables from one file (a shared one into 'target_a' and a process-specific one into
+ * 'target_b'); a key of either is known, any other is an error. */
+int config_load2(const struct config_entry *a, void *target_a, const struct config_entry *b,
+                 void *target_b, const char *path, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* Free the strings 'config_load' put into 'target'. */
 void config_free(const struct config_entry *table, void *target);

@@ -5,6 +5,7 @@
 #include "crmlog.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "routes.h"
 #include "util.h"
 
 #include <event2/event.h>
@@ -59,8 +60,15 @@ static void identity_free(void *p)
 {
     struct svc_identity *id = p;
     json_decref(id->roles);
+    json_decref(id->perms);
     json_decref(id->claims);
     free(id);
+}
+
+bool svc_has_perm(const struct http_request *req, const char *permission)
+{
+    const struct svc_identity *id = req->user;
+    return id != NULL && routes_perms_allow(id->perms, permission);
 }
 
 const struct svc_identity *svc_identity(const struct http_request *req)
@@ -68,7 +76,8 @@ const struct svc_identity *svc_identity(const struct http_request *req)
     return req->user;
 }
 
-/* Verify the bearer token before an authenticated route's handler runs. */
+/* Verify the bearer token (signature, claims, revocation) and the route's permission before an
+ * API handler runs: the gateway checked too, but a service trusts nobody's word for it. */
 static bool svc_pre(struct http_request *req, void *arg)
 {
     struct svc *s = arg;
@@ -90,6 +99,9 @@ static bool svc_pre(struct http_request *req, void *arg)
         return false;
     }
     struct svc_identity *id = xcalloc(1, sizeof(*id));
+    req->user = id;
+    req->user_free = identity_free;
+    id->claims = claims;
     snprintf(id->user_id, sizeof(id->user_id), "%s",
              json_string_value(json_object_get(claims, "sub")));
     const char *name = json_string_value(json_object_get(claims, "name"));
@@ -97,18 +109,45 @@ static bool svc_pre(struct http_request *req, void *arg)
     id->dept_id = (long)json_integer_value(json_object_get(claims, "dept_id"));
     const char *scope = json_string_value(json_object_get(claims, "scope"));
     snprintf(id->scope, sizeof(id->scope), "%s", scope ? scope : "SELF");
+    const char *jti = json_string_value(json_object_get(claims, "jti"));
+    snprintf(id->jti, sizeof(id->jti), "%s", jti ? jti : "");
+    json_t *iat_ms = json_object_get(claims, "iat_ms");
+    id->iat_ms = json_is_integer(iat_ms)
+                     ? json_integer_value(iat_ms)
+                     : json_integer_value(json_object_get(claims, "iat")) * 1000;
     json_t *roles = json_object_get(claims, "roles");
     id->roles = json_is_array(roles) ? json_incref(roles) : json_array();
-    id->claims = claims;
-    req->user = id;
-    req->user_free = identity_free;
+    json_t *perms = json_object_get(claims, "perms");
+    id->perms = json_is_array(perms) ? json_incref(perms) : json_array();
+    if (revoke_is_revoked(s->revoke, id->jti, id->user_id, id->iat_ms)) {
+        http_add_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+        http_reply_problem(req, 401, "unauthorized", "token revoked", NULL);
+        return false;
+    }
+    if (!routes_perms_allow(id->perms, req->route->permission)) {
+        char detail[160];
+        snprintf(detail, sizeof(detail), "the permission %s is required", req->route->permission);
+        http_reply_problem(req, 403, "forbidden", detail, NULL);
+        return false;
+    }
     return true;
 }
 
-int svc_route(struct svc *s, const char *method, const char *pattern, router_handler_fn fn,
-              const char *permission)
+int svc_route(struct svc *s, const char *method, const char *pattern, router_handler_fn fn)
 {
-    return router_add(&s->router, method, pattern, fn, s, permission, 0);
+    const struct routes_entry *e = routes_find(method, pattern);
+    if (e == NULL || (strcmp(e->service, s->name) != 0 && strcmp(e->service, "any") != 0)) {
+        log_error(NULL, "bug: %s %s is not declared for %s in shared/routes.def", method, pattern,
+                  s->name);
+        return -1;
+    }
+    return router_add(&s->router, method, pattern, fn, s, e->permission,
+                      routes_is_public(e->permission) ? ROUTE_PUBLIC : 0);
+}
+
+void svc_events_committed(struct svc *s)
+{
+    events_relay_wake(s->relay);
 }
 
 int svc_route_public(struct svc *s, const char *method, const char *pattern, router_handler_fn fn)
@@ -156,8 +195,11 @@ static void svc_job_done(void *arg)
 {
     struct svc_job *job = arg;
     if (job->status >= 400) {
-        if (job->status == 503)
-            http_add_header(job->req, "Retry-After", "1");
+        if (job->status == 503 || job->status == 429) {
+            char ra[24];
+            snprintf(ra, sizeof(ra), "%ld", job->retry_after > 0 ? job->retry_after : 1);
+            http_add_header(job->req, "Retry-After", ra);
+        }
         http_reply_problem(job->req, job->status, job->code ? job->code : "internal",
                            job->detail[0] ? job->detail : NULL, job->errors);
         job->errors = NULL;
@@ -178,6 +220,13 @@ void svc_submit(struct svc *s, struct http_request *req,
                 void (*work)(struct svc_worker *w, struct svc_job *job), void *data,
                 void (*data_free)(void *))
 {
+    svc_submit_to(s, s->pool, req, work, data, data_free);
+}
+
+void svc_submit_to(struct svc *s, struct pool *pool, struct http_request *req,
+                   void (*work)(struct svc_worker *w, struct svc_job *job), void *data,
+                   void (*data_free)(void *))
+{
     struct svc_job *job = xcalloc(1, sizeof(*job));
     job->svc = s;
     job->req = req;
@@ -185,7 +234,7 @@ void svc_submit(struct svc *s, struct http_request *req,
     job->status = 500;
     job->data = data;
     job->data_free = data_free;
-    if (pool_submit(s->pool, svc_job_work, svc_job_done, job) != 0) {
+    if (pool_submit(pool, svc_job_work, svc_job_done, job) != 0) {
         http_add_header(req, "Retry-After", "1");
         http_reply_problem(req, 503, "overloaded", "the service is busy; retry shortly", NULL);
         if (data_free)
@@ -216,6 +265,11 @@ static void svc_worker_cleanup(void *ctx)
     rds_cleanup(&w->rds);
     free(w);
     mysql_thread_end();
+}
+
+struct pool *svc_pool_new(struct svc *s, int threads, int queue_max)
+{
+    return pool_new(s->base, threads, queue_max, svc_worker_init, svc_worker_cleanup, s);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -271,9 +325,21 @@ static void svc_metrics(struct http_request *req, void *arg)
                          pool_threads(s->pool));
     metrics_render_gauge(out, "crm_http_connections", "Open client connections.", labels,
                          (double)http_server_connections(s->http));
-    metrics_render_gauge(out, "crm_dependency_up", "Database reachable at the last probe.",
-                         "dep=\"db\"", s->health.db_ok);
-    evbuffer_add_printf(out, "crm_dependency_up{dep=\"redis\"} %d\n", s->health.redis_ok);
+    char dep[96];
+    snprintf(dep, sizeof(dep), "svc=\"%s\",dep=\"db\"", s->name);
+    metrics_render_gauge(out, "crm_dependency_up", "Dependency reachable at the last probe.", dep,
+                         s->health.db_ok);
+    evbuffer_add_printf(out, "crm_dependency_up{svc=\"%s\",dep=\"redis\"} %d\n", s->name,
+                        s->health.redis_ok);
+    if (s->relay) {
+        metrics_render_gauge(out, "crm_outbox_backlog", "Outbox rows waiting to be published.",
+                             labels, (double)events_relay_backlog(s->relay));
+        evbuffer_add_printf(out,
+                            "# HELP crm_events_published_total Events published to the stream.\n"
+                            "# TYPE crm_events_published_total counter\n"
+                            "crm_events_published_total{%s} %llu\n",
+                            labels, (unsigned long long)events_relay_published(s->relay));
+    }
     metrics_render_gauge(out, "crm_jwt_cache_hits", "Verified-token cache hits.", labels,
                          (double)s->jwt.cache_hits);
     http_reply_evbuf(req, 200, "text/plain; version=0.0.4; charset=utf-8", out);
@@ -285,6 +351,11 @@ static void svc_info(struct http_request *req, void *arg)
 {
     struct svc *s = arg;
     const struct svc_identity *id = svc_identity(req);
+    const char *which = router_param(&req->params, "service");
+    if (which == NULL || strcmp(which, s->name) != 0) {
+        http_reply_problem(req, 404, "not_found", "no such service here", NULL);
+        return;
+    }
     char started[32];
     util_format_time(s->started_at, started, sizeof(started));
     json_t *body = json_pack(
@@ -428,23 +499,30 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
         }
     }
     crmlog_init(def->name, CRMLOG_INFO);
-    if (config_load(svc_config_table, &s.cfg, config_path, err, sizeof(err)) != 0) {
+    static const struct config_entry no_keys[] = {CONFIG_END};
+    s.config = xcalloc(1, def->config_size ? def->config_size : 1);
+    if (config_load2(svc_config_table, &s.cfg, def->config ? def->config : no_keys, s.config,
+                     config_path, err, sizeof(err)) != 0) {
         log_error(NULL, "%s", err);
         config_free(svc_config_table, &s.cfg);
+        if (def->config)
+            config_free(def->config, s.config);
+        free(s.config);
         return 2;
     }
     enum crmlog_level lvl;
     if (crmlog_parse_level(s.cfg.log_level, &lvl) != 0) {
         log_error(NULL, "config key 'log_level': '%s' is not debug, info, warn or error",
                   s.cfg.log_level);
-        config_free(svc_config_table, &s.cfg);
-        return 2;
+        rc = 2;
+        goto out;
     }
     crmlog_init(def->name, lvl);
     size_t plen = 0;
     s.db_password = util_read_file(s.cfg.db_password_file, 4096, &plen);
     if (s.db_password == NULL) {
         log_error(NULL, "config key 'db_password_file': cannot read '%s'", s.cfg.db_password_file);
+        rc = 2;
         goto out;
     }
     while (plen > 0 && (s.db_password[plen - 1] == '\n' || s.db_password[plen - 1] == '\r'))
@@ -453,6 +531,7 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
     int nkeys = jwtv_load_dir(&s.jwt, s.cfg.jwt_keys_dir, false, err, sizeof(err));
     if (nkeys < 0) {
         log_error(NULL, "config key 'jwt_keys_dir': %s", err);
+        rc = 2;
         goto out;
     }
     if (check_only) {
@@ -486,16 +565,25 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
     s.pool = pool_new(s.base, (int)s.cfg.workers, (int)s.cfg.queue_max, svc_worker_init,
                       svc_worker_cleanup, &s);
 
-    char info_path[96];
-    snprintf(info_path, sizeof(info_path), "/api/v1/system/%s/info", def->name);
     if (svc_route_public(&s, "GET", "/healthz", svc_healthz) != 0 ||
         svc_route_public(&s, "GET", "/readyz", svc_readyz) != 0 ||
         svc_route_public(&s, "GET", "/metrics", svc_metrics) != 0 ||
-        svc_route(&s, "GET", info_path, svc_info, "system:service:read") != 0 ||
+        svc_route(&s, "GET", "/api/v1/system/{service}/info", svc_info) != 0 ||
         (s.cfg.debug_endpoints &&
          svc_route_public(&s, "GET", "/_debug/sleep", svc_debug_sleep) != 0)) {
         log_error(NULL, "bug: a built-in route is malformed");
         goto out;
+    }
+    s.revoke = revoke_new(s.base, s.cfg.redis_host, (int)s.cfg.redis_port);
+    if (def->produces_events) {
+        struct events_relay_config relay_cfg = {&s.dbcfg,
+                                                s.cfg.redis_host,
+                                                (int)s.cfg.redis_port,
+                                                (int)s.cfg.redis_timeout_ms,
+                                                def->name,
+                                                1000,
+                                                100000};
+        s.relay = events_relay_start(&relay_cfg);
     }
     if (def->setup && def->setup(&s) != 0)
         goto out;
@@ -517,10 +605,12 @@ out:
     /* Workers first: their last completions still reply through live connections. */
     if (s.pool)
         pool_free(s.pool);
-    if (s.http)
-        http_server_free(s.http);
     if (def->teardown && s.base)
         def->teardown(&s);
+    events_relay_stop(s.relay);
+    revoke_free(s.revoke);
+    if (s.http)
+        http_server_free(s.http);
     if (s.probe_timer)
         event_free(s.probe_timer);
     if (s.sig_term)
@@ -535,6 +625,9 @@ out:
         event_base_free(s.base);
     free(s.db_password);
     config_free(svc_config_table, &s.cfg);
+    if (def->config)
+        config_free(def->config, s.config);
+    free(s.config);
     log_info(NULL, "stopped");
     return rc;
 }

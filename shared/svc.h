@@ -10,10 +10,12 @@
 
 #include "config.h"
 #include "db.h"
+#include "events.h"
 #include "http.h"
 #include "jwtv.h"
 #include "pool.h"
 #include "rds.h"
+#include "revoke.h"
 #include "router.h"
 
 struct svc_config {
@@ -49,7 +51,10 @@ struct svc_identity {
     char name[128];
     long dept_id;
     char scope[24];
+    char jti[64];
+    int64_t iat_ms;
     json_t *roles;  /* array of role codes */
+    json_t *perms;  /* array of permission codes */
     json_t *claims; /* the whole payload */
 };
 
@@ -82,10 +87,13 @@ struct svc {
     struct pool *pool;
     struct jwtv jwt;
     struct svc_health health;
+    struct revoke *revoke;      /* revoked tokens, kept current from Redis */
+    struct events_relay *relay; /* outbox publisher, for services that produce events */
     bool probe_running;
     struct event *probe_timer;
     struct event *sig_term, *sig_int;
-    void *app; /* the service's own context */
+    void *app;    /* the service's own context */
+    void *config; /* the service's own config block (svc_def.config) */
 };
 
 /* A unit of blocking work for one request: 'work' runs on a worker and fills the reply fields,
@@ -99,6 +107,7 @@ struct svc_job {
     const char *code; /* problem code when status >= 400 */
     char detail[256]; /* problem detail */
     json_t *errors;   /* field errors (taken) */
+    long retry_after; /* seconds, for 429 and 503 (1 when 0) */
     void *data;       /* handler's own input */
     void (*data_free)(void *);
 };
@@ -109,16 +118,26 @@ struct svc_def {
     /* Register the service's routes and make its context; 0 or -1. */
     int (*setup)(struct svc *s);
     void (*teardown)(struct svc *s);
+    bool produces_events;              /* has an outbox: run the relay */
+    const struct config_entry *config; /* the service's own keys (may be NULL) ... */
+    size_t config_size;                /* ... loaded into a block of this size: svc->config */
 };
 
 int svc_main(int argc, char **argv, const struct svc_def *def);
 
-/* Register a route that needs a bearer token (and, once RBAC lands, 'permission'). */
-int svc_route(struct svc *s, const char *method, const char *pattern, router_handler_fn fn,
-              const char *permission) __attribute__((warn_unused_result));
-/* Register a route anyone may call. */
+/* Register the handler of an API route declared in shared/routes.def; its permission comes
+ * from there (a route missing from the table is refused: every route is declared once). */
+int svc_route(struct svc *s, const char *method, const char *pattern, router_handler_fn fn)
+    __attribute__((warn_unused_result));
+/* Register an operational route outside /api (health, metrics) that anyone may call. */
 int svc_route_public(struct svc *s, const char *method, const char *pattern, router_handler_fn fn)
     __attribute__((warn_unused_result));
+
+/* True when the caller holds 'permission'. */
+bool svc_has_perm(const struct http_request *req, const char *permission);
+
+/* Tell the relay that a transaction with events committed (any thread). */
+void svc_events_committed(struct svc *s);
 
 /* The verified identity of the request (NULL on public routes). */
 const struct svc_identity *svc_identity(const struct http_request *req);
@@ -127,6 +146,12 @@ const struct svc_identity *svc_identity(const struct http_request *req);
 void svc_submit(struct svc *s, struct http_request *req,
                 void (*work)(struct svc_worker *w, struct svc_job *job), void *data,
                 void (*data_free)(void *));
+/* The same on another pool made with svc_pool_new (say, one for password hashing). */
+void svc_submit_to(struct svc *s, struct pool *pool, struct http_request *req,
+                   void (*work)(struct svc_worker *w, struct svc_job *job), void *data,
+                   void (*data_free)(void *));
+/* A further pool whose workers have their own MySQL and Redis connections like the main one. */
+struct pool *svc_pool_new(struct svc *s, int threads, int queue_max);
 
 /* Helpers for work functions to set the outcome. */
 void svc_job_ok(struct svc_job *job, int status, json_t *body);

@@ -12,6 +12,6 @@ static int audit_setup(struct svc *s)
 
 int main(int argc, char **argv)
 {
-    static const struct svc_def def = {"audit", CRM_VERSION, audit_setup, NULL};
+    static const struct svc_def def = {"audit", CRM_VERSION, audit_setup, NULL, false, NULL, 0};
     return svc_main(argc, argv, &def);
 }

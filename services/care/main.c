@@ -12,6 +12,6 @@ static int care_setup(struct svc *s)
 
 int main(int argc, char **argv)
 {
-    static const struct svc_def def = {"care", CRM_VERSION, care_setup, NULL};
+    static const struct svc_def def = {"care", CRM_VERSION, care_setup, NULL, true, NULL, 0};
     return svc_main(argc, argv, &def);
 }

@@ -12,6 +12,7 @@ static int customer_setup(struct svc *s)
 
 int main(int argc, char **argv)
 {
-    static const struct svc_def def = {"customer", CRM_VERSION, customer_setup, NULL};
+    static const struct svc_def def = {"customer", CRM_VERSION, customer_setup, NULL, true, NULL,
+                                       0};
     return svc_main(argc, argv, &def);
 }

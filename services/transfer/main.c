@@ -12,6 +12,7 @@ static int transfer_setup(struct svc *s)
 
 int main(int argc, char **argv)
 {
-    static const struct svc_def def = {"transfer", CRM_VERSION, transfer_setup, NULL};
+    static const struct svc_def def = {"transfer", CRM_VERSION, transfer_setup, NULL, true, NULL,
+                                       0};
     return svc_main(argc, argv, &def);
 }
