@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* handlers_session: login, refresh, logout, the caller's profile and password, JWKS. */
+#include "auth.h"
+#include "crmlog.h"
+#include "events.h"
+#include "jsonv.h"
+#include "repo.h"
+#include "routes.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* What a login or refresh job carries besides the request. */
+struct session_in {
+    json_t *body;
+    char ip[64];
+    char ua[256];
+    char request_id[65];
+    char jti[64]; /* logout: the access token to revoke */
+    int64_t exp;
+    long long user_id;
+};
+
+static void session_in_free(void *p)
+{
+    struct session_in *in = p;
+    json_decref(in->body);
+    free(in);
+}
+
+static struct session_in *session_in_new(struct http_request *req, json_t *body)
+{
+    struct session_in *in = xcalloc(1, sizeof(*in));
+    in->body = body;
+    snprintf(in->ip, sizeof(in->ip), "%s", req->client_ip);
+    const char *ua = http_req_header(req, "User-Agent");
+    snprintf(in->ua, sizeof(in->ua), "%s", ua ? ua : "");
+    snprintf(in->request_id, sizeof(in->request_id), "%s", req->request_id);
+    return in;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* throttling: a fixed one-minute window per address and per account, in Redis                  */
+
+/* True when 'key' is over 'limit' in this minute; '*retry' says when the window ends. A Redis
+ * outage does not lock everyone out: the lockout counter in the database still protects. */
+static bool throttled(struct svc_worker *w, const char *key, long limit, long *retry)
+{
+    redisReply *r = rds_command(&w->rds, "INCR %s", key);
+    if (r == NULL)
+        return false;
+    long long n = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    freeReplyObject(r);
+    if (n == 1) {
+        r = rds_command(&w->rds, "EXPIRE %s 60", key);
+        if (r)
+            freeReplyObject(r);
+    }
+    if (n <= limit)
+        return false;
+    r = rds_command(&w->rds, "TTL %s", key);
+    *retry = r && r->type == REDIS_REPLY_INTEGER && r->integer > 0 ? r->integer : 60;
+    if (r)
+        freeReplyObject(r);
+    return true;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* issuing tokens                                                                              */
+
+/* Build the token pair for 'user_id' inside the open transaction: a new access token and a
+ * refresh token in 'family' (a new family when NULL). */
+static json_t *issue_pair(struct auth_ctx *a, struct svc_worker *w, long long user_id,
+                          const char *family, const struct session_in *in)
+{
+    json_t *user = NULL, *roles = NULL, *perms = NULL, *pair = NULL;
+    char fam[37], refresh[64];
+    unsigned char hash[32];
+    int64_t exp = 0;
+    if (repo_user_get(&w->db, user_id, false, &user) != 0 || user == NULL ||
+        repo_user_roles(&w->db, user_id, &roles) != 0 ||
+        repo_user_perms(&w->db, user_id, &perms) != 0)
+        goto out;
+    if (family)
+        snprintf(fam, sizeof(fam), "%s", family);
+    else
+        events_uuid(fam);
+    tokens_refresh_new(refresh, hash);
+    if (repo_refresh_insert(&w->db, hash, fam, user_id, a->cfg->refresh_ttl_s, in->ip, in->ua) != 0)
+        goto out;
+    char *access = tokens_access(a, user, roles, perms, &exp);
+    if (access == NULL)
+        goto out;
+    pair = json_pack("{s:s, s:s, s:s, s:I}", "access_token", access, "refresh_token", refresh,
+                     "token_type", "Bearer", "expires_in", (json_int_t)a->cfg->access_ttl_s);
+    free(access);
+out:
+    json_decref(user);
+    json_decref(roles);
+    json_decref(perms);
+    return pair;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* POST /api/v1/auth/login                                                                     */
+
+static const struct jsonv_field login_fields[] = {
+    {"username", JSONV_STRING, true, false, 1, 64, NULL, JSONV_STRING},
+    {"password", JSONV_STRING, true, false, 1, 128, NULL, JSONV_STRING},
+    JSONV_END,
+};
+
+static void login_fail_reply(struct svc_job *job)
+{
+    svc_job_fail(job, 401, "invalid_credentials", "the username or password is wrong");
+}
+
+static void login_work(struct svc_worker *w, struct svc_job *job)
+{
+    struct auth_ctx *a = auth_of(w->svc);
+    struct session_in *in = job->data;
+    const char *username = json_string_value(json_object_get(in->body, "username"));
+    const char *password = json_string_value(json_object_get(in->body, "password"));
+    json_t *user = NULL;
+    char key[160];
+    long retry = 60;
+
+    snprintf(key, sizeof(key), "crm:login:ip:%s", in->ip);
+    bool limited = throttled(w, key, a->cfg->login_per_ip_per_min, &retry);
+    char lower[80];
+    size_t i = 0;
+    for (; username[i] && i + 1 < sizeof(lower); i++)
+        lower[i] =
+            (char)((username[i] >= 'A' && username[i] <= 'Z') ? username[i] + 32 : username[i]);
+    lower[i] = '\0';
+    snprintf(key, sizeof(key), "crm:login:user:%s", lower);
+    limited = throttled(w, key, a->cfg->login_per_account_per_min, &retry) || limited;
+    if (limited) {
+        job->retry_after = retry;
+        svc_job_fail(job, 429, "too_many_attempts", "too many login attempts; wait and retry");
+        return;
+    }
+
+    if (db_begin(&w->db) != 0 || repo_user_for_login(&w->db, username, &user) != 0) {
+        svc_job_db_error(job, w);
+        goto rollback;
+    }
+    const char *reason = NULL;
+    long long uid = 0;
+    if (user == NULL) {
+        (void)password_verify(a->dummy_hash, password); /* same time as a known user */
+        reason = "unknown_user";
+    } else {
+        uid = json_integer_value(json_object_get(user, "id"));
+        const char *status = json_string_value(json_object_get(user, "status"));
+        bool ok =
+            password_verify(json_string_value(json_object_get(user, "password_hash")), password);
+        bool locked = json_integer_value(json_object_get(user, "locked_now")) != 0;
+        if (strcmp(status, "disabled") == 0)
+            reason = "disabled";
+        else if (locked)
+            reason = "locked";
+        else if (!ok)
+            reason = "bad_credentials";
+    }
+    struct events_actor actor = {NULL, in->ip};
+    char sid[32];
+    snprintf(sid, sizeof(sid), "%lld", uid);
+    if (reason != NULL) {
+        /* a wrong password counts towards the lock; the event says why for the audit */
+        if (uid && strcmp(reason, "bad_credentials") == 0 &&
+            repo_user_login_failed(&w->db, uid, a->cfg->lockout_threshold,
+                                   a->cfg->lockout_minutes) != 0) {
+            svc_job_db_error(job, w);
+            goto rollback;
+        }
+        json_t *after = NULL;
+        bool now_locked = false;
+        if (uid && strcmp(reason, "bad_credentials") == 0) {
+            if (repo_user_for_login(&w->db, username, &after) != 0) {
+                svc_job_db_error(job, w);
+                goto rollback;
+            }
+            now_locked = json_integer_value(json_object_get(after, "locked_now")) != 0;
+            json_decref(after);
+        }
+        if (events_outbox_add(&w->db, "auth", "auth.login_failed", &actor, "user",
+                              uid ? sid : username,
+                              json_pack("{s:s, s:s, s:s, s:s}", "username", username, "ip", in->ip,
+                                        "user_agent", in->ua, "reason", reason),
+                              in->request_id, NULL) != 0 ||
+            (now_locked && events_outbox_add(&w->db, "auth", "user.locked", &actor, "user", sid,
+                                             json_pack("{s:s, s:i}", "username", username,
+                                                       "minutes", (int)a->cfg->lockout_minutes),
+                                             in->request_id, NULL) != 0) ||
+            db_commit(&w->db) != 0) {
+            svc_job_db_error(job, w);
+            goto rollback;
+        }
+        svc_events_committed(w->svc);
+        login_fail_reply(job);
+        goto out;
+    }
+    json_t *pair = NULL;
+    if (repo_user_login_succeeded(&w->db, uid) != 0 ||
+        (pair = issue_pair(a, w, uid, NULL, in)) == NULL ||
+        events_outbox_add(
+            &w->db, "auth", "auth.login_succeeded", &actor, "user", sid,
+            json_pack("{s:s, s:s, s:s}", "username", username, "ip", in->ip, "user_agent", in->ua),
+            in->request_id, NULL) != 0 ||
+        db_commit(&w->db) != 0) {
+        json_decref(pair);
+        svc_job_db_error(job, w);
+        goto rollback;
+    }
+    svc_events_committed(w->svc);
+    svc_job_ok(job, 200, pair);
+    goto out;
+rollback:
+    db_rollback(&w->db);
+out:
+    json_decref(user);
+}
+
+static void login(struct http_request *req, void *arg)
+{
+    struct svc *s = arg;
+    json_t *body = auth_body(req, login_fields);
+    if (body == NULL)
+        return;
+    svc_submit_to(s, auth_of(s)->hash_pool, req, login_work, session_in_new(req, body),
+                  session_in_free);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* POST /api/v1/auth/refresh                                                                   */
+
+static const struct jsonv_field refresh_fields[] = {
+    {"refresh_token", JSONV_STRING, true, false, 1, 256, NULL, JSONV_STRING},
+    JSONV_END,
+};
+
+static void refresh_work(struct svc_worker *w, struct svc_job *job)
+{
+    struct auth_ctx *a = auth_of(w->svc);
+    struct session_in *in = job->data;
+    unsigned char hash[32];
+    json_t *row = NULL, *user = NULL, *pair = NULL;
+    tokens_refresh_hash(json_string_value(json_object_get(in->body, "refresh_token")), hash);
+    if (db_begin(&w->db) != 0 || repo_refresh_find(&w->db, hash, &row) != 0) {
+        svc_job_db_error(job, w);
+        goto rollback;
+    }
+    if (row == NULL || json_integer_value(json_object_get(row, "expired")) ||
+        json_integer_value(json_object_get(row, "revoked"))) {
+        db_rollback(&w->db);
+        svc_job_fail(job, 401, "invalid_refresh_token", "the refresh token is not valid");
+        goto out;
+    }
+    long long uid = json_integer_value(json_object_get(row, "user_id"));
+    const char *family = json_string_value(json_object_get(row, "family_id"));
+    char sid[32];
+    snprintf(sid, sizeof(sid), "%lld", uid);
+    struct events_actor actor = {sid, in->ip};
+    if (json_integer_value(json_object_get(row, "used"))) {
+        /* A used token came back: someone holds a stolen copy. The whole chain dies, and with
+         * it the access tokens of the user. */
+        if (repo_refresh_revoke_family(&w->db, family) != 0 ||
+            events_outbox_add(&w->db, "auth", "auth.token_reuse_detected", &actor, "user", sid,
+                              json_pack("{s:s, s:s}", "ip", in->ip, "user_agent", in->ua),
+                              in->request_id, NULL) != 0 ||
+            db_commit(&w->db) != 0) {
+            svc_job_db_error(job, w);
+            goto rollback;
+        }
+        svc_events_committed(w->svc);
+        char uid_s[32];
+        snprintf(uid_s, sizeof(uid_s), "%lld", uid);
+        if (revoke_user_before(&w->rds, uid_s, (int64_t)util_wall_s() * 1000 + 1000) != 0)
+            log_warn(in->request_id, "could not publish the revocation of user %lld", uid);
+        svc_job_fail(job, 401, "invalid_refresh_token", "the refresh token is not valid");
+        goto out;
+    }
+    if (repo_user_get(&w->db, uid, false, &user) != 0) {
+        svc_job_db_error(job, w);
+        goto rollback;
+    }
+    const char *status = user ? json_string_value(json_object_get(user, "status")) : "disabled";
+    if (strcmp(status, "enabled") != 0) {
+        db_rollback(&w->db);
+        svc_job_fail(job, 401, "invalid_refresh_token", "the refresh token is not valid");
+        goto out;
+    }
+    if (repo_refresh_mark_used(&w->db, json_integer_value(json_object_get(row, "id"))) != 0 ||
+        (pair = issue_pair(a, w, uid, family, in)) == NULL || db_commit(&w->db) != 0) {
+        json_decref(pair);
+        svc_job_db_error(job, w);
+        goto rollback;
+    }
+    svc_job_ok(job, 200, pair);
+    goto out;
+rollback:
+    db_rollback(&w->db);
+out:
+    json_decref(row);
+    json_decref(user);
+}
+
+static void refresh(struct http_request *req, void *arg)
+{
+    json_t *body = auth_body(req, refresh_fields);
+    if (body == NULL)
+        return;
+    svc_submit(arg, req, refresh_work, session_in_new(req, body), session_in_free);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* POST /api/v1/auth/logout                                                                    */
+
+static const struct jsonv_field logout_fields[] = {
+    {"refresh_token", JSONV_STRING, false, false, 1, 256, NULL, JSONV_STRING},
+    JSONV_END,
+};
+
+static void logout_work(struct svc_worker *w, struct svc_job *job)
+{
+    struct session_in *in = job->data;
+    struct events_actor actor = auth_actor(job);
+    char sid[32];
+    snprintf(sid, sizeof(sid), "%lld", in->user_id);
+    if (revoke_token(&w->rds, in->jti, in->exp) != 0) {
+        svc_job_fail(job, 503, "redis_unavailable", "the logout could not be recorded; retry");
+        return;
+    }
+    const char *refresh_tok = json_string_value(json_object_get(in->body, "refresh_token"));
+    json_t *row = NULL;
+    if (db_begin(&w->db) != 0)
+        goto dberr;
+    if (refresh_tok) {
+        unsigned char hash[32];
+        tokens_refresh_hash(refresh_tok, hash);
+        if (repo_refresh_find(&w->db, hash, &row) != 0)
+            goto dberr;
+        /* only the caller's own session: someone else's token changes nothing */
+        if (row && json_integer_value(json_object_get(row, "user_id")) == in->user_id &&
+            repo_refresh_revoke_family(&w->db,
+                                       json_string_value(json_object_get(row, "family_id"))) != 0)
+            goto dberr;
+    }
+    if (events_outbox_add(&w->db, "auth", "auth.logout", &actor, "user", sid,
+                          json_pack("{s:s, s:s}", "ip", in->ip, "user_agent", in->ua),
+                          in->request_id, NULL) != 0 ||
+        db_commit(&w->db) != 0)
+        goto dberr;
+    svc_events_committed(w->svc);
+    json_decref(row);
+    svc_job_ok(job, 204, NULL);
+    return;
+dberr:
+    json_decref(row);
+    db_rollback(&w->db);
+    svc_job_db_error(job, w);
+}
+
+static void logout(struct http_request *req, void *arg)
+{
+    json_t *body = req->body_len ? auth_body(req, logout_fields) : json_object();
+    if (body == NULL)
+        return;
+    const struct svc_identity *id = svc_identity(req);
+    struct session_in *in = session_in_new(req, body);
+    snprintf(in->jti, sizeof(in->jti), "%s", id->jti);
+    in->exp = json_integer_value(json_object_get(id->claims, "exp"));
+    in->user_id = atoll(id->user_id);
+    svc_submit(arg, req, logout_work, in, session_in_free);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* GET /api/v1/auth/jwks                                                                       */
+
+static void jwks(struct http_request *req, void *arg)
+{
+    http_add_header(req, "Cache-Control", "public, max-age=300");
+    http_reply_json(req, 200, tokens_jwks(auth_of(arg)));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* GET /api/v1/auth/me                                                                         */
+
+/* The menu tree the caller may see: items whose permission they hold, groups with children. */
+static json_t *menu_tree(const struct auth_ctx *a, json_t *perms, const char *parent)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *m;
+    json_array_foreach(a->menus, i, m)
+    {
+        if (strcmp(json_string_value(json_object_get(m, "parent")), parent) != 0)
+            continue;
+        const char *key = json_string_value(json_object_get(m, "key"));
+        const char *perm = json_string_value(json_object_get(m, "permission"));
+        json_t *children = menu_tree(a, perms, key);
+        bool group = *perm == '\0';
+        bool allowed = group ? json_array_size(children) > 0 : routes_perms_allow(perms, perm);
+        if (!allowed) {
+            json_decref(children);
+            continue;
+        }
+        char title[80];
+        snprintf(title, sizeof(title), "menu.%s", key);
+        json_t *item = json_pack("{s:s, s:s, s:O, s:O, s:o}", "key", key, "title_key", title,
+                                 "path", json_object_get(m, "path"), "icon",
+                                 json_object_get(m, "icon"), "children", children);
+        if (!group)
+            json_object_set(item, "permission", json_object_get(m, "permission"));
+        json_array_append_new(out, item);
+    }
+    return out;
+}
+
+static void me_work(struct svc_worker *w, struct svc_job *job)
+{
+    struct auth_ctx *a = auth_of(w->svc);
+    const struct svc_identity *id = svc_identity(job->req);
+    long long uid = atoll(id->user_id);
+    json_t *user = NULL, *roles = NULL, *perms = NULL;
+    if (repo_user_get(&w->db, uid, false, &user) != 0 ||
+        repo_user_roles(&w->db, uid, &roles) != 0 || repo_user_perms(&w->db, uid, &perms) != 0) {
+        svc_job_db_error(job, w);
+        goto out;
+    }
+    if (user == NULL) {
+        svc_job_fail(job, 404, "not_found", "the account no longer exists");
+        goto out;
+    }
+    json_object_set(user, "roles", roles);
+    json_object_set_new(user, "data_scope", json_string(tokens_widest_scope(roles)));
+    json_object_set(user, "permissions", perms);
+    json_object_set_new(user, "menus", menu_tree(a, perms, ""));
+    svc_job_ok(job, 200, json_incref(user));
+out:
+    json_decref(user);
+    json_decref(roles);
+    json_decref(perms);
+}
+
+static void me(struct http_request *req, void *arg)
+{
+    svc_submit(arg, req, me_work, NULL, NULL);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* POST /api/v1/auth/password                                                                  */
+
+static const struct jsonv_field password_fields[] = {
+    {"old_password", JSONV_STRING, true, false, 1, 128, NULL, JSONV_STRING},
+    {"new_password", JSONV_STRING, true, false, 1, 512, NULL, JSONV_STRING},
+    JSONV_END,
+};
+
+static void password_work(struct svc_worker *w, struct svc_job *job)
+{
+    struct auth_ctx *a = auth_of(w->svc);
+    struct session_in *in = job->data;
+    const char *old_pw = json_string_value(json_object_get(in->body, "old_password"));
+    const char *new_pw = json_string_value(json_object_get(in->body, "new_password"));
+    json_t *row = NULL;
+    char hash[160];
+    const char *why = password_policy(a, new_pw);
+    if (why != NULL) {
+        job->errors = json_array();
+        jsonv_error_add(job->errors, "new_password", why);
+        svc_job_fail(job, 422, "validation_failed", "the new password is not acceptable");
+        return;
+    }
+    if (db_begin(&w->db) != 0 || repo_user_password_hash(&w->db, in->user_id, &row) != 0)
+        goto dberr;
+    if (row == NULL ||
+        !password_verify(json_string_value(json_object_get(row, "password_hash")), old_pw)) {
+        db_rollback(&w->db);
+        json_decref(row);
+        job->errors = json_array();
+        jsonv_error_add(job->errors, "old_password", "is not the current password");
+        svc_job_fail(job, 422, "validation_failed", "the current password is wrong");
+        return;
+    }
+    struct events_actor actor = auth_actor(job);
+    char sid[32];
+    snprintf(sid, sizeof(sid), "%lld", in->user_id);
+    if (password_hash(a, new_pw, hash, sizeof(hash)) != 0 ||
+        repo_user_set_password(&w->db, in->user_id, hash) != 0 ||
+        events_outbox_add(&w->db, "auth", "auth.password_changed", &actor, "user", sid,
+                          json_pack("{s:s}", "ip", in->ip), in->request_id, NULL) != 0 ||
+        auth_revoke_user(w, in->user_id) != 0 || db_commit(&w->db) != 0)
+        goto dberr;
+    svc_events_committed(w->svc);
+    json_decref(row);
+    svc_job_ok(job, 204, NULL);
+    return;
+dberr:
+    json_decref(row);
+    db_rollback(&w->db);
+    svc_job_db_error(job, w);
+}
+
+static void password(struct http_request *req, void *arg)
+{
+    struct svc *s = arg;
+    json_t *body = auth_body(req, password_fields);
+    if (body == NULL)
+        return;
+    struct session_in *in = session_in_new(req, body);
+    in->user_id = atoll(svc_identity(req)->user_id);
+    svc_submit_to(s, auth_of(s)->hash_pool, req, password_work, in, session_in_free);
+}
+
+int session_routes(struct svc *s)
+{
+    return svc_route(s, "POST", "/api/v1/auth/login", login) ||
+           svc_route(s, "POST", "/api/v1/auth/refresh", refresh) ||
+           svc_route(s, "POST", "/api/v1/auth/logout", logout) ||
+           svc_route(s, "GET", "/api/v1/auth/jwks", jwks) ||
+           svc_route(s, "GET", "/api/v1/auth/me", me) ||
+           svc_route(s, "POST", "/api/v1/auth/password", password);
+}

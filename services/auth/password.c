@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* password: argon2id hashes and the password policy. */
+#include "auth.h"
+#include "util.h"
+
+#include <argon2.h>
+#include <ctype.h>
+#include <string.h>
+
+#define SALT_LEN 16
+#define HASH_LEN 32
+
+int password_hash(const struct auth_ctx *a, const char *pw, char *out, size_t outlen)
+{
+    unsigned char salt[SALT_LEN];
+    util_random_bytes(salt, sizeof(salt));
+    int rc = argon2id_hash_encoded((uint32_t)a->cfg->argon2_iterations,
+                                   (uint32_t)a->cfg->argon2_memory_kib, 1, pw, strlen(pw), salt,
+                                   sizeof(salt), HASH_LEN, out, outlen);
+    return rc == ARGON2_OK ? 0 : -1;
+}
+
+bool password_verify(const char *encoded, const char *pw)
+{
+    return argon2id_verify(encoded, pw, strlen(pw)) == ARGON2_OK;
+}
+
+static size_t utf8_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+const char *password_policy(const struct auth_ctx *a, const char *pw)
+{
+    static char msg[96];
+    size_t n = utf8_len(pw);
+    if ((long)n < a->cfg->password_min_length || n > 128) {
+        snprintf(msg, sizeof(msg), "must be %ld to 128 characters long",
+                 a->cfg->password_min_length);
+        return msg;
+    }
+    char lower[520];
+    size_t i = 0;
+    for (; pw[i] && i + 1 < sizeof(lower); i++)
+        lower[i] = (char)tolower((unsigned char)pw[i]);
+    lower[i] = '\0';
+    if (json_object_get(a->common_passwords, lower) != NULL)
+        return "is too common; choose another";
+    bool all_same = true;
+    for (i = 1; pw[i]; i++)
+        all_same = all_same && pw[i] == pw[0];
+    if (all_same)
+        return "must not repeat one character";
+    return NULL;
+}

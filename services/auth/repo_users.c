@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* repo_users: the SQL of users and their roles. */
+#include "repo.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+json_t *repo_first(json_t *rows)
+{
+    return json_array_size(rows) > 0 ? json_array_get(rows, 0) : NULL;
+}
+
+int repo_query_one(struct db *db, const char *sql, const struct db_param *p, size_t n, json_t **row)
+{
+    json_t *rows = NULL;
+    *row = NULL;
+    if (db_query(db, sql, p, n, &rows) != 0)
+        return -1;
+    json_t *r = repo_first(rows);
+    *row = r ? json_incref(r) : NULL;
+    json_decref(rows);
+    return 0;
+}
+
+int repo_user_for_login(struct db *db, const char *username, json_t **row)
+{
+    struct db_param p[] = {DBP_STR(username)};
+    return repo_query_one(db,
+                          "SELECT id, username, display_name, dept_id, status, password_hash,"
+                          " failed_logins, (locked_until IS NOT NULL AND locked_until > NOW(3))"
+                          " AS locked_now FROM users WHERE username = ? FOR UPDATE",
+                          p, 1, row);
+}
+
+#define USER_COLUMNS                                                                               \
+    "u.id, u.username, u.display_name, u.phone, u.email, u.dept_id, d.name AS dept_name,"          \
+    " IF(u.status = 'locked' AND (u.locked_until IS NULL OR u.locked_until <= NOW(3)),"            \
+    " 'enabled', u.status) AS status, IF(u.locked_until > NOW(3), u.locked_until, NULL)"           \
+    " AS locked_until, u.version, u.created_at, u.updated_at"
+
+int repo_user_get(struct db *db, long long id, bool lock, json_t **row)
+{
+    struct db_param p[] = {DBP_INT(id)};
+    return repo_query_one(db,
+                          lock ? "SELECT " USER_COLUMNS " FROM users u LEFT JOIN departments d ON"
+                                 " d.id = u.dept_id WHERE u.id = ? FOR UPDATE"
+                               : "SELECT " USER_COLUMNS " FROM users u LEFT JOIN departments d ON"
+                                 " d.id = u.dept_id WHERE u.id = ?",
+                          p, 1, row);
+}
+
+int repo_user_roles(struct db *db, long long id, json_t **roles)
+{
+    struct db_param p[] = {DBP_INT(id)};
+    return db_query(db,
+                    "SELECT r.id, r.code, r.name, r.data_scope FROM user_roles ur"
+                    " JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ? ORDER BY r.id",
+                    p, 1, roles);
+}
+
+int repo_user_perms(struct db *db, long long id, json_t **codes)
+{
+    json_t *rows = NULL;
+    struct db_param p[] = {DBP_INT(id)};
+    *codes = NULL;
+    if (db_query(db,
+                 "SELECT DISTINCT rp.permission_code AS code FROM user_roles ur"
+                 " JOIN role_permissions rp ON rp.role_id = ur.role_id WHERE ur.user_id = ?"
+                 " ORDER BY rp.permission_code",
+                 p, 1, &rows) != 0)
+        return -1;
+    *codes = json_array();
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+        json_array_append(*codes, json_object_get(r, "code"));
+    }
+    json_decref(rows);
+    return 0;
+}
+
+int repo_user_password_hash(struct db *db, long long id, json_t **row)
+{
+    struct db_param p[] = {DBP_INT(id)};
+    return repo_query_one(db, "SELECT id, password_hash FROM users WHERE id = ? FOR UPDATE", p, 1,
+                          row);
+}
+
+int repo_user_login_failed(struct db *db, long long id, long threshold, long minutes)
+{
+    /* MariaDB assigns left to right: the later expressions see the incremented counter. */
+    struct db_param p[] = {DBP_INT(threshold), DBP_INT(threshold), DBP_INT(minutes), DBP_INT(id)};
+    return db_exec(db,
+                   "UPDATE users SET failed_logins = failed_logins + 1,"
+                   " status = IF(failed_logins >= ? AND status <> 'disabled', 'locked', status),"
+                   " locked_until = IF(failed_logins >= ?, NOW(3) + INTERVAL ? MINUTE,"
+                   " locked_until) WHERE id = ?",
+                   p, 4, NULL, NULL);
+}
+
+int repo_user_login_succeeded(struct db *db, long long id)
+{
+    struct db_param p[] = {DBP_INT(id)};
+    return db_exec(db,
+                   "UPDATE users SET failed_logins = 0, locked_until = NULL,"
+                   " status = IF(status = 'locked', 'enabled', status) WHERE id = ?",
+                   p, 1, NULL, NULL);
+}
+
+/* The filter of the list, the same for the page, the count and the roles of the page. */
+#define USER_FILTER                                                                                \
+    " WHERE (? = '' OR u.username LIKE ? OR u.display_name LIKE ?)"                                \
+    " AND (? = 0 OR u.dept_id = ?) AND (? = '' OR u.status = ?)"                                   \
+    " AND (? = 0 OR EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id"                     \
+    " AND x.role_id = ?))"
+
+int repo_users_list(struct db *db, const struct repo_user_filter *f, json_t **items,
+                    long long *total)
+{
+    char like[300] = "";
+    const char *q = f->q ? f->q : "";
+    const char *status = f->status ? f->status : "";
+    json_t *count = NULL, *roles = NULL;
+    /* escape LIKE wildcards: a search for "50%" finds "50%" */
+    size_t n = 0;
+    like[n++] = '%';
+    for (const char *c = q; *c && n + 3 < sizeof(like); c++) {
+        if (*c == '%' || *c == '_' || *c == '\\')
+            like[n++] = '\\';
+        like[n++] = *c;
+    }
+    like[n++] = '%';
+    like[n] = '\0';
+    struct db_param p[] = {DBP_STR(q),
+                           DBP_STR(like),
+                           DBP_STR(like),
+                           DBP_INT(f->dept_id),
+                           DBP_INT(f->dept_id),
+                           DBP_STR(status),
+                           DBP_STR(status),
+                           DBP_INT(f->role_id),
+                           DBP_INT(f->role_id),
+                           DBP_INT(f->page_size),
+                           DBP_INT((f->page - 1) * f->page_size)};
+    *items = NULL;
+    if (db_query(db, "SELECT COUNT(*) AS n FROM users u" USER_FILTER, p, 9, &count) != 0)
+        return -1;
+    *total = json_integer_value(json_object_get(repo_first(count), "n"));
+    json_decref(count);
+    /* deferred join: the page's ids come from the index, the rows after */
+    if (db_query(db,
+                 "SELECT " USER_COLUMNS " FROM (SELECT u.id FROM users u" USER_FILTER
+                 " ORDER BY u.id DESC LIMIT ? OFFSET ?) page JOIN users u ON u.id = page.id"
+                 " LEFT JOIN departments d ON d.id = u.dept_id ORDER BY u.id DESC",
+                 p, 11, items) != 0)
+        return -1;
+    if (db_query(
+            db,
+            "SELECT ur.user_id, r.id, r.code, r.name FROM (SELECT u.id FROM users u" USER_FILTER
+            " ORDER BY u.id DESC LIMIT ? OFFSET ?) page"
+            " JOIN user_roles ur ON ur.user_id = page.id JOIN roles r ON r.id = ur.role_id"
+            " ORDER BY r.id",
+            p, 11, &roles) != 0) {
+        json_decref(*items);
+        *items = NULL;
+        return -1;
+    }
+    size_t i, k;
+    json_t *u, *r;
+    json_array_foreach(*items, i, u)
+    {
+        json_t *list = json_array(), *ids = json_array();
+        json_array_foreach(roles, k, r)
+        {
+            if (json_integer_value(json_object_get(r, "user_id")) ==
+                json_integer_value(json_object_get(u, "id"))) {
+                json_array_append_new(list,
+                                      json_pack("{s:O, s:O, s:O}", "id", json_object_get(r, "id"),
+                                                "code", json_object_get(r, "code"), "name",
+                                                json_object_get(r, "name")));
+                json_array_append(ids, json_object_get(r, "id"));
+            }
+        }
+        json_object_set_new(u, "roles", list);
+        json_object_set_new(u, "role_ids", ids);
+    }
+    json_decref(roles);
+    return 0;
+}
+
+static const char *str_or_empty(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+int repo_user_insert(struct db *db, json_t *u, const char *hash, long long *id)
+{
+    json_t *dept = json_object_get(u, "dept_id");
+    struct db_param p[] = {DBP_STR(str_or_empty(u, "username")),
+                           DBP_STR(str_or_empty(u, "display_name")),
+                           DBP_STR(str_or_empty(u, "phone")),
+                           DBP_STR(str_or_empty(u, "email")),
+                           json_is_integer(dept) ? DBP_INT(json_integer_value(dept)) : DBP_NULL,
+                           DBP_STR(hash)};
+    uint64_t new_id = 0;
+    int rc = db_exec(db,
+                     "INSERT INTO users (username, display_name, phone, email, dept_id,"
+                     " password_hash) VALUES (?,?,?,?,?,?)",
+                     p, 6, NULL, &new_id);
+    *id = (long long)new_id;
+    return rc;
+}
+
+struct db_param repo_opt_str(json_t *patch, const char *k)
+{
+    const char *s = json_string_value(json_object_get(patch, k));
+    return s ? DBP_STR(s) : DBP_NULL;
+}
+
+struct db_param repo_opt_int(json_t *patch, const char *k)
+{
+    json_t *v = json_object_get(patch, k);
+    return json_is_integer(v)   ? DBP_INT(json_integer_value(v))
+           : json_is_boolean(v) ? DBP_INT(json_is_true(v))
+                                : DBP_NULL;
+}
+
+int repo_query_count(struct db *db, const char *sql, const struct db_param *p, size_t n,
+                     long long *out)
+{
+    json_t *row = NULL;
+    if (repo_query_one(db, sql, p, n, &row) != 0)
+        return -1;
+    *out = json_integer_value(json_object_get(row, "n"));
+    json_decref(row);
+    return 0;
+}
+
+int repo_user_update(struct db *db, long long id, long long version, json_t *patch,
+                     uint64_t *affected)
+{
+    json_t *dept = json_object_get(patch, "dept_id");
+    struct db_param p[] = {repo_opt_str(patch, "display_name"),
+                           repo_opt_str(patch, "phone"),
+                           repo_opt_str(patch, "email"),
+                           DBP_INT(dept != NULL),
+                           json_is_integer(dept) ? DBP_INT(json_integer_value(dept)) : DBP_NULL,
+                           DBP_INT(id),
+                           DBP_INT(version)};
+    return db_exec(db,
+                   "UPDATE users SET display_name = COALESCE(?, display_name),"
+                   " phone = COALESCE(?, phone), email = COALESCE(?, email),"
+                   " dept_id = IF(?, ?, dept_id), version = version + 1"
+                   " WHERE id = ? AND version = ?",
+                   p, 7, affected, NULL);
+}
+
+int repo_user_set_roles(struct db *db, long long id, json_t *role_ids)
+{
+    struct db_param p[] = {DBP_INT(id)};
+    if (db_exec(db, "DELETE FROM user_roles WHERE user_id = ?", p, 1, NULL, NULL) != 0)
+        return -1;
+    size_t i;
+    json_t *r;
+    json_array_foreach(role_ids, i, r)
+    {
+        struct db_param q[] = {DBP_INT(id), DBP_INT(json_integer_value(r))};
+        if (db_exec(db, "INSERT IGNORE INTO user_roles (user_id, role_id) VALUES (?,?)", q, 2, NULL,
+                    NULL) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int repo_user_set_status(struct db *db, long long id, const char *status)
+{
+    struct db_param p[] = {DBP_STR(status), DBP_INT(id)};
+    return db_exec(db,
+                   "UPDATE users SET status = ?, failed_logins = 0, locked_until = NULL,"
+                   " version = version + 1 WHERE id = ?",
+                   p, 2, NULL, NULL);
+}
+
+int repo_user_set_password(struct db *db, long long id, const char *hash)
+{
+    struct db_param p[] = {DBP_STR(hash), DBP_INT(id)};
+    return db_exec(db,
+                   "UPDATE users SET password_hash = ?, password_changed_at = NOW(3),"
+                   " version = version + 1 WHERE id = ?",
+                   p, 2, NULL, NULL);
+}
+
+int repo_user_count_admins(struct db *db, long long *n)
+{
+    json_t *row = NULL;
+    if (repo_query_one(db,
+                       "SELECT COUNT(*) AS n FROM user_roles ur JOIN roles r ON r.id = ur.role_id"
+                       " WHERE r.code = 'admin'",
+                       NULL, 0, &row) != 0)
+        return -1;
+    *n = json_integer_value(json_object_get(row, "n"));
+    json_decref(row);
+    return 0;
+}
+
+int repo_username_taken(struct db *db, const char *username, bool *taken)
+{
+    json_t *row = NULL;
+    struct db_param p[] = {DBP_STR(username)};
+    if (repo_query_one(db, "SELECT id FROM users WHERE username = ?", p, 1, &row) != 0)
+        return -1;
+    *taken = row != NULL;
+    json_decref(row);
+    return 0;
+}
+
+/* ---- refresh tokens ---- */
+
+int repo_refresh_insert(struct db *db, const unsigned char hash[32], const char *family,
+                        long long user_id, long ttl_s, const char *ip, const char *ua)
+{
+    char ua_cut[256];
+    snprintf(ua_cut, sizeof(ua_cut), "%s", ua ? ua : "");
+    struct db_param p[] = {DBP_STRN((const char *)hash, 32),
+                           DBP_STR(family),
+                           DBP_INT(user_id),
+                           DBP_INT(ttl_s),
+                           DBP_STR(ip ? ip : ""),
+                           DBP_STR(ua_cut)};
+    return db_exec(db,
+                   "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at, ip,"
+                   " user_agent) VALUES (?, ?, ?, NOW(3) + INTERVAL ? SECOND, ?, ?)",
+                   p, 6, NULL, NULL);
+}
+
+int repo_refresh_find(struct db *db, const unsigned char hash[32], json_t **row)
+{
+    struct db_param p[] = {DBP_STRN((const char *)hash, 32)};
+    return repo_query_one(db,
+                          "SELECT id, family_id, user_id, used_at IS NOT NULL AS used,"
+                          " revoked_at IS NOT NULL AS revoked, expires_at <= NOW(3) AS expired"
+                          " FROM refresh_tokens WHERE token_hash = ? FOR UPDATE",
+                          p, 1, row);
+}
+
+int repo_refresh_mark_used(struct db *db, long long id)
+{
+    struct db_param p[] = {DBP_INT(id)};
+    return db_exec(db, "UPDATE refresh_tokens SET used_at = NOW(3) WHERE id = ?", p, 1, NULL, NULL);
+}
+
+int repo_refresh_revoke_family(struct db *db, const char *family)
+{
+    struct db_param p[] = {DBP_STR(family)};
+    return db_exec(db,
+                   "UPDATE refresh_tokens SET revoked_at = NOW(3) WHERE family_id = ?"
+                   " AND revoked_at IS NULL",
+                   p, 1, NULL, NULL);
+}
+
+int repo_refresh_revoke_user(struct db *db, long long user_id)
+{
+    struct db_param p[] = {DBP_INT(user_id)};
+    return db_exec(db,
+                   "UPDATE refresh_tokens SET revoked_at = NOW(3) WHERE user_id = ?"
+                   " AND revoked_at IS NULL",
+                   p, 1, NULL, NULL);
+}
