@@ -1,5 +1,5 @@
 # Image of the auth service. The five service Dockerfiles differ only in the three ARG defaults
-# and the ENTRYPOINT line; build context is the repository root (see docker-compose.yml).
+# and the ENTRYPOINT line (and auth's catalogue); build context is the repository root (see docker-compose.yml).
 ARG CRM_NAME=auth
 ARG CRM_PORT=7101
 ARG CRM_UID=10101
@@ -26,6 +26,10 @@ COPY services/${CRM_NAME}/migrations /usr/local/share/crm/${CRM_NAME}/migrations
 COPY deploy/docker/service.conf.in /etc/crm/service.conf.in
 RUN sed "s/@NAME@/${CRM_NAME}/g" /etc/crm/service.conf.in >/etc/crm/${CRM_NAME}.conf \
  && rm /etc/crm/service.conf.in
+# auth only: its catalogue (permissions, menus, dictionary, common passwords)
+COPY services/auth/permissions.tsv services/auth/menus.tsv services/auth/dicts.tsv \
+     services/auth/common-passwords.txt /usr/local/share/crm/auth/catalogue/
+RUN echo "catalogue_dir = /usr/local/share/crm/auth/catalogue" >>/etc/crm/auth.conf
 ENV CRM_LISTEN=0.0.0.0:${CRM_PORT}
 USER ${CRM_UID}:${CRM_UID}
 EXPOSE ${CRM_PORT}

@@ -1,7 +1,7 @@
 #!/bin/sh
 # init.sh — one-shot set-up run by the `init` service of docker-compose.yml before anything else:
 #   * /run/crm/secrets/db_<svc>: each service's database password (from CRM_DB_PASSWORD_<SVC>),
-#     readable only by that service's user;
+#     readable only by that service's user; admin_password (CRM_ADMIN_PASSWORD) for auth;
 #   * /var/lib/crm/keys: one ES256 key pair (kid k<UTC time>) unless the volume has a public key
 #     already; the private key is readable only by auth, which signs the tokens;
 #   * /var/lib/crm/tls: a self-signed certificate for CRM_TLS_HOSTNAME unless one is there
@@ -27,6 +27,12 @@ for svc in auth customer transfer care audit; do
     chmod 400 "$secrets/db_$svc.tmp"
     mv "$secrets/db_$svc.tmp" "$secrets/db_$svc"
 done
+# The first administrator's password: auth creates the user admin with it when it has none.
+[ -n "${CRM_ADMIN_PASSWORD:-}" ] || { echo "init: CRM_ADMIN_PASSWORD is not set" >&2; exit 1; }
+printf '%s' "$CRM_ADMIN_PASSWORD" >"$secrets/admin_password.tmp"
+chown "$(uid_of auth):$(uid_of auth)" "$secrets/admin_password.tmp"
+chmod 400 "$secrets/admin_password.tmp"
+mv "$secrets/admin_password.tmp" "$secrets/admin_password"
 chmod 755 "$secrets"
 
 if ! ls "$keys"/*.pub.pem >/dev/null 2>&1; then
