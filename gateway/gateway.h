@@ -63,6 +63,7 @@ struct gateway {
     struct event *flush_timer;
     struct event *sig_term, *sig_int;
     int64_t started_at;
+    long long keys_mtime; /* of jwt_keys_dir when last read */
 };
 
 extern const char *const gw_service_names[GW_SERVICES];

@@ -244,6 +244,8 @@ static void gw_done(struct http_request *req, void *arg)
             ri ? "\"" : "", ri ? ri->user_id : "null", ri ? "\"" : "");
 }
 
+/* Once a second: flush the access log, and pick up keys added to the key directory (one stat
+ * when nothing changed). */
 static void gw_flush(evutil_socket_t fd, short what, void *arg)
 {
     struct gateway *gw = arg;
@@ -251,6 +253,9 @@ static void gw_flush(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (gw->access_log)
         fflush(gw->access_log);
+    int added = jwtv_refresh_dir(&gw->jwt, gw->cfg.jwt_keys_dir, false, &gw->keys_mtime);
+    if (added > 0)
+        log_info(NULL, "%d new verification key(s) loaded", added);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *jwtv_strerror(enum jwtv_result r)
 {
@@ -155,6 +156,37 @@ static const struct jwtv_key *jwtv_find_key(const struct jwtv *v, const char *ki
             return &v->keys[i];
     }
     return NULL;
+}
+
+int jwtv_merge(struct jwtv *dst, const struct jwtv *src)
+{
+    int added = 0;
+    for (size_t i = 0; i < src->nkeys; i++) {
+        if (jwtv_find_key(dst, src->keys[i].kid) == NULL &&
+            jwtv_add_key(dst, src->keys[i].kid, src->keys[i].pub_pem, src->keys[i].priv_pem) == 0)
+            added++;
+    }
+    return added;
+}
+
+int jwtv_refresh_dir(struct jwtv *v, const char *dir, bool want_private, long long *mtime)
+{
+    struct stat st;
+    char err[256];
+    if (stat(dir, &st) != 0)
+        return -1;
+    long long m = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    if (m == *mtime)
+        return 0;
+    struct jwtv fresh;
+    jwtv_init(&fresh, v->issuer, v->audience, 0);
+    int rc = jwtv_load_dir(&fresh, dir, want_private, err, sizeof(err));
+    if (rc >= 0) {
+        rc = jwtv_merge(v, &fresh);
+        *mtime = m;
+    }
+    jwtv_cleanup(&fresh);
+    return rc;
 }
 
 /* Decode one base64url segment into a strict JSON object. */

@@ -67,6 +67,14 @@ int jwtv_add_key(struct jwtv *v, const char *kid, const char *pub_pem, const cha
 int jwtv_load_dir(struct jwtv *v, const char *dir, bool want_private, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/* Add to 'dst' the keys of 'src' it does not have yet (by kid); returns how many. */
+int jwtv_merge(struct jwtv *dst, const struct jwtv *src);
+
+/* Reload 'dir' into 'v' when the directory changed since '*mtime' (one stat otherwise): new
+ * keys start verifying; keys are never dropped while the process runs, so tokens signed with
+ * a rotated key keep working until they expire. Returns keys added, -1 on error. */
+int jwtv_refresh_dir(struct jwtv *v, const char *dir, bool want_private, long long *mtime);
+
 /* Verify 'token' at time 'now'. On JWTV_OK '*claims' receives a new reference to the payload. */
 enum jwtv_result jwtv_verify(struct jwtv *v, const char *token, int64_t now, json_t **claims)
     __attribute__((warn_unused_result));

@@ -420,6 +420,10 @@ static void svc_probe_tick(evutil_socket_t fd, short what, void *arg)
     struct svc *s = arg;
     (void)fd;
     (void)what;
+    /* a key added to the directory (rotation) verifies here within a tick */
+    int added = jwtv_refresh_dir(&s->jwt, s->cfg.jwt_keys_dir, false, &s->keys_mtime);
+    if (added > 0)
+        log_info(NULL, "%d new verification key(s) loaded", added);
     if (s->probe_running)
         return;
     /* a health record followed by its owner, freed in svc_probe_done */

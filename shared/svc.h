@@ -91,6 +91,7 @@ struct svc {
     struct events_relay *relay; /* outbox publisher, for services that produce events */
     bool probe_running;
     struct event *probe_timer;
+    long long keys_mtime; /* of jwt_keys_dir when last read */
     struct event *sig_term, *sig_int;
     void *app;    /* the service's own context */
     void *config; /* the service's own config block (svc_def.config) */

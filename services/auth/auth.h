@@ -37,6 +37,8 @@ struct auth_ctx {
     json_t *catalogue;        /* [{code, kind, name_zh, name_en, roles}] */
     json_t *menus;            /* [{key, parent, path, icon, permission, sort}] */
     json_t *common_passwords; /* object used as a set */
+    struct event *key_timer;  /* picks up a rotated-in signing key */
+    long long keys_mtime;
 };
 
 /* ---- password.c ---- */
@@ -49,6 +51,8 @@ const char *password_policy(const struct auth_ctx *a, const char *pw);
 /* ---- tokens.c ---- */
 int tokens_load_or_create_key(struct auth_ctx *a, const char *dir, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+/* Re-read the key directory when it changed: the newest private key signs from then on. */
+void tokens_refresh(struct auth_ctx *a);
 /* Issue an access token for 'user' (row with id, display_name, dept_id) with 'roles' (array of
  * role rows with code, data_scope) and 'perms' (array of codes). Sets '*exp'. */
 char *tokens_access(const struct auth_ctx *a, json_t *user, json_t *roles, json_t *perms,
@@ -76,5 +80,8 @@ struct events_actor auth_actor(const struct svc_job *job);
 /* Revoke every token of 'user_id' now: access tokens (Redis) and refresh tokens (database, in
  * the caller's transaction). */
 int auth_revoke_user(struct svc_worker *w, long long user_id) __attribute__((warn_unused_result));
+/* Revoke the access tokens of 'user_id' issued until now (Redis); refresh tokens stay, so a
+ * refresh picks up new roles and permissions. */
+int auth_revoke_access(struct svc_worker *w, long long user_id) __attribute__((warn_unused_result));
 
 #endif

@@ -507,10 +507,7 @@ static void role_patch_work(struct svc_worker *w, struct svc_job *job)
         json_t *m;
         json_array_foreach(members, i, m)
         {
-            char uid[32];
-            snprintf(uid, sizeof(uid), "%lld",
-                     (long long)json_integer_value(json_object_get(m, "user_id")));
-            if (revoke_user_before(&w->rds, uid, (int64_t)util_wall_s() * 1000 + 1000) != 0) {
+            if (auth_revoke_access(w, json_integer_value(json_object_get(m, "user_id"))) != 0) {
                 json_decref(changes);
                 goto dberr;
             }

@@ -277,9 +277,7 @@ static void refresh_work(struct svc_worker *w, struct svc_job *job)
             goto rollback;
         }
         svc_events_committed(w->svc);
-        char uid_s[32];
-        snprintf(uid_s, sizeof(uid_s), "%lld", uid);
-        if (revoke_user_before(&w->rds, uid_s, (int64_t)util_wall_s() * 1000 + 1000) != 0)
+        if (auth_revoke_access(w, uid) != 0)
             log_warn(in->request_id, "could not publish the revocation of user %lld", uid);
         svc_job_fail(job, 401, "invalid_refresh_token", "the refresh token is not valid");
         goto out;

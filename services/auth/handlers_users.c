@@ -367,9 +367,7 @@ static void patch_work(struct svc_worker *w, struct svc_job *job)
         goto dberr;
     /* New roles mean new permissions: the old access tokens go; a refresh gets the new set. */
     if (roles_changed) {
-        char uid[32];
-        snprintf(uid, sizeof(uid), "%lld", in->id);
-        if (revoke_user_before(&w->rds, uid, (int64_t)util_wall_s() * 1000 + 1000) != 0)
+        if (auth_revoke_access(w, in->id) != 0)
             goto dberr;
     }
     if (db_commit(&w->db) != 0)

@@ -69,16 +69,21 @@ struct events_actor auth_actor(const struct svc_job *job)
     return a;
 }
 
-int auth_revoke_user(struct svc_worker *w, long long user_id)
+int auth_revoke_access(struct svc_worker *w, long long user_id)
 {
     char uid[32];
-    snprintf(uid, sizeof(uid), "%lld", user_id);
     struct timespec ts;
+    snprintf(uid, sizeof(uid), "%lld", user_id);
     clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
+    /* every token issued up to this millisecond; one issued after it (a refresh) lives */
+    return revoke_user_before(&w->rds, uid, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1);
+}
+
+int auth_revoke_user(struct svc_worker *w, long long user_id)
+{
     if (repo_refresh_revoke_user(&w->db, user_id) != 0)
         return -1;
-    return revoke_user_before(&w->rds, uid, now_ms);
+    return auth_revoke_access(w, user_id);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -304,6 +309,13 @@ static void load_common_passwords(struct auth_ctx *a)
     free(text);
 }
 
+static void auth_on_key_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    tokens_refresh(arg);
+}
+
 static int auth_setup(struct svc *s)
 {
     struct auth_ctx *a = xcalloc(1, sizeof(*a));
@@ -336,6 +348,9 @@ static int auth_setup(struct svc *s)
         auth_seed(a) != 0)
         return -1;
     a->hash_pool = svc_pool_new(s, (int)a->cfg->hash_threads, 64);
+    a->key_timer = event_new(s->base, -1, EV_PERSIST, auth_on_key_timer, a);
+    struct timeval ktv = {5, 0};
+    event_add(a->key_timer, &ktv);
     if (session_routes(s) != 0 || users_routes(s) != 0 || org_routes(s) != 0)
         return -1;
     return 0;
@@ -347,6 +362,8 @@ static void auth_teardown(struct svc *s)
     if (a == NULL)
         return;
     pool_free(a->hash_pool);
+    if (a->key_timer)
+        event_free(a->key_timer);
     jwtv_cleanup(&a->signer);
     json_decref(a->catalogue);
     json_decref(a->menus);

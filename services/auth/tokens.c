@@ -50,6 +50,23 @@ out:
     return rc;
 }
 
+/* The newest kid (they sort by their timestamp) that has a private key. */
+static void tokens_pick_signer(struct auth_ctx *a)
+{
+    for (size_t i = 0; i < a->signer.nkeys; i++) {
+        if (a->signer.keys[i].priv_pem && strcmp(a->signer.keys[i].kid, a->kid) > 0)
+            snprintf(a->kid, sizeof(a->kid), "%s", a->signer.keys[i].kid);
+    }
+}
+
+void tokens_refresh(struct auth_ctx *a)
+{
+    if (jwtv_refresh_dir(&a->signer, a->svc->cfg.jwt_keys_dir, true, &a->keys_mtime) > 0) {
+        tokens_pick_signer(a);
+        log_info(NULL, "signing with key %s", a->kid);
+    }
+}
+
 int tokens_load_or_create_key(struct auth_ctx *a, const char *dir, char *err, size_t errlen)
 {
     jwtv_init(&a->signer, a->svc->cfg.jwt_issuer, a->svc->cfg.jwt_audience, 0);
@@ -57,10 +74,7 @@ int tokens_load_or_create_key(struct auth_ctx *a, const char *dir, char *err, si
     if (n < 0)
         return -1;
     /* The newest key with a private half signs; older ones only verify until they expire. */
-    for (size_t i = 0; i < a->signer.nkeys; i++) {
-        if (a->signer.keys[i].priv_pem && strcmp(a->signer.keys[i].kid, a->kid) > 0)
-            snprintf(a->kid, sizeof(a->kid), "%s", a->signer.keys[i].kid);
-    }
+    tokens_pick_signer(a);
     if (a->kid[0] != '\0')
         return 0;
     char kid[64];
