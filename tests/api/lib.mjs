@@ -33,7 +33,8 @@ export function claims(over = {}) {
   const now = Math.floor(Date.now() / 1000);
   const c = {
     iss: 'crm-auth', aud: 'crm', sub: '1001', name: '测试经理', dept_id: 10,
-    roles: ['customer_manager'], scope: 'SELF', jti: `t-${Math.random().toString(16).slice(2)}`,
+    roles: ['customer_manager'], scope: 'SELF', perms: ['system:service:read'],
+    jti: `t-${Math.random().toString(16).slice(2)}`,
     iat: now, nbf: now, exp: now + 900, ...over,
   };
   for (const [k, v] of Object.entries(c)) if (v === undefined) delete c[k];
@@ -125,4 +126,47 @@ export function raw(port, chunks, { ms = 5000, gapMs = 0 } = {}) {
 export function mysql(sql) {
   const socket = process.env.CRM_TEST_MYSQL_SOCKET ?? `${STATE}/mysql/mysqld.sock`;
   return execFileSync('mariadb', ['--no-defaults', `--socket=${socket}`, '-uroot', '-N', '-B', '-e', sql], { encoding: 'utf8' }).trim();
+}
+
+/** The demo accounts the test stack was loaded with: { username: { password, role } }. */
+export function accounts() {
+  const out = {};
+  for (const line of readFileSync(`${STATE}/credentials`, 'utf8').split('\n')) {
+    const [user, password, role] = line.trim().split(/\s+/);
+    if (user && password) out[user] = { password, role };
+  }
+  return out;
+}
+
+/** POST /api/v1/auth/login; returns { res, body }. */
+export async function login(username, password, headers = {}) {
+  const res = await fetch(`${GATEWAY}/api/v1/auth/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ username, password }),
+  });
+  const body = await res.json();
+  return { res, body };
+}
+
+/** Log in as a demo account and return its access token (fails the test otherwise). */
+export async function tokenOf(username) {
+  const acc = accounts()[username];
+  assert.ok(acc, `no demo account ${username}`);
+  const { res, body } = await login(username, acc.password);
+  assert.equal(res.status, 200, JSON.stringify(body));
+  return body.access_token;
+}
+
+/** fetch through the gateway with a bearer token and a JSON body. */
+export function api(method, path, tok, body, headers = {}) {
+  return fetch(`${GATEWAY}${path}`, {
+    method,
+    headers: { ...(tok ? { authorization: `Bearer ${tok}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+  });
+}
+
+export function redis(...args) {
+  const port = process.env.CRM_TEST_REDIS_PORT ?? '7380';
+  return execFileSync('redis-cli', ['-p', port, '--no-auth-warning', ...args], { encoding: 'utf8' }).trim();
 }

@@ -52,7 +52,7 @@ test('a slowloris client is cut off within the header timeout', async () => {
   const r = await raw(gwPort, chunks, { ms: 15000, gapMs: 200 });
   assert.ok(r.closed, 'connection closed by the server');
   assert.match(r.data, /^HTTP\/1\.1 408 /);
-  assert.ok(r.ms < 12000, `closed after ${r.ms} ms`);
+  assert.ok(r.ms < 12000, `closed after ${r.ms} ms`); // the test stack allows 3 s, the default 10 s
   // and an idle connection that never sends anything is closed too
   const idle = await raw(gwPort, [], { ms: 15000 });
   assert.ok(idle.closed && idle.ms < 12000, `idle closed after ${idle.ms} ms`);
@@ -83,15 +83,16 @@ test('strict methods: 405 lists what is allowed', async () => {
 });
 
 test('the gateway limits request rate per client address with 429 and Retry-After', async () => {
-  // The test stack allows 100/s with a burst of 200: 400 quick requests must see 429s.
-  const results = await Promise.all(Array.from({ length: 400 }, () => fetch(`${GATEWAY}/api/v1/system/auth/info`, { headers: auth() })));
+  // The test stack allows 100/s with a burst of 200: 600 quick requests must see 429s. The
+  // gateway answers unknown API paths itself, so the burst arrives faster than the refill.
+  const results = await Promise.all(Array.from({ length: 600 }, () => fetch(`${GATEWAY}/api/v1/no-such-thing`)));
   const limited = results.filter((r) => r.status === 429);
   assert.ok(limited.length > 0, 'some requests were limited');
-  assert.ok(results.some((r) => r.status === 200), 'the burst was served');
+  assert.ok(results.some((r) => r.status === 404), 'the burst was served');
   const body = await expectProblem(limited[0], 429, 'rate_limited');
   assert.ok(Number(limited[0].headers.get('retry-after')) >= 1);
   assert.ok(body.detail);
-  await Promise.all(results.map((r) => r.body?.cancel()));
+  await Promise.all(results.filter((r) => !r.bodyUsed).map((r) => r.body?.cancel()));
   // static files and health checks are not rate limited
   assert.equal((await fetch(`${GATEWAY}/healthz`)).status, 200);
   await sleep(2500); // let the bucket refill for the tests that follow

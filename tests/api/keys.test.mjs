@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+// Key rotation: a new key pair put beside the old one verifies everywhere within seconds, auth
+// signs with it, JWKS publishes both, and tokens of the old key keep working until they expire.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync, chmodSync } from 'node:fs';
+import { GATEWAY, KEYS, accounts, auth, claims, eventually, login, serviceUrl, sleep, token } from './lib.mjs';
+
+test('a rotated-in key verifies everywhere, auth signs with it, and old tokens still work', async () => {
+  const oldTok = token(claims({ sub: '4242' }));
+  const kid = 'k99991231T235959'; // sorts after every real kid: the newest
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeFileSync(`${KEYS}/${kid}.key.pem`, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  writeFileSync(`${KEYS}/${kid}.pub.pem`, publicKey.export({ type: 'spki', format: 'pem' }));
+  chmodSync(`${KEYS}/${kid}.key.pem`, 0o600);
+  const newTok = token(claims({ sub: '4243' }), { kid, key: privateKey });
+  const info = (tok, base = GATEWAY, svc = 'customer') => fetch(`${base}/api/v1/system/${svc}/info`, { headers: auth(tok) });
+  await eventually(async () => (await info(newTok)).status === 200, 15000, 'the gateway and customer trust the new key');
+  await eventually(async () => (await info(newTok, serviceUrl('care'), 'care')).status === 200, 15000, 'care trusts it directly');
+  assert.equal((await info(oldTok)).status, 200, 'the old key still verifies');
+  const jwks = await (await fetch(`${GATEWAY}/api/v1/auth/jwks`)).json();
+  await eventually(async () => {
+    const j = await (await fetch(`${GATEWAY}/api/v1/auth/jwks`)).json();
+    return j.keys.some((k) => k.kid === kid) && j.keys.length >= 2;
+  }, 15000, 'JWKS publishes both keys');
+  assert.ok(jwks.keys.length >= 1);
+  // auth looks at its key directory every 5 s; one login after that (logins are throttled)
+  await sleep(6000);
+  const { body } = await login('manager_east1', accounts().manager_east1.password);
+  const header = JSON.parse(Buffer.from(body.access_token.split('.')[0], 'base64url'));
+  assert.equal(header.kid, kid, 'auth signs with the newest key');
+});
