@@ -28,6 +28,9 @@ export class ApiError extends Error {
   }
 }
 
+/** True for the 409 a write gets when the record changed since it was read (stale "version"). */
+export const isVersionConflict = (err) => err?.status === 409 && err?.code === 'version_conflict'
+
 /** A per-request id. crypto.randomUUID exists only in secure contexts (HTTPS, localhost). */
 export function newRequestId() {
   if (globalThis.crypto?.randomUUID) return crypto.randomUUID()
@@ -177,7 +180,8 @@ function endSession() {
  *  'opts.query'   object of query parameters; 'opts.body' is sent as JSON.
  *  'opts.auth'    false for calls that must not carry a token nor refresh it (login).
  *  'opts.refresh' false: a 401 is just an error (no refresh, the session is not ended).
- *  'opts.silent'  true: do not show an ElMessage, the caller shows the error itself.
+ *  'opts.silent'  true: do not show an ElMessage, the caller shows the error itself; or a
+ *                 function (err) => boolean that keeps only the errors it picks quiet.
  *  'opts.signal'  an AbortSignal.
  * Throws ApiError on any failure (status 0 when the server could not be reached).
  */
@@ -220,7 +224,8 @@ export async function request(method, path, opts = {}) {
     if (resp.ok) return data === undefined ? null : data
     throw toApiError(resp, data, requestId)
   } catch (err) {
-    if (err instanceof ApiError && !silent && !err.sessionEnded) showError(err)
+    const quiet = typeof silent === 'function' ? silent(err) : silent
+    if (err instanceof ApiError && !quiet && !err.sessionEnded) showError(err)
     throw err
   }
 }
