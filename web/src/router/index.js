@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Routes of the shell. Pages of later modules are added by their issues; until then their menu
 // entries (from /auth/me) land on the 404 page, which says the module is not available yet.
+// A page with meta.permission (its read permission) is replaced by the 403 page, by the
+// layout, for a user who does not hold it; the address stays as typed.
 import { createRouter, createWebHistory } from 'vue-router'
 import { useAuthStore } from '@/stores/auth'
 import { t } from '@/i18n'
@@ -30,6 +32,30 @@ const routes = [
         name: 'change-password',
         component: () => import('@/views/account/ChangePassword.vue'),
         meta: { title: 'route.changePassword' },
+      },
+      {
+        path: 'system/users',
+        name: 'system-users',
+        component: () => import('@/views/system/UsersView.vue'),
+        meta: { title: 'route.users', permission: 'system:user:read' },
+      },
+      {
+        path: 'system/roles',
+        name: 'system-roles',
+        component: () => import('@/views/system/RolesView.vue'),
+        meta: { title: 'route.roles', permission: 'system:role:read' },
+      },
+      {
+        path: 'system/departments',
+        name: 'system-departments',
+        component: () => import('@/views/system/DepartmentsView.vue'),
+        meta: { title: 'route.departments', permission: 'system:dept:read' },
+      },
+      {
+        path: 'system/dicts',
+        name: 'system-dicts',
+        component: () => import('@/views/system/DictsView.vue'),
+        meta: { title: 'route.dicts', permission: 'system:dict:read' },
       },
       {
         path: ':pathMatch(.*)*',
