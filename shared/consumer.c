@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* consumer: a consumer-group reader of Redis streams that applies each event exactly once.
+ *
+ * One thread with its own MySQL and Redis connections. On start it re-reads its own pending
+ * entries (delivered before a crash, never acknowledged) before new ones; every few seconds it
+ * claims entries left pending by a dead consumer (XAUTOCLAIM); an entry that keeps failing is
+ * moved to crm:dead:<group>. Applying an event and recording its id are one transaction, and
+ * the acknowledgement comes after the commit: a crash between them redelivers an event whose id
+ * is already recorded, which is then only acknowledged. */
+#include "consumer.h"
+#include "crmlog.h"
+#include "rds.h"
+#include "util.h"
+
+#include <mysql.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ER_DUP_ENTRY 1062
+
+struct consumer {
+    struct consumer_config cfg;
+    consumer_apply_fn apply;
+    consumer_after_fn after;
+    void *arg;
+    pthread_t thread;
+    atomic_bool stopping;
+    pthread_mutex_t mu;
+    struct consumer_stats stats;
+    char dead_stream[96];
+};
+
+void consumer_stats(struct consumer *c, struct consumer_stats *out)
+{
+    pthread_mutex_lock(&c->mu);
+    *out = c->stats;
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void stat_add(struct consumer *c, uint64_t *field)
+{
+    pthread_mutex_lock(&c->mu);
+    (*field)++;
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void ensure_groups(struct consumer *c, struct rds *r)
+{
+    for (size_t i = 0; i < c->cfg.nstreams; i++) {
+        redisReply *rep =
+            rds_command(r, "XGROUP CREATE %s %s 0 MKSTREAM", c->cfg.streams[i], c->cfg.group);
+        if (rep)
+            freeReplyObject(rep); /* BUSYGROUP when it exists: fine */
+    }
+}
+
+static void ack(struct rds *r, const char *stream, const char *group, const char *id)
+{
+    redisReply *rep = rds_command(r, "XACK %s %s %s", stream, group, id);
+    if (rep)
+        freeReplyObject(rep);
+}
+
+/* How many times the group delivered 'id' (XPENDING); 0 when unknown. */
+static long long deliveries(struct rds *r, const char *stream, const char *group, const char *id)
+{
+    long long n = 0;
+    redisReply *rep = rds_command(r, "XPENDING %s %s %s %s 1", stream, group, id, id);
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
+        rep->element[0]->type == REDIS_REPLY_ARRAY && rep->element[0]->elements >= 4)
+        n = rep->element[0]->element[3]->integer;
+    if (rep)
+        freeReplyObject(rep);
+    return n;
+}
+
+/* Park an entry that cannot be applied in crm:dead:<group> (with why), then acknowledge it. */
+static void dead_letter(struct consumer *c, struct rds *r, const char *stream, const char *id,
+                        const char *payload, const char *why)
+{
+    const char *argv[] = {
+        "XADD",  c->dead_stream,        "*", "stream", stream, "entry_id", id, "reason", why,
+        "event", payload ? payload : ""};
+    size_t argl[11];
+    for (size_t i = 0; i < 11; i++)
+        argl[i] = strlen(argv[i]);
+    redisReply *rep = rds_commandv(r, 11, argv, argl);
+    bool ok = rep && rep->type == REDIS_REPLY_STRING;
+    if (rep)
+        freeReplyObject(rep);
+    if (!ok)
+        return; /* stays pending; tried again later */
+    ack(r, stream, c->cfg.group, id);
+    stat_add(c, &c->stats.dead);
+    log_error(NULL, "event %s of %s moved to %s: %s", id, stream, c->dead_stream, why);
+}
+
+/* Apply one entry (its fields in 'fields', a flat array of name, value). */
+static void handle_entry(struct consumer *c, struct db *db, struct rds *r, const char *stream,
+                         redisReply *entry)
+{
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+        entry->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    const char *id = entry->element[0]->str;
+    redisReply *fields = entry->element[1];
+    const char *payload = NULL;
+    for (size_t i = 0; fields->type == REDIS_REPLY_ARRAY && i + 1 < fields->elements; i += 2) {
+        if (fields->element[i]->str && strcmp(fields->element[i]->str, "event") == 0)
+            payload = fields->element[i + 1]->str;
+    }
+    json_t *ev = payload ? json_loads(payload, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    const char *event_id = json_string_value(json_object_get(ev, "id"));
+    if (ev == NULL || event_id == NULL || strlen(event_id) > 36) {
+        dead_letter(c, r, stream, id, payload, "not an event envelope");
+        json_decref(ev);
+        return;
+    }
+    if (deliveries(r, stream, c->cfg.group, id) > c->cfg.max_deliveries) {
+        dead_letter(c, r, stream, id, payload, "failed too many times");
+        json_decref(ev);
+        return;
+    }
+    struct db_param p[] = {DBP_STR(event_id), DBP_STR(stream), DBP_STR(id)};
+    bool applied = false, duplicate = false;
+    if (db_begin(db) == 0) {
+        if (db_exec(db,
+                    "INSERT INTO processed_events (event_id, stream, stream_entry_id)"
+                    " VALUES (?,?,?)",
+                    p, 3, NULL, NULL) != 0) {
+            duplicate = db->last_errno == ER_DUP_ENTRY;
+            db_rollback(db);
+        } else if (c->apply(db, stream, id, ev, c->arg) == 0 && db_commit(db) == 0) {
+            applied = true;
+        } else {
+            db_rollback(db);
+        }
+        if (c->after)
+            c->after(db, c->arg);
+    }
+    if (applied || duplicate) {
+        ack(r, stream, c->cfg.group, id);
+        stat_add(c, applied ? &c->stats.applied : &c->stats.duplicates);
+    } else {
+        stat_add(c, &c->stats.failures);
+        log_warn(NULL, "event %s of %s not applied (%s); it will be retried", id, stream,
+                 db->last_error);
+    }
+    json_decref(ev);
+}
+
+/* Handle the entries of an XREADGROUP/XAUTOCLAIM reply: [[stream, [entries]], ...]. */
+static size_t handle_read(struct consumer *c, struct db *db, struct rds *r, redisReply *rep)
+{
+    size_t n = 0;
+    for (size_t s = 0; rep && rep->type == REDIS_REPLY_ARRAY && s < rep->elements; s++) {
+        redisReply *sr = rep->element[s];
+        if (sr->type != REDIS_REPLY_ARRAY || sr->elements != 2)
+            continue;
+        for (size_t e = 0; e < sr->element[1]->elements && !atomic_load(&c->stopping); e++) {
+            handle_entry(c, db, r, sr->element[0]->str, sr->element[1]->element[e]);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* XREADGROUP over all streams from 'start' ("0": my pending entries; ">": new ones). */
+static redisReply *read_group(struct consumer *c, struct rds *r, const char *start, long block)
+{
+    const char *argv[8 + 2 * CONSUMER_MAX_STREAMS];
+    size_t argl[8 + 2 * CONSUMER_MAX_STREAMS];
+    char count[24], blk[24];
+    int n = 0;
+    snprintf(count, sizeof(count), "%ld", c->cfg.batch);
+    snprintf(blk, sizeof(blk), "%ld", block);
+    argv[n++] = "XREADGROUP";
+    argv[n++] = "GROUP";
+    argv[n++] = c->cfg.group;
+    argv[n++] = c->cfg.name;
+    argv[n++] = "COUNT";
+    argv[n++] = count;
+    if (block > 0) {
+        argv[n++] = "BLOCK";
+        argv[n++] = blk;
+    }
+    argv[n++] = "STREAMS";
+    for (size_t i = 0; i < c->cfg.nstreams; i++)
+        argv[n++] = c->cfg.streams[i];
+    for (size_t i = 0; i < c->cfg.nstreams; i++)
+        argv[n++] = start;
+    for (int i = 0; i < n; i++)
+        argl[i] = strlen(argv[i]);
+    return rds_commandv(r, n, argv, argl);
+}
+
+/* Take over entries idle at other (dead) consumers. */
+static void claim(struct consumer *c, struct db *db, struct rds *r)
+{
+    char idle[24];
+    snprintf(idle, sizeof(idle), "%ld", c->cfg.claim_idle_ms);
+    for (size_t i = 0; i < c->cfg.nstreams; i++) {
+        redisReply *rep = rds_command(r, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %ld", c->cfg.streams[i],
+                                      c->cfg.group, c->cfg.name, idle, c->cfg.batch);
+        if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2 &&
+            rep->element[1]->type == REDIS_REPLY_ARRAY) {
+            redisReply *entries = rep->element[1];
+            for (size_t e = 0; e < entries->elements; e++) {
+                if (entries->element[e]->type != REDIS_REPLY_ARRAY)
+                    continue; /* deleted entry */
+                stat_add(c, &c->stats.claimed);
+                handle_entry(c, db, r, c->cfg.streams[i], entries->element[e]);
+            }
+        }
+        if (rep)
+            freeReplyObject(rep);
+    }
+}
+
+/* Lag and pending per stream for /metrics (XINFO GROUPS, Redis 7). */
+static void refresh_lag(struct consumer *c, struct rds *r)
+{
+    for (size_t i = 0; i < c->cfg.nstreams; i++) {
+        redisReply *rep = rds_command(r, "XINFO GROUPS %s", c->cfg.streams[i]);
+        for (size_t g = 0; rep && rep->type == REDIS_REPLY_ARRAY && g < rep->elements; g++) {
+            redisReply *gi = rep->element[g];
+            bool mine = false;
+            long long lag = -1, pending = 0;
+            for (size_t k = 0; gi->type == REDIS_REPLY_ARRAY && k + 1 < gi->elements; k += 2) {
+                const char *key = gi->element[k]->str;
+                redisReply *v = gi->element[k + 1];
+                if (key && strcmp(key, "name") == 0 && v->str && strcmp(v->str, c->cfg.group) == 0)
+                    mine = true;
+                else if (key && strcmp(key, "lag") == 0 && v->type == REDIS_REPLY_INTEGER)
+                    lag = v->integer;
+                else if (key && strcmp(key, "pending") == 0 && v->type == REDIS_REPLY_INTEGER)
+                    pending = v->integer;
+            }
+            if (mine) {
+                pthread_mutex_lock(&c->mu);
+                c->stats.lag[i] = lag;
+                c->stats.pending[i] = pending;
+                pthread_mutex_unlock(&c->mu);
+            }
+        }
+        if (rep)
+            freeReplyObject(rep);
+    }
+}
+
+static void *consumer_main(void *arg)
+{
+    struct consumer *c = arg;
+    struct db db;
+    struct rds r;
+    mysql_thread_init();
+    db_init(&db, c->cfg.db);
+    /* the blocking read waits up to 1 s; the socket timeout must be longer */
+    rds_init(&r, c->cfg.redis_host, c->cfg.redis_port, c->cfg.redis_timeout_ms + 1500);
+    bool groups_ok = false, own_done = false;
+    uint64_t last_claim = 0, last_lag = 0, last_own = 0;
+    while (!atomic_load(&c->stopping)) {
+        if (!groups_ok) {
+            ensure_groups(c, &r);
+            groups_ok = r.c != NULL;
+            if (!groups_ok) {
+                pthread_mutex_lock(&c->mu);
+                c->stats.redis_ok = false;
+                pthread_mutex_unlock(&c->mu);
+                usleep(200 * 1000);
+                continue;
+            }
+        }
+        uint64_t now = util_now_ms();
+        /* my own pending entries first (after a restart), then again every few seconds to
+         * retry the ones whose apply failed */
+        if (!own_done || now - last_own > 5000) {
+            redisReply *rep = read_group(c, &r, "0", 0);
+            size_t n = handle_read(c, &db, &r, rep);
+            if (rep)
+                freeReplyObject(rep);
+            own_done = rep != NULL && n < (size_t)c->cfg.batch;
+            last_own = now;
+            if (rep == NULL) {
+                groups_ok = false;
+                continue;
+            }
+        }
+        if (now - last_claim > (uint64_t)(c->cfg.claim_idle_ms / 2 + 1)) {
+            claim(c, &db, &r);
+            last_claim = now;
+        }
+        if (now - last_lag > 1000) {
+            refresh_lag(c, &r);
+            last_lag = now;
+        }
+        redisReply *rep = read_group(c, &r, ">", 1000);
+        pthread_mutex_lock(&c->mu);
+        c->stats.redis_ok = rep != NULL;
+        pthread_mutex_unlock(&c->mu);
+        if (rep == NULL) {
+            groups_ok = false; /* reconnect (with backoff) and re-create groups if needed */
+            usleep(100 * 1000);
+            continue;
+        }
+        handle_read(c, &db, &r, rep);
+        freeReplyObject(rep);
+    }
+    db_cleanup(&db);
+    rds_cleanup(&r);
+    mysql_thread_end();
+    return NULL;
+}
+
+struct consumer *consumer_start(const struct consumer_config *cfg, consumer_apply_fn apply,
+                                consumer_after_fn after, void *arg)
+{
+    struct consumer *c = xcalloc(1, sizeof(*c));
+    c->cfg = *cfg;
+    c->apply = apply;
+    c->after = after;
+    c->arg = arg;
+    snprintf(c->dead_stream, sizeof(c->dead_stream), "crm:dead:%s", cfg->group);
+    pthread_mutex_init(&c->mu, NULL);
+    c->stats.redis_ok = true;
+    if (pthread_create(&c->thread, NULL, consumer_main, c) != 0)
+        abort();
+    return c;
+}
+
+void consumer_stop(struct consumer *c)
+{
+    if (c == NULL)
+        return;
+    atomic_store(&c->stopping, true);
+    pthread_join(c->thread, NULL);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
