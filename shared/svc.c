@@ -342,6 +342,8 @@ static void svc_metrics(struct http_request *req, void *arg)
     }
     metrics_render_gauge(out, "crm_jwt_cache_hits", "Verified-token cache hits.", labels,
                          (double)s->jwt.cache_hits);
+    if (s->def->metrics)
+        s->def->metrics(s, out);
     http_reply_evbuf(req, 200, "text/plain; version=0.0.4; charset=utf-8", out);
     evbuffer_free(out);
 }
@@ -490,6 +492,7 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
     int rc = 1;
 
     memset(&s, 0, sizeof(s));
+    s.def = def;
     s.name = def->name;
     s.version = def->version;
     for (int i = 1; i < argc; i++) {

@@ -74,6 +74,7 @@ struct svc_health {
 };
 
 struct svc {
+    const struct svc_def *def;
     const char *name;
     const char *version;
     int64_t started_at;
@@ -119,7 +120,9 @@ struct svc_def {
     /* Register the service's routes and make its context; 0 or -1. */
     int (*setup)(struct svc *s);
     void (*teardown)(struct svc *s);
-    bool produces_events;              /* has an outbox: run the relay */
+    bool produces_events; /* has an outbox: run the relay */
+    /* Append the service's own series to /metrics (may be NULL). */
+    void (*metrics)(struct svc *s, struct evbuffer *out);
     const struct config_entry *config; /* the service's own keys (may be NULL) ... */
     size_t config_size;                /* ... loaded into a block of this size: svc->config */
 };

@@ -375,13 +375,13 @@ static void auth_teardown(struct svc *s)
 int main(int argc, char **argv)
 {
     static const struct svc_def def = {
-        "auth",
-        CRM_VERSION,
-        auth_setup,
-        auth_teardown,
-        true,
-        auth_config_table,
-        sizeof(struct auth_config),
+        .name = "auth",
+        .version = CRM_VERSION,
+        .setup = auth_setup,
+        .teardown = auth_teardown,
+        .produces_events = true,
+        .config = auth_config_table,
+        .config_size = sizeof(struct auth_config),
     };
     return svc_main(argc, argv, &def);
 }

@@ -12,6 +12,7 @@ static int care_setup(struct svc *s)
 
 int main(int argc, char **argv)
 {
-    static const struct svc_def def = {"care", CRM_VERSION, care_setup, NULL, true, NULL, 0};
+    static const struct svc_def def = {
+        .name = "care", .version = CRM_VERSION, .setup = care_setup, .produces_events = true};
     return svc_main(argc, argv, &def);
 }

@@ -12,7 +12,9 @@ static int customer_setup(struct svc *s)
 
 int main(int argc, char **argv)
 {
-    static const struct svc_def def = {"customer", CRM_VERSION, customer_setup, NULL, true, NULL,
-                                       0};
+    static const struct svc_def def = {.name = "customer",
+                                       .version = CRM_VERSION,
+                                       .setup = customer_setup,
+                                       .produces_events = true};
     return svc_main(argc, argv, &def);
 }

@@ -12,7 +12,9 @@ static int transfer_setup(struct svc *s)
 
 int main(int argc, char **argv)
 {
-    static const struct svc_def def = {"transfer", CRM_VERSION, transfer_setup, NULL, true, NULL,
-                                       0};
+    static const struct svc_def def = {.name = "transfer",
+                                       .version = CRM_VERSION,
+                                       .setup = transfer_setup,
+                                       .produces_events = true};
     return svc_main(argc, argv, &def);
 }

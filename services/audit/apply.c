@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* apply: one event becomes an audit entry (chained to the previous one), and, for logins and
+ * gateway operations, a row of the login or operation log. */
+#include "audit.h"
+#include "crmlog.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static bool secret_name(const char *k)
+{
+    static const char *const words[] = {"password", "token", "secret", "hash", "credential"};
+    char lower[128];
+    size_t i = 0;
+    for (; k[i] && i + 1 < sizeof(lower); i++)
+        lower[i] = (char)tolower((unsigned char)k[i]);
+    lower[i] = '\0';
+    for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+        if (strstr(lower, words[w]))
+            return true;
+    }
+    return false;
+}
+
+void audit_redact(json_t *v)
+{
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        void *tmp;
+        json_object_foreach_safe(v, tmp, k, x)
+        {
+            if (secret_name(k))
+                json_object_del(v, k);
+            else
+                audit_redact(x);
+        }
+    } else if (json_is_array(v)) {
+        /* a change list names its field: drop changes of secret fields whole */
+        for (size_t i = json_array_size(v); i-- > 0;) {
+            json_t *e = json_array_get(v, i);
+            const char *field = json_string_value(json_object_get(e, "field"));
+            if (field && secret_name(field))
+                json_array_remove(v, i);
+            else
+                audit_redact(e);
+        }
+    }
+}
+
+/* The field-level change of an event: its own "changes" list, or every field of its data as
+ * set (before null) for creations and other events. */
+static json_t *changes_of(json_t *data)
+{
+    json_t *given = json_object_get(data, "changes");
+    if (json_is_array(given))
+        return json_deep_copy(given);
+    json_t *out = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(data, k, v)
+    {
+        json_array_append_new(out, json_pack("{s:s, s:n, s:O}", "field", k, "before", "after", v));
+    }
+    return out;
+}
+
+static const char *str_or(json_t *o, const char *k, const char *def)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : def;
+}
+
+void audit_hash(json_t *row, const char *prev, char out[AUDIT_HASH_HEX])
+{
+    static const char *const fields[] = {
+        "event_id",     "event_type", "producer", "actor_user_id", "actor_ip",
+        "subject_type", "subject_id", "changes",  "request_id",    "occurred_at"};
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char h[32];
+    unsigned int hlen = 0;
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, prev, strlen(prev));
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        json_t *v = json_object_get(row, fields[i]);
+        /* a unit separator between fields; NULL is not the empty string */
+        EVP_DigestUpdate(ctx, "\x1f", 1);
+        if (json_is_string(v))
+            EVP_DigestUpdate(ctx, json_string_value(v), json_string_length(v));
+        else
+            EVP_DigestUpdate(ctx, "\x00", 1);
+    }
+    EVP_DigestFinal_ex(ctx, h, &hlen);
+    EVP_MD_CTX_free(ctx);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+/* "2026-11-22T03:13:07.487Z" -> "2026-11-22 03:13:07.487" for DATETIME(3) columns. */
+static void sql_time(const char *rfc, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%.23s", rfc ? rfc : "1970-01-01T00:00:00.000");
+    if (strlen(out) > 10)
+        out[10] = ' ';
+    char *z = strchr(out, 'Z');
+    if (z)
+        *z = '\0';
+}
+
+int audit_apply(struct db *db, const char *stream, const char *entry_id, json_t *ev, void *arg)
+{
+    (void)stream;
+    (void)entry_id;
+    (void)arg;
+    const char *type = str_or(ev, "type", "");
+    json_t *data = json_deep_copy(json_object_get(ev, "data"));
+    json_t *actor = json_object_get(ev, "actor"), *subject = json_object_get(ev, "subject");
+    char when[40];
+    int rc = -1;
+    if (!json_is_object(data)) {
+        json_decref(data);
+        data = json_object();
+    }
+    audit_redact(data);
+    sql_time(str_or(ev, "occurred_at", NULL), when, sizeof(when));
+
+    /* the gateway's operation log: its own table only */
+    if (strcmp(type, "gateway.operation") == 0) {
+        json_t *row =
+            json_pack("{s:s, s:s, s:O?, s:s, s:s, s:s, s:O, s:O, s:s}", "event_id",
+                      str_or(ev, "id", ""), "request_id", str_or(data, "request_id", ""), "user_id",
+                      json_object_get(data, "user_id"), "ip", str_or(data, "ip", ""), "method",
+                      str_or(data, "method", ""), "path", str_or(data, "path", ""), "status",
+                      json_object_get(data, "status"), "duration_ms",
+                      json_object_get(data, "duration_ms"), "occurred_at", when);
+        rc = row ? repo_operation_insert(db, row) : -1;
+        json_decref(row);
+        json_decref(data);
+        return rc;
+    }
+
+    if (strncmp(type, "auth.log", 8) == 0) {
+        const char *result = strcmp(type, "auth.login_succeeded") == 0 ? "success"
+                             : strcmp(type, "auth.logout") == 0        ? "logout"
+                                                                       : "failure";
+        /* the subject is the account; for an unknown username there is none */
+        bool known = strcmp(str_or(data, "reason", ""), "unknown_user") != 0;
+        json_t *row = json_pack(
+            "{s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:s}", "event_id", str_or(ev, "id", ""),
+            "user_id", known ? str_or(subject, "id", NULL) : NULL, "username",
+            str_or(data, "username", ""), "ip", str_or(data, "ip", str_or(actor, "ip", "")),
+            "user_agent", str_or(data, "user_agent", ""), "result", result, "reason",
+            str_or(data, "reason", ""), "occurred_at", when);
+        rc = row ? repo_login_insert(db, row) : -1;
+        json_decref(row);
+        if (rc != 0) {
+            json_decref(data);
+            return rc;
+        }
+    }
+
+    /* every event: one chained audit entry */
+    json_t *changes = changes_of(data);
+    char *changes_text = json_dumps(changes, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(changes);
+    json_t *row = json_pack(
+        "{s:s, s:s, s:s, s:O?, s:O?, s:s, s:s, s:s, s:O?, s:s}", "event_id", str_or(ev, "id", ""),
+        "event_type", type, "producer", str_or(ev, "producer", ""), "actor_user_id",
+        json_is_string(json_object_get(actor, "user_id")) ? json_object_get(actor, "user_id")
+                                                          : NULL,
+        "actor_ip",
+        json_is_string(json_object_get(actor, "ip")) ? json_object_get(actor, "ip") : NULL,
+        "subject_type", str_or(subject, "type", ""), "subject_id", str_or(subject, "id", ""),
+        "changes", changes_text ? changes_text : "[]", "request_id",
+        json_is_string(json_object_get(ev, "request_id")) ? json_object_get(ev, "request_id")
+                                                          : NULL,
+        "occurred_at", str_or(ev, "occurred_at", ""));
+    free(changes_text);
+    char prev[AUDIT_HASH_HEX], hash[AUDIT_HASH_HEX];
+    if (row == NULL || repo_chain_lock(db) != 0 || repo_chain_last_hash(db, prev) != 0)
+        goto out;
+    audit_hash(row, prev, hash);
+    json_object_set_new(row, "prev_hash", json_string(prev));
+    json_object_set_new(row, "hash", json_string(hash));
+    rc = repo_audit_insert(db, row);
+out:
+    json_decref(row);
+    json_decref(data);
+    return rc;
+}
+
+void audit_after(struct db *db, void *arg)
+{
+    (void)arg;
+    repo_chain_unlock(db);
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* audit: the service's context and what its files share. */
+#ifndef CRM_AUDIT_H
+#define CRM_AUDIT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "consumer.h"
+#include "db.h"
+#include "svc.h"
+
+#define AUDIT_HASH_HEX 65
+
+struct audit_config {
+    char *consumer_name;
+    long claim_idle_ms;
+    long max_deliveries;
+};
+
+struct audit_ctx {
+    struct svc *svc;
+    struct audit_config *cfg;
+    struct consumer *consumer;
+};
+
+/* apply.c: turn one event into log rows (inside the consumer's transaction). */
+int audit_apply(struct db *db, const char *stream, const char *entry_id, json_t *event, void *arg);
+void audit_after(struct db *db, void *arg);
+/* The chain hash of one entry (the fields as stored, 'prev' the previous entry's hash). */
+void audit_hash(json_t *row, const char *prev, char out[AUDIT_HASH_HEX]);
+/* Drop passwords, tokens, secrets and hashes from event data, at any depth. */
+void audit_redact(json_t *v);
+
+/* handlers.c */
+int audit_routes(struct svc *s);
+
+/* repo_audit.c: all SQL */
+int repo_chain_lock(struct db *db) __attribute__((warn_unused_result));
+void repo_chain_unlock(struct db *db);
+int repo_chain_last_hash(struct db *db, char out[AUDIT_HASH_HEX])
+    __attribute__((warn_unused_result));
+int repo_audit_insert(struct db *db, json_t *row) __attribute__((warn_unused_result));
+int repo_login_insert(struct db *db, json_t *row) __attribute__((warn_unused_result));
+int repo_operation_insert(struct db *db, json_t *row) __attribute__((warn_unused_result));
+
+struct repo_audit_filter {
+    const char *actor, *subject_type, *subject_id, *event_type, *from, *to;
+    const char *user, *result, *method, *path_prefix;
+    long status;
+    long page, page_size;
+};
+int repo_audit_list(struct db *db, const struct repo_audit_filter *f, json_t **items,
+                    long long *total) __attribute__((warn_unused_result));
+int repo_login_list(struct db *db, const struct repo_audit_filter *f, json_t **items,
+                    long long *total) __attribute__((warn_unused_result));
+int repo_operation_list(struct db *db, const struct repo_audit_filter *f, json_t **items,
+                        long long *total) __attribute__((warn_unused_result));
+/* Rows of the chain after 'after_id' in id order, at most 'limit'. */
+int repo_chain_rows(struct db *db, long long after_id, long limit, json_t **rows)
+    __attribute__((warn_unused_result));
+
+#endif
