@@ -46,6 +46,7 @@ struct gw_upstream;
 struct gw_static;
 struct gw_ratelimit;
 struct revoke;
+struct gw_oplog;
 
 struct gateway {
     struct gw_config cfg;
@@ -58,6 +59,7 @@ struct gateway {
     struct gw_static *web;
     struct gw_ratelimit *rl;
     struct revoke *revoke;
+    struct gw_oplog *oplog;
     SSL_CTX *ssl_ctx;
     FILE *access_log;
     struct event *flush_timer;

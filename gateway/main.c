@@ -4,6 +4,7 @@
 #include "gateway.h"
 #include "crmlog.h"
 #include "metrics.h"
+#include "oplog.h"
 #include "proxy.h"
 #include "ratelimit.h"
 #include "revoke.h"
@@ -236,6 +237,7 @@ static void gw_done(struct http_request *req, void *arg)
     char path[512];
     util_format_time(util_wall_s(), ts, sizeof(ts));
     crmlog_json_escape(path, sizeof(path), &len, req->path ? req->path : "-");
+    gw_oplog_record(gw->oplog, req, ri ? ri->user_id : NULL);
     fprintf(gw->access_log ? gw->access_log : stderr,
             "{\"ts\":\"%s\",\"request_id\":\"%s\",\"ip\":\"%s\",\"method\":\"%s\","
             "\"path\":\"%s\",\"status\":%d,\"bytes\":%zu,\"duration_ms\":%.3f,\"user\":%s%s%s}\n",
@@ -398,6 +400,7 @@ int main(int argc, char **argv)
     }
     gw.web = gw_static_new(gw.cfg.web_root);
     gw.revoke = revoke_new(gw.base, gw.cfg.redis_host, (int)gw.cfg.redis_port);
+    gw.oplog = gw_oplog_new(gw.base, gw.cfg.redis_host, (int)gw.cfg.redis_port, 100000);
     gw.rl = gw_ratelimit_new(gw.cfg.rate_limit_rps, gw.cfg.rate_limit_burst);
     if (gw_routes_add(&gw) != 0) {
         log_error(NULL, "bug: a gateway route is malformed");
@@ -423,6 +426,7 @@ out:
         gw_upstream_free(gw.upstreams[i]);
     gw_static_free(gw.web);
     revoke_free(gw.revoke);
+    gw_oplog_free(gw.oplog);
     gw_ratelimit_free(gw.rl);
     if (gw.flush_timer)
         event_free(gw.flush_timer);
