@@ -18,8 +18,11 @@ crm_sql_quote() { # 'text' with \ and ' escaped
 }
 
 crm_init_databases() {
-    local svc var net=${CRM_DB_CLIENT_HOSTS:-172.28.0.%}
+    local svc var grant net=${CRM_DB_CLIENT_HOSTS:-172.28.0.%}
     for svc in auth customer transfer care audit; do
+        # the audit log is append-only: its user never gets UPDATE, DELETE or DROP
+        grant=ALL
+        [[ $svc == audit ]] && grant='SELECT, INSERT, CREATE, ALTER, INDEX, REFERENCES'
         var=CRM_DB_PASSWORD_${svc^^}
         if [[ -z ${!var:-} ]]; then
             echo "mariadb-init: $var is not set" >&2
@@ -28,7 +31,7 @@ crm_init_databases() {
         docker_process_sql <<SQL || return 1
 CREATE DATABASE IF NOT EXISTS crm_$svc CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS 'crm_$svc'@'$net' IDENTIFIED BY $(crm_sql_quote "${!var}");
-GRANT ALL ON crm_$svc.* TO 'crm_$svc'@'$net';
+GRANT $grant ON crm_$svc.* TO 'crm_$svc'@'$net';
 SQL
         echo "mariadb-init: schema and user crm_$svc ready"
     done
