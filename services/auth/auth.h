@@ -75,6 +75,8 @@ struct auth_ctx *auth_of(struct svc *s);
 json_t *auth_body(struct http_request *req, const struct jsonv_field *fields);
 /* A path id parameter as a positive integer, or a 404 reply (returns 0 then). */
 long long auth_path_id(struct http_request *req, const char *name);
+/* [{field, before, after}] for the 'fields' whose value differs between the two records. */
+json_t *auth_changes(json_t *before, json_t *after, const char *const *fields);
 /* The actor of events from a job's request. */
 struct events_actor auth_actor(const struct svc_job *job);
 /* Revoke every token of 'user_id' now: access tokens (Redis) and refresh tokens (database, in

@@ -66,19 +66,6 @@ static void fail_rollback(struct svc_worker *w, struct svc_job *job, int status,
     svc_job_fail(job, status, code, "%s", detail);
 }
 
-static json_t *field_changes(json_t *before, json_t *after, const char *const *fields)
-{
-    json_t *out = json_array();
-    for (const char *const *f = fields; *f; f++) {
-        json_t *b = json_object_get(before, *f), *a = json_object_get(after, *f);
-        if (!json_equal(b ? b : json_null(), a ? a : json_null()))
-            json_array_append_new(out,
-                                  json_pack("{s:s, s:O, s:O}", "field", *f, "before",
-                                            b ? b : json_null(), "after", a ? a : json_null()));
-    }
-    return out;
-}
-
 /* ================================ departments ============================================= */
 
 /* Nest the flat rows into a tree under 'parent' (0 = roots). */
@@ -249,7 +236,7 @@ static void dept_patch_work(struct svc_worker *w, struct svc_job *job)
         goto dberr;
     if (emit_commit(w, job, "department.updated", "department", in->id,
                     json_pack("{s:O, s:o}", "name", json_object_get(after, "name"), "changes",
-                              field_changes(before, after, fields))))
+                              auth_changes(before, after, fields))))
         svc_job_ok(job, 200, json_incref(after));
     json_decref(before);
     json_decref(after);
@@ -499,7 +486,7 @@ static void role_patch_work(struct svc_worker *w, struct svc_job *job)
         repo_role_get(&w->db, in->id, false, &after) != 0 ||
         repo_role_members(&w->db, in->id, &members) != 0)
         goto dberr;
-    json_t *changes = field_changes(before, after, fields);
+    json_t *changes = auth_changes(before, after, fields);
     /* The members' tokens carry the old permissions and scope: end them; a refresh gets the
      * new ones. */
     if (json_array_size(changes) > 0) {
@@ -796,7 +783,7 @@ static void item_patch_work(struct svc_worker *w, struct svc_job *job)
     if (emit_commit(w, job, "dict.item_updated", "dict_item", in->id,
                     json_pack("{s:s, s:O, s:o}", "dict", in->code, "value",
                               json_object_get(after, "value"), "changes",
-                              field_changes(before, after, fields))))
+                              auth_changes(before, after, fields))))
         svc_job_ok(job, 200, json_incref(after));
     json_decref(before);
     json_decref(after);

@@ -295,20 +295,6 @@ static const struct jsonv_field patch_fields[] = {
     JSONV_END,
 };
 
-/* [{field, before, after}] for the fields of 'patch' whose value differs in 'before'. */
-static json_t *changes_of(json_t *before, json_t *after, const char *const *fields)
-{
-    json_t *out = json_array();
-    for (const char *const *f = fields; *f; f++) {
-        json_t *b = json_object_get(before, *f), *a = json_object_get(after, *f);
-        if (!json_equal(b ? b : json_null(), a ? a : json_null()))
-            json_array_append_new(out,
-                                  json_pack("{s:s, s:O, s:O}", "field", *f, "before",
-                                            b ? b : json_null(), "after", a ? a : json_null()));
-    }
-    return out;
-}
-
 static void patch_work(struct svc_worker *w, struct svc_job *job)
 {
     static const char *const fields[] = {"display_name", "phone",    "email",
@@ -354,7 +340,7 @@ static void patch_work(struct svc_worker *w, struct svc_job *job)
     if ((role_ids && repo_user_set_roles(&w->db, in->id, role_ids) != 0) ||
         user_view(&w->db, in->id, &after) != 0)
         goto dberr;
-    json_t *changes = changes_of(before, after, fields);
+    json_t *changes = auth_changes(before, after, fields);
     bool roles_changed = role_ids && !json_equal(json_object_get(before, "role_ids"),
                                                  json_object_get(after, "role_ids"));
     struct events_actor actor = auth_actor(job);

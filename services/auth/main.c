@@ -62,6 +62,19 @@ long long auth_path_id(struct http_request *req, const char *name)
     return v;
 }
 
+json_t *auth_changes(json_t *before, json_t *after, const char *const *fields)
+{
+    json_t *out = json_array();
+    for (const char *const *f = fields; *f; f++) {
+        json_t *b = json_object_get(before, *f), *a = json_object_get(after, *f);
+        if (!json_equal(b ? b : json_null(), a ? a : json_null()))
+            json_array_append_new(out,
+                                  json_pack("{s:s, s:O, s:O}", "field", *f, "before",
+                                            b ? b : json_null(), "after", a ? a : json_null()));
+    }
+    return out;
+}
+
 struct events_actor auth_actor(const struct svc_job *job)
 {
     const struct svc_identity *id = svc_identity(job->req);

@@ -88,6 +88,9 @@ json_t *repo_first(json_t *rows);
 /* Run 'sql' and keep its first row (a new reference, or NULL when there is none). */
 int repo_query_one(struct db *db, const char *sql, const struct db_param *p, size_t n,
                    json_t **row) WUR;
+/* Run a query of one column "code" and return the codes as an array of strings. */
+int repo_query_codes(struct db *db, const char *sql, const struct db_param *p, size_t n,
+                     json_t **codes) WUR;
 /* Run a "SELECT COUNT(*) AS n ..." and return n. */
 int repo_query_count(struct db *db, const char *sql, const struct db_param *p, size_t n,
                      long long *out) WUR;

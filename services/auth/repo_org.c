@@ -173,23 +173,11 @@ int repo_role_delete(struct db *db, long long id)
 
 int repo_role_perms(struct db *db, long long id, json_t **codes)
 {
-    json_t *rows = NULL;
     struct db_param p[] = {DBP_INT(id)};
-    *codes = NULL;
-    if (db_query(db,
-                 "SELECT permission_code AS code FROM role_permissions WHERE role_id = ?"
-                 " ORDER BY permission_code",
-                 p, 1, &rows) != 0)
-        return -1;
-    *codes = json_array();
-    size_t i;
-    json_t *r;
-    json_array_foreach(rows, i, r)
-    {
-        json_array_append(*codes, json_object_get(r, "code"));
-    }
-    json_decref(rows);
-    return 0;
+    return repo_query_codes(db,
+                            "SELECT permission_code AS code FROM role_permissions"
+                            " WHERE role_id = ? ORDER BY permission_code",
+                            p, 1, codes);
 }
 
 int repo_role_grant(struct db *db, long long id, const char *code)

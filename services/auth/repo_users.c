@@ -59,16 +59,12 @@ int repo_user_roles(struct db *db, long long id, json_t **roles)
                     p, 1, roles);
 }
 
-int repo_user_perms(struct db *db, long long id, json_t **codes)
+int repo_query_codes(struct db *db, const char *sql, const struct db_param *p, size_t n,
+                     json_t **codes)
 {
     json_t *rows = NULL;
-    struct db_param p[] = {DBP_INT(id)};
     *codes = NULL;
-    if (db_query(db,
-                 "SELECT DISTINCT rp.permission_code AS code FROM user_roles ur"
-                 " JOIN role_permissions rp ON rp.role_id = ur.role_id WHERE ur.user_id = ?"
-                 " ORDER BY rp.permission_code",
-                 p, 1, &rows) != 0)
+    if (db_query(db, sql, p, n, &rows) != 0)
         return -1;
     *codes = json_array();
     size_t i;
@@ -79,6 +75,16 @@ int repo_user_perms(struct db *db, long long id, json_t **codes)
     }
     json_decref(rows);
     return 0;
+}
+
+int repo_user_perms(struct db *db, long long id, json_t **codes)
+{
+    struct db_param p[] = {DBP_INT(id)};
+    return repo_query_codes(db,
+                            "SELECT DISTINCT rp.permission_code AS code FROM user_roles ur"
+                            " JOIN role_permissions rp ON rp.role_id = ur.role_id"
+                            " WHERE ur.user_id = ? ORDER BY rp.permission_code",
+                            p, 1, codes);
 }
 
 int repo_user_password_hash(struct db *db, long long id, json_t **row)
