@@ -48,9 +48,10 @@ static int config_parse_bool(const char *s, bool *out)
     return -1;
 }
 
-/* Store 'value' for 'e' into 'target'; on a bad value write why into 'err'. */
-static int config_set(const struct config_entry *e, void *target, const char *value,
-                      const char *origin, char *err, size_t errlen)
+/* Store 'value' for 'e' into 'target'; on a bad value write why into 'err'. Paths are only
+ * checked on the final value ('check_paths'): the environment may still override the file. */
+static int config_set_checked(const struct config_entry *e, void *target, const char *value,
+                              const char *origin, bool check_paths, char *err, size_t errlen)
 {
     char *field = (char *)target + e->offset;
     struct stat st;
@@ -82,6 +83,8 @@ static int config_set(const struct config_entry *e, void *target, const char *va
         return 0;
     case CONFIG_FILE:
     case CONFIG_DIR:
+        if (!check_paths)
+            goto store;
         if (*value != '\0') {
             bool want_dir = e->type == CONFIG_DIR;
             if (stat(value, &st) != 0 || (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) ||
@@ -96,6 +99,7 @@ static int config_set(const struct config_entry *e, void *target, const char *va
         }
         /* fall through */
     case CONFIG_STRING:
+    store:
         if (*value == '\0' && (e->def == NULL || *e->def != '\0')) {
             snprintf(err, errlen, "config key '%s' (%s): must not be empty", e->key, origin);
             return -1;
@@ -105,6 +109,12 @@ static int config_set(const struct config_entry *e, void *target, const char *va
         return 0;
     }
     return -1;
+}
+
+static int config_set(const struct config_entry *e, void *target, const char *value,
+                      const char *origin, char *err, size_t errlen)
+{
+    return config_set_checked(e, target, value, origin, false, err, errlen);
 }
 
 static const struct config_entry *config_find(const struct config_entry *const *tables,
@@ -236,7 +246,7 @@ static int config_load_tables(const struct config_entry *const *tables, void *co
             }
             if (e->type != CONFIG_STRING) {
                 char *v = xstrdup(*field);
-                int rc = config_set(e, target, v, "final value", err, errlen);
+                int rc = config_set_checked(e, target, v, "final value", true, err, errlen);
                 free(v);
                 if (rc != 0)
                     return -1;

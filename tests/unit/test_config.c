@@ -106,12 +106,26 @@ static void test_env_error_names_variable(void **state)
     config_free(table, &c);
 }
 
+static void test_env_overrides_a_bad_path_in_the_file(void **state)
+{
+    struct cfg c;
+    char err[256] = "";
+    (void)state;
+    setenv("CRM_DIR", "/tmp", 1);
+    int rc = load("name = x\ndir = /nonexistent/dir\n", &c, err, sizeof(err));
+    unsetenv("CRM_DIR");
+    assert_int_equal(rc, 0);
+    assert_string_equal(c.dir, "/tmp");
+    config_free(table, &c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_file_env),
         cmocka_unit_test(test_errors_name_the_key),
         cmocka_unit_test(test_env_error_names_variable),
+        cmocka_unit_test(test_env_overrides_a_bad_path_in_the_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
