@@ -101,7 +101,7 @@ static void dead_letter(struct consumer *c, struct rds *r, const char *stream, c
 
 /* Apply one entry (its fields in 'fields', a flat array of name, value). */
 static void handle_entry(struct consumer *c, struct db *db, struct rds *r, const char *stream,
-                         redisReply *entry)
+                         redisReply *entry, bool fresh)
 {
     if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
         entry->element[0]->type != REDIS_REPLY_STRING)
@@ -120,7 +120,8 @@ static void handle_entry(struct consumer *c, struct db *db, struct rds *r, const
         json_decref(ev);
         return;
     }
-    if (deliveries(r, stream, c->cfg.group, id) > c->cfg.max_deliveries) {
+    /* a first delivery cannot have failed before: only redeliveries are counted */
+    if (!fresh && deliveries(r, stream, c->cfg.group, id) > c->cfg.max_deliveries) {
         dead_letter(c, r, stream, id, payload, "failed too many times");
         json_decref(ev);
         return;
@@ -154,7 +155,8 @@ static void handle_entry(struct consumer *c, struct db *db, struct rds *r, const
 }
 
 /* Handle the entries of an XREADGROUP/XAUTOCLAIM reply: [[stream, [entries]], ...]. */
-static size_t handle_read(struct consumer *c, struct db *db, struct rds *r, redisReply *rep)
+static size_t handle_read(struct consumer *c, struct db *db, struct rds *r, redisReply *rep,
+                          bool fresh)
 {
     size_t n = 0;
     for (size_t s = 0; rep && rep->type == REDIS_REPLY_ARRAY && s < rep->elements; s++) {
@@ -162,7 +164,7 @@ static size_t handle_read(struct consumer *c, struct db *db, struct rds *r, redi
         if (sr->type != REDIS_REPLY_ARRAY || sr->elements != 2)
             continue;
         for (size_t e = 0; e < sr->element[1]->elements && !atomic_load(&c->stopping); e++) {
-            handle_entry(c, db, r, sr->element[0]->str, sr->element[1]->element[e]);
+            handle_entry(c, db, r, sr->element[0]->str, sr->element[1]->element[e], fresh);
             n++;
         }
     }
@@ -213,7 +215,7 @@ static void claim(struct consumer *c, struct db *db, struct rds *r)
                 if (entries->element[e]->type != REDIS_REPLY_ARRAY)
                     continue; /* deleted entry */
                 stat_add(c, &c->stats.claimed);
-                handle_entry(c, db, r, c->cfg.streams[i], entries->element[e]);
+                handle_entry(c, db, r, c->cfg.streams[i], entries->element[e], false);
             }
         }
         if (rep)
@@ -280,7 +282,7 @@ static void *consumer_main(void *arg)
          * retry the ones whose apply failed */
         if (!own_done || now - last_own > 5000) {
             redisReply *rep = read_group(c, &r, "0", 0);
-            size_t n = handle_read(c, &db, &r, rep);
+            size_t n = handle_read(c, &db, &r, rep, false);
             if (rep)
                 freeReplyObject(rep);
             own_done = rep != NULL && n < (size_t)c->cfg.batch;
@@ -307,7 +309,7 @@ static void *consumer_main(void *arg)
             usleep(100 * 1000);
             continue;
         }
-        handle_read(c, &db, &r, rep);
+        handle_read(c, &db, &r, rep, true);
         freeReplyObject(rep);
     }
     db_cleanup(&db);

@@ -304,14 +304,22 @@ out:
 
 int db_begin(struct db *db)
 {
-    if (db_ping(db) != 0)
-        return -1;
-    if (mysql_query(db->mysql, "START TRANSACTION") != 0) {
-        db_note_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
-        return -1;
+    /* No ping first: a lost link shows in START TRANSACTION itself, and outside a transaction
+     * reconnecting and trying once more is safe. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (db_connect(db) != 0)
+            return -1;
+        if (mysql_query(db->mysql, "START TRANSACTION") == 0) {
+            db->in_tx = true;
+            return 0;
+        }
+        unsigned err = mysql_errno(db->mysql);
+        db_note_error(db, err, mysql_error(db->mysql));
+        if (!db_link_lost(err))
+            return -1;
+        db_disconnect(db);
     }
-    db->in_tx = true;
-    return 0;
+    return -1;
 }
 
 int db_commit(struct db *db)
