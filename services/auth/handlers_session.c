@@ -348,9 +348,16 @@ static void logout_work(struct svc_worker *w, struct svc_job *job)
                                        json_string_value(json_object_get(row, "family_id"))) != 0)
             goto dberr;
     }
-    if (events_outbox_add(&w->db, "auth", "auth.logout", &actor, "user", sid,
-                          json_pack("{s:s, s:s}", "ip", in->ip, "user_agent", in->ua),
-                          in->request_id, NULL) != 0 ||
+    json_t *user = NULL;
+    if (repo_user_get(&w->db, in->user_id, false, &user) != 0)
+        goto dberr;
+    /* the username, so the login log can be searched by it for logouts too */
+    json_t *data = json_pack("{s:s?, s:s, s:s}", "username",
+                             json_string_value(json_object_get(user, "username")), "ip", in->ip,
+                             "user_agent", in->ua);
+    json_decref(user);
+    if (events_outbox_add(&w->db, "auth", "auth.logout", &actor, "user", sid, data, in->request_id,
+                          NULL) != 0 ||
         db_commit(&w->db) != 0)
         goto dberr;
     svc_events_committed(w->svc);

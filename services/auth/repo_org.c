@@ -273,7 +273,13 @@ int repo_dict_types(struct db *db, json_t **rows)
 int repo_dict_type_by_code(struct db *db, const char *code, json_t **row)
 {
     struct db_param p[] = {DBP_STR(code)};
-    return repo_query_one(db, "SELECT " TYPE_COLUMNS " FROM dict_types WHERE code = ?", p, 1, row);
+    if (repo_query_one(db, "SELECT " TYPE_COLUMNS " FROM dict_types WHERE code = ?", p, 1, row) !=
+        0)
+        return -1;
+    if (*row)
+        json_object_set_new(*row, "builtin",
+                            json_boolean(json_integer_value(json_object_get(*row, "builtin"))));
+    return 0;
 }
 
 int repo_dict_type_insert(struct db *db, json_t *t, bool builtin, long long *id)
