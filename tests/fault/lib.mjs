@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shared helpers of the fault drills: metrics, a burst of audited writes, and the exactly-once
+// check (every event a producer committed in its outbox is in the audit log once, and the chain
+// still verifies). Everything else comes from the API tests' helpers.
+import assert from 'node:assert/strict';
+import { accounts, api, eventually, healthy, login, mysql, serviceUrl, sleep } from '../api/lib.mjs';
+
+export * from '../api/lib.mjs';
+
+/** The producers with an outbox (one schema each). */
+export const PRODUCERS = ['auth', 'customer', 'transfer', 'care'];
+
+/** Prometheus text of a process's /metrics (a service name or a base URL). */
+export async function metricsText(where) {
+  const base = where.startsWith('http') ? where : serviceUrl(where);
+  const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(3000) });
+  assert.equal(res.status, 200);
+  return res.text();
+}
+
+/** The value of one sample ('name{labels}') in Prometheus text; undefined when absent. */
+export function sample(text, name, labels = {}) {
+  for (const line of text.split('\n')) {
+    const m = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/([a-zA-Z_]+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
+
+/** crm_consumer_events_total of the audit group by outcome, from one audit process. */
+export async function consumerCounts(where = 'audit') {
+  const text = await metricsText(where);
+  const out = {};
+  for (const o of ['applied', 'duplicate', 'failed', 'claimed']) {
+    out[o] = sample(text, 'crm_consumer_events_total', { group: 'audit', outcome: o });
+    assert.equal(typeof out[o], 'number', `crm_consumer_events_total{outcome="${o}"} on ${where}`);
+  }
+  out.dead = sample(text, 'crm_consumer_dead_total', { group: 'audit' });
+  return out;
+}
+
+const q = (s) => `'${String(s).replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+
+/** Highest id of each producer's outbox and of the audit logs: where a drill starts. */
+export function marks() {
+  const m = {};
+  for (const p of PRODUCERS) m[p] = Number(mysql(`SELECT COALESCE(MAX(id), 0) FROM crm_${p}.outbox`));
+  m.audit = Number(mysql('SELECT COALESCE(MAX(id), 0) FROM crm_audit.audit_log'));
+  return m;
+}
+
+/** Outbox rows of every producer after 'm' as { producer, id, event_id, event_type, published }. */
+export function outboxSince(m) {
+  const rows = [];
+  for (const p of PRODUCERS) {
+    const out = mysql(`SELECT id, event_id, event_type, published_at IS NOT NULL FROM crm_${p}.outbox WHERE id > ${m[p]} ORDER BY id`);
+    for (const line of out.split('\n').filter(Boolean)) {
+      const [id, eventId, type, published] = line.split('\t');
+      rows.push({ producer: p, id: Number(id), event_id: eventId, event_type: type, published: published === '1' });
+    }
+  }
+  return rows;
+}
+
+/** Rows of every outbox not yet published (the whole table, not only a drill's part). */
+export function unpublished() {
+  return PRODUCERS.reduce((n, p) => n + Number(mysql(`SELECT COUNT(*) FROM crm_${p}.outbox WHERE published_at IS NULL`)), 0);
+}
+
+/** The union of every outbox's rows after 'm' (SQL), for joins with the audit log. */
+const drillEvents = (m) => PRODUCERS.map((p) => `SELECT event_id FROM crm_${p}.outbox WHERE id > ${m[p]}`).join(' UNION ALL ');
+const anyOutbox = (col) => PRODUCERS.map((p) => `EXISTS (SELECT 1 FROM crm_${p}.outbox o WHERE o.event_id = ${col})`).join(' OR ');
+
+/** event_id -> how many audit_log rows carry it, for the events committed after 'm'. */
+export function auditCountsOf(m) {
+  const counts = new Map();
+  const out = mysql(`SELECT a.event_id, COUNT(*) FROM crm_audit.audit_log a JOIN (${drillEvents(m)}) d ON d.event_id = a.event_id GROUP BY a.event_id`);
+  for (const line of out.split('\n').filter(Boolean)) {
+    const [id, n] = line.split('\t');
+    counts.set(id, Number(n));
+  }
+  return counts;
+}
+
+/** Audit entries recorded after 'm' whose event no producer ever committed. */
+export function phantoms(m) {
+  return mysql(`SELECT a.id, a.event_id, a.event_type FROM crm_audit.audit_log a WHERE a.id > ${m.audit} AND NOT (${anyOutbox('a.event_id')})`)
+    .split('\n').filter(Boolean);
+}
+
+/**
+ * Wait until the audit log holds every outbox event committed since 'm' (or fail after 'ms'),
+ * then check exactly-once both ways: no committed event missing from the audit log, none
+ * recorded twice, and no audit entry that no producer committed. Returns the outbox rows.
+ */
+export async function expectExactlyOnce(m, what, ms = 30000) {
+  let rows = [], audit = new Map(), missing = [];
+  try {
+    await eventually(() => {
+      rows = outboxSince(m);
+      audit = auditCountsOf(m);
+      missing = rows.filter((r) => !audit.has(r.event_id));
+      return missing.length === 0;
+    }, ms, `${what}: every committed event in the audit log`);
+  } catch (e) {
+    e.message += ` (${missing.length} of ${rows.length} missing, e.g. ${JSON.stringify(missing.slice(0, 3))})`;
+    throw e;
+  }
+  assert.ok(rows.length > 0, `${what}: events were committed`);
+  const committed = new Set(rows.map((r) => r.event_id));
+  assert.equal(committed.size, rows.length, `${what}: an outbox holds one event id twice`);
+  const twice = [...audit].filter(([, n]) => n !== 1);
+  assert.deepEqual(twice, [], `${what}: audit entries recorded more than once`);
+  assert.equal(audit.size, rows.length, `${what}: as many audit entries as committed events`);
+  assert.deepEqual(phantoms(m), [], `${what}: audit entries no producer committed`);
+  // and the whole table: one audit entry per event id (the unique key says so; check anyway)
+  assert.equal(mysql('SELECT COUNT(*) - COUNT(DISTINCT event_id) FROM crm_audit.audit_log'), '0');
+  return rows;
+}
+
+/**
+ * The committed dictionary items whose value starts with 'prefix' (the database is the truth:
+ * a request that got no answer may still have committed), each with how many dict.item_created
+ * events its outbox has and how many audit entries name it.
+ */
+export function committedItems(prefix) {
+  const out = mysql(
+    `SELECT i.id, i.value,
+       (SELECT COUNT(*) FROM crm_auth.outbox o WHERE o.event_type = 'dict.item_created'
+          AND JSON_VALUE(o.envelope, '$.subject.id') = CAST(i.id AS CHAR)),
+       (SELECT COUNT(*) FROM crm_audit.audit_log a WHERE a.event_type = 'dict.item_created'
+          AND a.subject_type = 'dict_item' AND a.subject_id = CAST(i.id AS CHAR))
+     FROM crm_auth.dict_items i WHERE i.value LIKE ${q(`${prefix}%`)} ORDER BY i.id`,
+  );
+  return out.split('\n').filter(Boolean).map((l) => {
+    const [id, value, events, audits] = l.split('\t');
+    return { id: Number(id), value, events: Number(events), audits: Number(audits) };
+  });
+}
+
+/** Every committed item has one event and one audit entry; every 2xx answer is committed. */
+export function expectItemsOnce(prefix, results, what) {
+  const items = committedItems(prefix);
+  const ok = results.filter((r) => r.status === 201);
+  assert.ok(ok.length > 0, `${what}: some writes succeeded`);
+  const ids = new Set(items.map((i) => i.id));
+  const lost = ok.filter((r) => !ids.has(r.id));
+  assert.deepEqual(lost, [], `${what}: a write answered 201 but is not in the database`);
+  const wrong = items.filter((i) => i.events !== 1 || i.audits !== 1);
+  assert.deepEqual(wrong, [], `${what}: committed items without exactly one event and one audit entry`);
+  return items;
+}
+
+/**
+ * The gateway's operation log: every write of the burst that got an answer (its X-Request-Id)
+ * is in crm_audit.operation_log exactly once, with the status the client saw.
+ */
+export async function expectOperationsOnce(prefix, results, what, ms = 30000) {
+  const answered = new Map(results.filter((r) => r.status !== 0).map((r) => [r.rid, r.status]));
+  let logged = new Map();
+  const read = () => {
+    logged = new Map();
+    const out = mysql(`SELECT request_id, COUNT(*), MIN(status), MAX(status) FROM crm_audit.operation_log
+      WHERE request_id LIKE ${q(`${prefix}r%`)} GROUP BY request_id`);
+    for (const l of out.split('\n').filter(Boolean)) {
+      const [rid, n, lo, hi] = l.split('\t');
+      logged.set(rid, { n: Number(n), lo: Number(lo), hi: Number(hi) });
+    }
+    return [...answered.keys()].every((rid) => logged.has(rid));
+  };
+  try {
+    await eventually(read, ms, `${what}: every answered write in the operation log`);
+  } catch (e) {
+    e.message += ` (${[...answered.keys()].filter((rid) => !logged.has(rid)).length} of ${answered.size} missing)`;
+    throw e;
+  }
+  const twice = [...logged].filter(([, v]) => v.n !== 1);
+  assert.deepEqual(twice, [], `${what}: operations logged more than once`);
+  const wrong = [...answered].filter(([rid, st]) => logged.get(rid).lo !== st || logged.get(rid).hi !== st);
+  assert.deepEqual(wrong, [], `${what}: operations logged with another status than the client saw`);
+}
+
+/** GET /api/v1/audit/verify (through the gateway, or straight at an audit process 'base'). */
+export async function verify(tok, base) {
+  const res = base
+    ? await fetch(`${base}/api/v1/audit/verify`, { headers: { authorization: `Bearer ${tok}` } })
+    : await api('GET', '/api/v1/audit/verify', tok);
+  assert.equal(res.status, 200, `verify answered ${res.status}`);
+  return res.json();
+}
+
+export async function expectVerifyOk(tok, base) {
+  const v = await verify(tok, base);
+  assert.equal(v.ok, true, `the audit chain verifies: ${JSON.stringify(v)}`);
+  assert.ok(v.checked > 0);
+  return v;
+}
+
+/**
+ * A burst of writes: 'workers' loops creating dictionary items (value prefix + n) through the
+ * gateway until stop() is called. Each write waits 'paceMs' after its answer so the gateway's
+ * rate limit (100/s per address) is not what fails them. Returns { stop, results } where
+ * results collects { value, rid, status, id, at } (status 0 = no answer at all, with 'error').
+ */
+export function burst(tok, prefix, { workers = 3, paceMs = 25, dict = 'industry' } = {}) {
+  const results = [];
+  let stopping = false, n = 0;
+  const loop = async () => {
+    while (!stopping) {
+      const value = `${prefix}${n++}`;
+      const rid = `${prefix}r${n}`;
+      let status = 0, id = null, error;
+      const at = Date.now();
+      try {
+        const res = await api('POST', `/api/v1/dicts/${dict}/items`, tok,
+          { value, label_zh: `演练${value}`, label_en: `drill ${value}` }, { 'x-request-id': rid });
+        status = res.status;
+        const body = await res.json().catch(() => ({}));
+        if (status === 201) id = body.id;
+      } catch (e) { error = String(e.cause?.code ?? e.cause?.message ?? e.message); /* no answer */ }
+      results.push({ value, rid, status, id, at, ...(error ? { error } : {}) });
+      await sleep(paceMs);
+    }
+  };
+  const running = Array.from({ length: workers }, loop);
+  return {
+    results,
+    async stop() { stopping = true; await Promise.all(running); return results; },
+  };
+}
+
+/** Wait until 'n' more writes of the burst succeeded than now (bounded). */
+export async function moreSuccesses(b, n, ms, what) {
+  const base = b.results.filter((r) => r.status === 201).length;
+  await eventually(() => b.results.filter((r) => r.status === 201).length >= base + n, ms, what);
+}
+
+/** Answer statuses of a burst, e.g. { 201: 80, 502: 4, 0: 1 }. */
+export function statuses(results) {
+  const out = {};
+  for (const r of results) out[r.status] = (out[r.status] ?? 0) + 1;
+  return out;
+}
+
+export async function waitHealthy(svc, ms = 30000) {
+  await eventually(() => healthy(serviceUrl(svc)), ms, `${svc} healthy`);
+}
+
+/** Before a drill: nothing left to publish, and the audit consumer neither behind nor holding
+ * anything (so events of earlier tests do not land in the middle of the drill). */
+export async function quiet(ms = 30000) {
+  await eventually(async () => {
+    if (unpublished() !== 0) return false;
+    const text = await metricsText('audit');
+    for (const name of ['crm_consumer_lag', 'crm_consumer_pending']) {
+      const values = text.split('\n').filter((l) => l.startsWith(`${name}{`)).map((l) => Number(l.split(' ').pop()));
+      if (values.length !== 5 || values.some((v) => v > 0)) return false; // -1: lag unknown
+    }
+    return true;
+  }, ms, 'nothing unpublished and the audit consumer caught up before the drill');
+}
+
+/** The admin's access token, one login per file (auth allows 10 logins a minute per account;
+ * a 429 is waited out, within bounds). Tokens live 15 minutes: plenty for a drill. */
+let admin = null;
+export async function adminToken() {
+  if (admin) return admin;
+  for (let i = 0; ; i++) {
+    const { res, body } = await login('admin', accounts().admin.password);
+    if (res.status === 429 && i < 2) { await sleep(Math.min(61, Number(res.headers.get('retry-after') ?? 5)) * 1000); continue; }
+    assert.equal(res.status, 200, JSON.stringify(body));
+    admin = body.access_token;
+    return admin;
+  }
+}
+
+export const rnd = () => Math.random().toString(36).slice(2, 8);
