@@ -161,6 +161,16 @@ static void gw_metrics(struct http_request *req, void *arg)
                          (double)http_server_connections(gw->http));
     metrics_render_gauge(out, "crm_jwt_cache_hits", "Verified-token cache hits.", "svc=\"gateway\"",
                          (double)gw->jwt.cache_hits);
+    uint64_t sent, queued, dropped;
+    gw_oplog_stats(gw->oplog, &sent, &queued, &dropped);
+    evbuffer_add_printf(out,
+                        "# HELP crm_oplog_entries Operation-log entries of the gateway.\n"
+                        "# TYPE crm_oplog_entries gauge\n"
+                        "crm_oplog_entries{state=\"sent\"} %llu\n"
+                        "crm_oplog_entries{state=\"queued\"} %llu\n"
+                        "crm_oplog_entries{state=\"dropped\"} %llu\n",
+                        (unsigned long long)sent, (unsigned long long)queued,
+                        (unsigned long long)dropped);
     http_reply_evbuf(req, 200, "text/plain; version=0.0.4; charset=utf-8", out);
     evbuffer_free(out);
 }

@@ -49,8 +49,23 @@ static void oplog_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     struct gw_oplog *o = ac->data;
     struct oplog_entry *e = privdata;
     redisReply *r = reply;
-    if (o != NULL && (r == NULL || r->type == REDIS_REPLY_ERROR)) {
+    if (o != NULL && r == NULL) {
         oplog_push_front(o, e); /* not stored: it goes again after the reconnect */
+        return;
+    }
+    if (o != NULL && r->type == REDIS_REPLY_ERROR) {
+        /* refused (memory, permissions): at the back of the queue, tried again in a second */
+        e->next = NULL;
+        if (o->tail)
+            o->tail->next = e;
+        else
+            o->head = e;
+        o->tail = e;
+        o->queued++;
+        if (!event_pending(o->retry, EV_TIMEOUT, NULL)) {
+            struct timeval tv = {1, 0};
+            event_add(o->retry, &tv);
+        }
         return;
     }
     if (o)
@@ -61,9 +76,13 @@ static void oplog_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 
 static void oplog_on_retry(evutil_socket_t fd, short what, void *arg)
 {
+    struct gw_oplog *o = arg;
     (void)fd;
     (void)what;
-    oplog_connect(arg);
+    if (o->ac == NULL)
+        oplog_connect(o);
+    else
+        oplog_flush(o);
 }
 
 static void oplog_schedule(struct gw_oplog *o)

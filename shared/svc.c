@@ -194,12 +194,13 @@ static void svc_job_work(void *thread_ctx, void *arg)
 static void svc_job_done(void *arg)
 {
     struct svc_job *job = arg;
-    if (job->status >= 400) {
-        if (job->status == 503 || job->status == 429) {
-            char ra[24];
-            snprintf(ra, sizeof(ra), "%ld", job->retry_after > 0 ? job->retry_after : 1);
-            http_add_header(job->req, "Retry-After", ra);
-        }
+    if (job->status == 503 || job->status == 429) {
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%ld", job->retry_after > 0 ? job->retry_after : 1);
+        http_add_header(job->req, "Retry-After", ra);
+    }
+    /* a failure with a body of its own (a 503 readiness report) keeps it */
+    if (job->status >= 400 && job->body == NULL) {
         http_reply_problem(job->req, job->status, job->code ? job->code : "internal",
                            job->detail[0] ? job->detail : NULL, job->errors);
         job->errors = NULL;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum list_kind { LIST_AUDIT, LIST_LOGINS, LIST_OPERATIONS };
 
@@ -18,19 +19,35 @@ struct list_in {
     char buf[10][140]; /* storage of the filter strings */
 };
 
-/* "2026-11-22T03:00:00Z" (or with .mmm) -> "2026-11-22 03:00:00[.mmm]"; false when malformed. */
+/* "2026-11-22T03:00:00Z" (or with .mmm) -> "2026-11-22 03:00:00[.mmm]"; false when malformed
+ * or not a real moment (month 13, 30 February, hour 99). */
 static bool rfc3339_to_sql(const char *in, char *out, size_t outlen)
 {
     size_t n = strlen(in);
     if (n < 20 || n > 24 || in[n - 1] != 'Z' || in[4] != '-' || in[7] != '-' || in[10] != 'T' ||
-        in[13] != ':' || in[16] != ':')
+        in[13] != ':' || in[16] != ':' || (n > 20 && in[19] != '.'))
         return false;
     for (size_t i = 0; i < n - 1; i++) {
-        if (i == 4 || i == 7 || i == 10 || i == 13 || i == 16 || (i == 19 && in[i] == '.'))
+        if (i == 4 || i == 7 || i == 10 || i == 13 || i == 16 || i == 19)
             continue;
         if (!isdigit((unsigned char)in[i]))
             return false;
     }
+    struct tm tm = {0};
+    tm.tm_year = atoi(in) - 1900;
+    tm.tm_mon = atoi(in + 5) - 1;
+    tm.tm_mday = atoi(in + 8);
+    tm.tm_hour = atoi(in + 11);
+    tm.tm_min = atoi(in + 14);
+    tm.tm_sec = atoi(in + 17);
+    struct tm check = tm;
+    time_t t = timegm(&check);
+    struct tm back;
+    gmtime_r(&t, &back);
+    /* timegm normalises impossible fields: a real moment comes back unchanged */
+    if (back.tm_year != tm.tm_year || back.tm_mon != tm.tm_mon || back.tm_mday != tm.tm_mday ||
+        back.tm_hour != tm.tm_hour || back.tm_min != tm.tm_min || back.tm_sec != tm.tm_sec)
+        return false;
     snprintf(out, outlen, "%.*s", (int)(n - 1), in);
     out[10] = ' ';
     return true;
