@@ -34,12 +34,6 @@ struct gw_config {
     long redis_port;
     char *access_log;
     char *log_level;
-    long max_body_bytes;
-    long max_header_bytes;
-    long header_timeout_ms;
-    long body_timeout_ms;
-    long drain_timeout_ms;
-    long max_connections;
 };
 
 struct gw_upstream;
@@ -50,6 +44,7 @@ struct gw_oplog;
 
 struct gateway {
     struct gw_config cfg;
+    struct http_config http_cfg;
     struct event_base *base;
     struct router router;
     struct metrics *metrics;

@@ -53,12 +53,6 @@ static const struct config_entry gw_config_table[] = {
     {"redis_port", CONFIG_INT, K(redis_port), "6380", 1, 65535, ""},
     {"access_log", CONFIG_STRING, K(access_log), "", 0, 0, "file; empty = stderr"},
     {"log_level", CONFIG_STRING, K(log_level), "info", 0, 0, ""},
-    {"max_body_bytes", CONFIG_INT, K(max_body_bytes), "1048576", 1024, 64 << 20, ""},
-    {"max_header_bytes", CONFIG_INT, K(max_header_bytes), "16384", 1024, 1 << 20, ""},
-    {"header_timeout_ms", CONFIG_INT, K(header_timeout_ms), "10000", 100, 600000, ""},
-    {"body_timeout_ms", CONFIG_INT, K(body_timeout_ms), "30000", 100, 600000, ""},
-    {"drain_timeout_ms", CONFIG_INT, K(drain_timeout_ms), "10000", 0, 600000, ""},
-    {"max_connections", CONFIG_INT, K(max_connections), "10000", 1, 1000000, ""},
     CONFIG_END,
 };
 #undef K
@@ -339,7 +333,9 @@ int main(int argc, char **argv)
         }
     }
     crmlog_init("gateway", CRMLOG_INFO);
-    if (config_load(gw_config_table, &gw.cfg, config_path, err, sizeof(err)) != 0) {
+    const struct config_entry *const tables[] = {gw_config_table, http_config_table, NULL};
+    void *const targets[] = {&gw.cfg, &gw.http_cfg, NULL};
+    if (config_loadv(tables, targets, config_path, err, sizeof(err)) != 0) {
         log_error(NULL, "%s", err);
         config_free(gw_config_table, &gw.cfg);
         return 2;
@@ -388,15 +384,8 @@ int main(int argc, char **argv)
     gw.started_at = util_wall_s();
     router_init(&gw.router);
     gw.metrics = metrics_new("gateway");
-    struct http_limits lim = {
-        (size_t)gw.cfg.max_header_bytes,
-        (size_t)gw.cfg.max_body_bytes,
-        gw.cfg.header_timeout_ms,
-        gw.cfg.body_timeout_ms,
-        30000,
-        gw.cfg.max_connections,
-        gw.cfg.drain_timeout_ms,
-    };
+    struct http_limits lim;
+    http_limits_from_config(&gw.http_cfg, &lim);
     gw.http = http_server_new(gw.base, "gateway", &lim, &gw.router, gw.metrics);
     http_server_set_hooks(gw.http, gw_pre, gw_done, &gw);
     struct gw_upstream_opts uo = {gw.cfg.upstream_timeout_ms, gw.cfg.upstream_connect_timeout_ms,

@@ -195,8 +195,8 @@ out:
     return rc;
 }
 
-static int config_load_tables(const struct config_entry *const *tables, void *const *targets,
-                              const char *path, char *err, size_t errlen)
+int config_loadv(const struct config_entry *const *tables, void *const *targets, const char *path,
+                 char *err, size_t errlen)
 {
     void *target;
     /* Defaults first, so every field holds something valid or the key is required. */
@@ -261,15 +261,7 @@ int config_load(const struct config_entry *table, void *target, const char *path
 {
     const struct config_entry *tables[] = {table, NULL};
     void *const targets[] = {target, NULL};
-    return config_load_tables(tables, targets, path, err, errlen);
-}
-
-int config_load2(const struct config_entry *a, void *target_a, const struct config_entry *b,
-                 void *target_b, const char *path, char *err, size_t errlen)
-{
-    const struct config_entry *tables[] = {a, b, NULL};
-    void *const targets[] = {target_a, target_b, NULL};
-    return config_load_tables(tables, targets, path, err, errlen);
+    return config_loadv(tables, targets, path, err, errlen);
 }
 
 void config_free(const struct config_entry *table, void *target)

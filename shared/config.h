@@ -42,11 +42,9 @@ struct config_entry {
 int config_load(const struct config_entry *table, void *target, const char *path, char *err,
                 size_t errlen) __attribute__((warn_unused_result));
 
-/* Load two tables from one file (a shared one into 'target_a' and a process-specific one into
- * 'target_b'); a key of either is known, any other is an error. */
-int config_load2(const struct config_entry *a, void *target_a, const struct config_entry *b,
-                 void *target_b, const char *path, char *err, size_t errlen)
-    __attribute__((warn_unused_result));
+/* Any number of tables from one file: 'tables' and 'targets' are NULL-terminated and parallel. */
+int config_loadv(const struct config_entry *const *tables, void *const *targets, const char *path,
+                 char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* Free the strings 'config_load' put into 'target'. */
 void config_free(const struct config_entry *table, void *target);

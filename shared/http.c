@@ -12,6 +12,7 @@
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,31 @@ struct http_server {
 static void conn_free(struct http_conn *c);
 static void conn_process(struct http_conn *c);
 static void conn_send_error(struct http_conn *c, int status, const char *code, const char *detail);
+
+#define K(field) offsetof(struct http_config, field)
+const struct config_entry http_config_table[] = {
+    {"max_body_bytes", CONFIG_INT, K(max_body_bytes), "1048576", 1024, 64 << 20, "413 above"},
+    {"max_header_bytes", CONFIG_INT, K(max_header_bytes), "16384", 1024, 1 << 20, "431 above"},
+    {"header_timeout_ms", CONFIG_INT, K(header_timeout_ms), "10000", 100, 600000,
+     "a request head must arrive within this (slow clients get 408)"},
+    {"body_timeout_ms", CONFIG_INT, K(body_timeout_ms), "30000", 100, 600000, "body time"},
+    {"drain_timeout_ms", CONFIG_INT, K(drain_timeout_ms), "10000", 0, 600000,
+     "graceful drain on SIGTERM"},
+    {"max_connections", CONFIG_INT, K(max_connections), "10000", 1, 1000000, "open connections"},
+    CONFIG_END,
+};
+#undef K
+
+void http_limits_from_config(const struct http_config *c, struct http_limits *out)
+{
+    out->max_header_bytes = (size_t)c->max_header_bytes;
+    out->max_body_bytes = (size_t)c->max_body_bytes;
+    out->header_timeout_ms = c->header_timeout_ms;
+    out->body_timeout_ms = c->body_timeout_ms;
+    out->write_timeout_ms = 30000;
+    out->max_connections = c->max_connections;
+    out->drain_timeout_ms = c->drain_timeout_ms;
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* status texts and small helpers                                                              */

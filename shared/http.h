@@ -28,6 +28,18 @@ struct http_limits {
     long drain_timeout_ms; /* graceful drain on SIGTERM waits at most this */
 };
 
+/* The limits as configuration keys, shared by every process that serves HTTP. */
+struct http_config {
+    long max_body_bytes;
+    long max_header_bytes;
+    long header_timeout_ms;
+    long body_timeout_ms;
+    long drain_timeout_ms;
+    long max_connections;
+};
+extern const struct config_entry http_config_table[];
+void http_limits_from_config(const struct http_config *c, struct http_limits *out);
+
 struct http_request {
     struct http_server *srv;
     struct http_conn *conn; /* NULL when the client left while the request was being handled */

@@ -43,12 +43,6 @@ static const struct config_entry svc_config_table[] = {
     {"queue_max", CONFIG_INT, K(queue_max), "256", 1, 100000, "waiting jobs before 503"},
     {"debug_endpoints", CONFIG_BOOL, K(debug_endpoints), "false", 0, 0, "test-only routes"},
     {"log_level", CONFIG_STRING, K(log_level), "info", 0, 0, "debug, info, warn or error"},
-    {"max_body_bytes", CONFIG_INT, K(max_body_bytes), "1048576", 1024, 64 << 20, "body limit"},
-    {"max_header_bytes", CONFIG_INT, K(max_header_bytes), "16384", 1024, 1 << 20, "head limit"},
-    {"header_timeout_ms", CONFIG_INT, K(header_timeout_ms), "10000", 100, 600000, "head time"},
-    {"body_timeout_ms", CONFIG_INT, K(body_timeout_ms), "30000", 100, 600000, "body time"},
-    {"drain_timeout_ms", CONFIG_INT, K(drain_timeout_ms), "10000", 0, 600000, "drain time"},
-    {"max_connections", CONFIG_INT, K(max_connections), "4096", 1, 1000000, "open connections"},
     CONFIG_END,
 };
 #undef K
@@ -509,8 +503,10 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
     crmlog_init(def->name, CRMLOG_INFO);
     static const struct config_entry no_keys[] = {CONFIG_END};
     s.config = xcalloc(1, def->config_size ? def->config_size : 1);
-    if (config_load2(svc_config_table, &s.cfg, def->config ? def->config : no_keys, s.config,
-                     config_path, err, sizeof(err)) != 0) {
+    const struct config_entry *const tables[] = {svc_config_table, http_config_table,
+                                                 def->config ? def->config : no_keys, NULL};
+    void *const targets[] = {&s.cfg, &s.http_cfg, s.config, NULL};
+    if (config_loadv(tables, targets, config_path, err, sizeof(err)) != 0) {
         log_error(NULL, "%s", err);
         config_free(svc_config_table, &s.cfg);
         if (def->config)
@@ -559,15 +555,8 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
     s.started_at = util_wall_s();
     router_init(&s.router);
     s.metrics = metrics_new(def->name);
-    struct http_limits lim = {
-        (size_t)s.cfg.max_header_bytes,
-        (size_t)s.cfg.max_body_bytes,
-        s.cfg.header_timeout_ms,
-        s.cfg.body_timeout_ms,
-        30000,
-        s.cfg.max_connections,
-        s.cfg.drain_timeout_ms,
-    };
+    struct http_limits lim;
+    http_limits_from_config(&s.http_cfg, &lim);
     s.http = http_server_new(s.base, def->name, &lim, &s.router, s.metrics);
     http_server_set_hooks(s.http, svc_pre, NULL, &s);
     s.pool = pool_new(s.base, (int)s.cfg.workers, (int)s.cfg.queue_max, svc_worker_init,

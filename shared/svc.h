@@ -37,12 +37,6 @@ struct svc_config {
     long queue_max;
     bool debug_endpoints;
     char *log_level;
-    long max_body_bytes;
-    long max_header_bytes;
-    long header_timeout_ms;
-    long body_timeout_ms;
-    long drain_timeout_ms;
-    long max_connections;
 };
 
 /* The caller's identity, verified from its bearer token by this process itself. */
@@ -79,6 +73,7 @@ struct svc {
     const char *version;
     int64_t started_at;
     struct svc_config cfg;
+    struct http_config http_cfg;
     char *db_password;
     struct db_config dbcfg;
     struct event_base *base;
