@@ -444,5 +444,6 @@ out:
     if (gw.base)
         event_base_free(gw.base);
     config_free(gw_config_table, &gw.cfg);
+    config_free(http_config_table, &gw.http_cfg);
     return rc;
 }

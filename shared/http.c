@@ -77,6 +77,8 @@ const struct config_entry http_config_table[] = {
     {"drain_timeout_ms", CONFIG_INT, K(drain_timeout_ms), "10000", 0, 600000,
      "graceful drain on SIGTERM"},
     {"max_connections", CONFIG_INT, K(max_connections), "10000", 1, 1000000, "open connections"},
+    {"trusted_proxy", CONFIG_STRING, K(trusted_proxy), "", 0, 0,
+     "address of the proxy (the gateway) whose X-Forwarded-For names the client; empty: none"},
     CONFIG_END,
 };
 #undef K
@@ -90,6 +92,8 @@ void http_limits_from_config(const struct http_config *c, struct http_limits *ou
     out->write_timeout_ms = 30000;
     out->max_connections = c->max_connections;
     out->drain_timeout_ms = c->drain_timeout_ms;
+    snprintf(out->trusted_proxy, sizeof(out->trusted_proxy), "%s",
+             c->trusted_proxy ? c->trusted_proxy : "");
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -420,6 +424,20 @@ static void conn_take_head(struct http_conn *c, struct evbuffer *in, size_t head
     else
         util_random_hex(req->request_id, 32);
 
+    /* Behind the gateway the peer is the gateway: the client is the last X-Forwarded-For
+     * address, believed only from the configured proxy and only when it is an address. */
+    const char *xff = rc == 0 ? http_head_get(&req->head, "X-Forwarded-For") : NULL;
+    if (xff && s->lim.trusted_proxy[0] && strcmp(c->client_ip, s->lim.trusted_proxy) == 0) {
+        const char *last = strrchr(xff, ',');
+        last = last ? last + 1 : xff;
+        while (*last == ' ')
+            last++;
+        unsigned char addr[16];
+        char ip[64];
+        snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(last, " "), last);
+        if (inet_pton(AF_INET, ip, addr) == 1 || inet_pton(AF_INET6, ip, addr) == 1)
+            snprintf(req->client_ip, sizeof(req->client_ip), "%s", ip);
+    }
     if (rc != 0) {
         conn_send_error(c, rc, rc == 431 ? "headers_too_large" : "bad_request",
                         rc == 431 ? "too many header fields" : "the request is malformed");

@@ -25,7 +25,8 @@ struct http_limits {
     long body_timeout_ms;    /* the body must arrive within this after the head */
     long write_timeout_ms;   /* a client that does not read is dropped */
     long max_connections;
-    long drain_timeout_ms; /* graceful drain on SIGTERM waits at most this */
+    long drain_timeout_ms;  /* graceful drain on SIGTERM waits at most this */
+    char trusted_proxy[64]; /* peer whose X-Forwarded-For names the client ("" = nobody) */
 };
 
 /* The limits as configuration keys, shared by every process that serves HTTP. */
@@ -36,6 +37,7 @@ struct http_config {
     long body_timeout_ms;
     long drain_timeout_ms;
     long max_connections;
+    char *trusted_proxy;
 };
 extern const struct config_entry http_config_table[];
 void http_limits_from_config(const struct http_config *c, struct http_limits *out);

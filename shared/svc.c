@@ -622,6 +622,7 @@ out:
         event_base_free(s.base);
     free(s.db_password);
     config_free(svc_config_table, &s.cfg);
+    config_free(http_config_table, &s.http_cfg);
     if (def->config)
         config_free(def->config, s.config);
     free(s.config);

@@ -363,3 +363,27 @@ test('login events reach the stream with address and user agent', async () => {
   assert.equal(ev.actor.ip, '127.0.0.1');
   assert.ok(!JSON.stringify(ev).includes('Wrong-Password-123'));
 });
+
+test('behind the gateway the service sees the client\'s address, not the gateway\'s', async () => {
+  const { request } = await import('node:http');
+  const name = `ip_${rnd()}`;
+  const before = lastId();
+  // a login from another loopback address, through the gateway
+  const status = await new Promise((resolve, reject) => {
+    const body = JSON.stringify({ username: name, password: 'Wrong-Password-123' });
+    const req = request(`${GATEWAY}/api/v1/auth/login`, {
+      method: 'POST', localAddress: '127.0.0.2',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-forwarded-for': '6.6.6.6' },
+    }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+    req.on('error', reject);
+    req.end(body);
+  });
+  assert.equal(status, 401);
+  let ev;
+  for (let i = 0; i < 30 && !ev; i++) { await sleep(100); ev = authEvents(before).find((e) => e.type === 'auth.login_failed' && e.data.username === name); }
+  assert.ok(ev, 'login_failed published');
+  // the gateway replaced the client's own X-Forwarded-For with the address it saw
+  assert.equal(ev.data.ip, '127.0.0.2');
+  assert.equal(ev.actor.ip, '127.0.0.2');
+  assert.ok(Number(redis('GET', 'crm:login:ip:127.0.0.2')) >= 1, 'throttled per client address');
+});
