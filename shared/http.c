@@ -23,6 +23,8 @@
 
 enum conn_state { CONN_HEAD, CONN_BODY, CONN_HANDLING, CONN_WRITING };
 
+#define HTTP_KEEPALIVE_IDLE_MS 15000
+
 struct http_conn {
     struct http_server *srv;
     struct bufferevent *bev;
@@ -536,7 +538,12 @@ static void conn_on_write(struct bufferevent *bev, void *arg)
         return;
     }
     c->state = CONN_HEAD;
-    timer_set(c->timer, c->srv->lim.header_timeout_ms);
+    /* An idle keep-alive connection waits longer than a new one: clients keep theirs for a few
+     * seconds and must always be the side that closes first, or a request sent just as we
+     * close is lost. The bound still holds: a slow client gets at most this long. */
+    timer_set(c->timer, c->srv->lim.header_timeout_ms > HTTP_KEEPALIVE_IDLE_MS
+                            ? c->srv->lim.header_timeout_ms
+                            : HTTP_KEEPALIVE_IDLE_MS);
     bufferevent_enable(c->bev, EV_READ);
     conn_process(c);
 }
