@@ -174,6 +174,12 @@ static int relay_batch(struct events_relay *r, struct db *db, struct rds *rds)
         return 0;
     }
     int published = 0;
+    /* The stamps of a batch go in one transaction (one log flush, not one per row). A crash
+     * before its commit publishes the batch again: duplicates, which consumers drop by id. */
+    if (db_begin(db) != 0) {
+        json_decref(rows);
+        return -1;
+    }
     for (size_t i = 0; i < n; i++) {
         json_t *row = json_array_get(rows, i);
         const char *env = json_string_value(json_object_get(row, "envelope"));
@@ -188,18 +194,20 @@ static int relay_batch(struct events_relay *r, struct db *db, struct rds *rds)
             break;
         }
         atomic_store(&r->redis_ok, true);
-        /* Stamped one by one: a crash between XADD and this UPDATE republishes the row (a
-         * duplicate the consumers drop by event id), never loses it. */
+        /* stamped after its XADD: a crash in between republishes (a duplicate), never loses */
         struct db_param p[] = {DBP_INT(json_integer_value(json_object_get(row, "id")))};
         if (db_exec(db, "UPDATE outbox SET published_at = NOW(3) WHERE id = ?", p, 1, NULL, NULL) !=
             0) {
+            db_rollback(db);
             json_decref(rows);
             return -1;
         }
         published++;
-        atomic_fetch_add(&r->published, 1);
     }
     json_decref(rows);
+    if (db_commit(db) != 0)
+        return -1;
+    atomic_fetch_add(&r->published, (unsigned long long)published);
     return published > 0 ? published : -1;
 }
 

@@ -112,9 +112,9 @@ static void sql_time(const char *rfc, char *out, size_t outlen)
 
 int audit_apply(struct db *db, const char *stream, const char *entry_id, json_t *ev, void *arg)
 {
+    struct audit_ctx *actx = arg;
     (void)stream;
     (void)entry_id;
-    (void)arg;
     const char *type = str_or(ev, "type", "");
     json_t *data = json_deep_copy(json_object_get(ev, "data"));
     json_t *actor = json_object_get(ev, "actor"), *subject = json_object_get(ev, "subject");
@@ -179,13 +179,22 @@ int audit_apply(struct db *db, const char *stream, const char *entry_id, json_t 
                                                           : NULL,
         "occurred_at", str_or(ev, "occurred_at", ""));
     free(changes_text);
-    char prev[AUDIT_HASH_HEX], hash[AUDIT_HASH_HEX];
-    if (row == NULL || repo_chain_lock(db) != 0 || repo_chain_last_hash(db, prev) != 0)
+    char hash[AUDIT_HASH_HEX];
+    if (row == NULL)
         goto out;
-    audit_hash(row, prev, hash);
-    json_object_set_new(row, "prev_hash", json_string(prev));
+    if (!actx->chain_locked) {
+        if (repo_chain_lock(db) != 0)
+            goto out;
+        actx->chain_locked = true;
+        if (repo_chain_last_hash(db, actx->chain_head) != 0)
+            goto out;
+    }
+    audit_hash(row, actx->chain_head, hash);
+    json_object_set_new(row, "prev_hash", json_string(actx->chain_head));
     json_object_set_new(row, "hash", json_string(hash));
     rc = repo_audit_insert(db, row);
+    if (rc == 0)
+        memcpy(actx->chain_head, hash, AUDIT_HASH_HEX);
 out:
     json_decref(row);
     json_decref(data);
@@ -194,6 +203,8 @@ out:
 
 void audit_after(struct db *db, void *arg)
 {
-    (void)arg;
-    repo_chain_unlock(db);
+    struct audit_ctx *actx = arg;
+    if (actx->chain_locked)
+        repo_chain_unlock(db);
+    actx->chain_locked = false;
 }

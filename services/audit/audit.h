@@ -22,6 +22,10 @@ struct audit_ctx {
     struct svc *svc;
     struct audit_config *cfg;
     struct consumer *consumer;
+    /* the consumer thread's chain state within one transaction: the lock is taken once and
+     * the head hash read once, then carried from entry to entry (audit_after drops both) */
+    bool chain_locked;
+    char chain_head[AUDIT_HASH_HEX];
 };
 
 /* apply.c: turn one event into log rows (inside the consumer's transaction). */
