@@ -161,9 +161,12 @@ static int db_bind_params(struct db *db, MYSQL_STMT *st, const struct db_param *
 /* Prepare, bind and execute; on a lost link outside a transaction reconnect and retry once. */
 static MYSQL_STMT *db_run(struct db *db, const char *sql, const struct db_param *p, size_t n)
 {
-    MYSQL_BIND binds[64];
-    if (n > ARRAY_LEN(binds))
+    MYSQL_BIND binds[DB_MAX_PARAMS];
+    if (n > ARRAY_LEN(binds)) {
+        db_note_error(db, 0, "bug: more parameters than DB_MAX_PARAMS");
+        log_error(NULL, "bug: %zu parameters for one statement (at most %d)", n, DB_MAX_PARAMS);
         return NULL;
+    }
     for (int attempt = 0; attempt < 2; attempt++) {
         if (db_connect(db) != 0)
             return NULL;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define DB_STMT_CACHE 64
+#define DB_MAX_PARAMS 64 /* placeholders in one statement */
 
 struct db_config {
     const char *host;
