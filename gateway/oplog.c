@@ -199,7 +199,7 @@ void gw_oplog_record(struct gw_oplog *o, const struct http_request *req, const c
     snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
              (long)(tv.tv_usec / 1000));
-    events_uuid(id);
+    events_uuid_v7(id);
     double ms = (double)(util_now_us() - req->start_us) / 1000.0;
     json_t *env = json_pack(
         "{s:s, s:s, s:i, s:s, s:s, s:{s:s?, s:s}, s:{s:s, s:s}, s:{s:s, s:s?, s:s, s:s, s:s,"

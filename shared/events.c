@@ -15,7 +15,17 @@
 #include <string.h>
 #include <sys/time.h>
 
-#define RELAY_BATCH 200
+#define RELAY_BATCH       200
+#define RELAY_PURGE_SLICE 1000
+#define STAMP_SLICE       50 /* ids per stamping statement: at most DB_MAX_PARAMS */
+_Static_assert(STAMP_SLICE <= DB_MAX_PARAMS, "STAMP_SLICE too large");
+
+static void uuid_format(const unsigned char b[16], char out[37])
+{
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
 
 void events_uuid(char out[37])
 {
@@ -23,9 +33,21 @@ void events_uuid(char out[37])
     util_random_bytes(b, sizeof(b));
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
+    uuid_format(b, out);
+}
+
+void events_uuid_v7(char out[37])
+{
+    unsigned char b[16];
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    uint64_t ms = (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+    util_random_bytes(b, sizeof(b));
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (40 - 8 * i));
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x70);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    uuid_format(b, out);
 }
 
 int events_outbox_add(struct db *db, const char *producer, const char *type,
@@ -41,7 +63,7 @@ int events_outbox_add(struct db *db, const char *producer, const char *type,
     snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
              (long)(tv.tv_usec / 1000));
-    events_uuid(id);
+    events_uuid_v7(id);
     json_t *env =
         json_pack("{s:s, s:s, s:i, s:s, s:s, s:{s:s?, s:s?}, s:{s:s, s:s}, s:o, s:s?}", "id", id,
                   "type", type, "version", EVENTS_ENVELOPE_VERSION, "occurred_at", ts, "producer",
@@ -75,7 +97,9 @@ struct events_relay {
     atomic_long backlog;
     atomic_bool redis_ok;
     atomic_ullong published;
+    atomic_ullong purged;
     uint64_t last_trim_ms;
+    char stamp_sql[64 + 2 * STAMP_SLICE]; /* UPDATE ... WHERE id IN (?,?,...) */
 };
 
 void events_relay_wake(struct events_relay *r)
@@ -101,6 +125,11 @@ bool events_relay_redis_ok(struct events_relay *r)
 uint64_t events_relay_published(struct events_relay *r)
 {
     return r ? atomic_load(&r->published) : 0;
+}
+
+uint64_t events_relay_purged(struct events_relay *r)
+{
+    return r ? atomic_load(&r->purged) : 0;
 }
 
 /*
@@ -158,7 +187,11 @@ out:
         freeReplyObject(groups);
 }
 
-/* Publish one batch; returns rows published, 0 when nothing is pending, -1 on failure. */
+/* Publish one batch; returns rows published, 0 when nothing is pending, -1 on failure.
+ * The XADDs of a batch go to Redis in one pipelined write; the rows whose XADD succeeded (a
+ * prefix of the batch, so the stream keeps the outbox order) are then stamped by one UPDATE.
+ * A crash between the XADDs and the stamp publishes them again: duplicates, which consumers
+ * drop by event id; never a loss. */
 static int relay_batch(struct events_relay *r, struct db *db, struct rds *rds)
 {
     json_t *rows = NULL;
@@ -173,42 +206,64 @@ static int relay_batch(struct events_relay *r, struct db *db, struct rds *rds)
         json_decref(rows);
         return 0;
     }
-    int published = 0;
-    /* The stamps of a batch go in one transaction (one log flush, not one per row). A crash
-     * before its commit publishes the batch again: duplicates, which consumers drop by id. */
-    if (db_begin(db) != 0) {
-        json_decref(rows);
-        return -1;
+    size_t queued = 0, published = 0;
+    for (; queued < n; queued++) {
+        const char *env =
+            json_string_value(json_object_get(json_array_get(rows, queued), "envelope"));
+        const char *argv[] = {"XADD", r->stream, "*", "event", env ? env : "{}"};
+        size_t argl[] = {4, strlen(r->stream), 1, 5, strlen(argv[4])};
+        if (rds_append(rds, 5, argv, argl) != 0)
+            break;
     }
-    for (size_t i = 0; i < n; i++) {
-        json_t *row = json_array_get(rows, i);
-        const char *env = json_string_value(json_object_get(row, "envelope"));
-        const char *argv[] = {"XADD", r->stream, "*", "event", env};
-        size_t argl[] = {4, strlen(r->stream), 1, 5, strlen(env)};
-        redisReply *rep = rds_commandv(rds, 5, argv, argl);
-        bool ok = rep && rep->type == REDIS_REPLY_STRING;
+    for (size_t i = 0; i < queued; i++) {
+        redisReply *rep = rds_reply(rds);
+        if (rep && rep->type == REDIS_REPLY_STRING && published == i)
+            published++;
         if (rep)
             freeReplyObject(rep);
-        if (!ok) {
-            atomic_store(&r->redis_ok, false);
-            break;
-        }
-        atomic_store(&r->redis_ok, true);
-        /* stamped after its XADD: a crash in between republishes (a duplicate), never loses */
-        struct db_param p[] = {DBP_INT(json_integer_value(json_object_get(row, "id")))};
-        if (db_exec(db, "UPDATE outbox SET published_at = NOW(3) WHERE id = ?", p, 1, NULL, NULL) !=
-            0) {
+    }
+    atomic_store(&r->redis_ok, queued == n && published == n);
+    /* The stamps go in slices of STAMP_SLICE ids, one statement text for any slice (unused
+     * places repeat the slice's first id), all in one transaction: one log flush per batch. */
+    long long ids[RELAY_BATCH];
+    for (size_t i = 0; i < published; i++)
+        ids[i] = json_integer_value(json_object_get(json_array_get(rows, i), "id"));
+    json_decref(rows);
+    if (published == 0 || db_begin(db) != 0)
+        return -1;
+    for (size_t at = 0; at < published; at += STAMP_SLICE) {
+        struct db_param p[STAMP_SLICE];
+        for (size_t k = 0; k < STAMP_SLICE; k++)
+            p[k] = DBP_INT(ids[at + k < published ? at + k : at]);
+        if (db_exec(db, r->stamp_sql, p, STAMP_SLICE, NULL, NULL) != 0) {
+            log_warn(NULL, "outbox: cannot mark published rows: %s", db->last_error);
             db_rollback(db);
-            json_decref(rows);
             return -1;
         }
-        published++;
     }
-    json_decref(rows);
     if (db_commit(db) != 0)
         return -1;
     atomic_fetch_add(&r->published, (unsigned long long)published);
-    return published > 0 ? published : -1;
+    return published == n ? (int)published : -1;
+}
+
+/* Delete published rows older than the configured retention, a slice at a time (short
+ * transactions, the relay stays responsive). Unpublished rows are never touched. */
+static void relay_purge(struct events_relay *r, struct db *db)
+{
+    if (r->cfg.keep_hours <= 0)
+        return;
+    struct db_param p[] = {DBP_INT(r->cfg.keep_hours), DBP_INT(RELAY_PURGE_SLICE)};
+    uint64_t affected = RELAY_PURGE_SLICE;
+    for (int slices = 0; slices < 50 && affected == RELAY_PURGE_SLICE; slices++) {
+        affected = 0;
+        if (db_exec(db,
+                    "DELETE FROM outbox WHERE published_at IS NOT NULL"
+                    " AND published_at < NOW(3) - INTERVAL ? HOUR ORDER BY published_at LIMIT ?",
+                    p, 2, &affected, NULL) != 0)
+            return;
+        atomic_fetch_add(&r->purged, affected);
+    }
 }
 
 static void *relay_main(void *arg)
@@ -242,6 +297,7 @@ static void *relay_main(void *arg)
             ;
         if (rc == 0 && atomic_load(&r->redis_ok) && util_now_ms() - r->last_trim_ms > 60000) {
             relay_trim(r, &rds);
+            relay_purge(r, &db);
             r->last_trim_ms = util_now_ms();
         }
         if (stopping)
@@ -260,6 +316,11 @@ struct events_relay *events_relay_start(const struct events_relay_config *cfg)
     struct events_relay *r = xcalloc(1, sizeof(*r));
     r->cfg = *cfg;
     snprintf(r->stream, sizeof(r->stream), "crm:stream:%s", cfg->producer);
+    size_t at = (size_t)snprintf(r->stamp_sql, sizeof(r->stamp_sql),
+                                 "UPDATE outbox SET published_at = NOW(3) WHERE id IN (?");
+    for (int i = 1; i < STAMP_SLICE; i++)
+        at += (size_t)snprintf(r->stamp_sql + at, sizeof(r->stamp_sql) - at, ",?");
+    snprintf(r->stamp_sql + at, sizeof(r->stamp_sql) - at, ")");
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     atomic_store(&r->redis_ok, true);

@@ -30,6 +30,9 @@ int events_outbox_add(struct db *db, const char *producer, const char *type,
 
 /* A random (version 4) UUID into 'out'. */
 void events_uuid(char out[37]);
+/* A time-ordered UUID (version 7: Unix milliseconds, then random bits) for event ids: rows
+ * keyed by it are inserted near each other, so the indexes on event ids stay in memory. */
+void events_uuid_v7(char out[37]);
 
 struct events_relay;
 
@@ -41,6 +44,7 @@ struct events_relay_config {
     const char *producer; /* stream crm:stream:<producer> */
     long idle_poll_ms;    /* poll interval when nobody wakes the relay */
     long trim_above;      /* trim the stream when longer than this (never unread entries) */
+    long keep_hours;      /* delete published outbox rows older than this; 0 keeps them */
 };
 
 /* Start the relay thread. It publishes whatever is pending at once. */
@@ -51,6 +55,7 @@ void events_relay_wake(struct events_relay *r);
 long events_relay_backlog(struct events_relay *r);
 bool events_relay_redis_ok(struct events_relay *r);
 uint64_t events_relay_published(struct events_relay *r);
+uint64_t events_relay_purged(struct events_relay *r);
 void events_relay_stop(struct events_relay *r);
 
 #endif

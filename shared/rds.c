@@ -86,6 +86,27 @@ redisReply *rds_commandv(struct rds *r, int argc, const char **argv, const size_
     return rds_check(r, redisCommandArgv(r->c, argc, argv, argvlen));
 }
 
+int rds_append(struct rds *r, int argc, const char **argv, const size_t *argvlen)
+{
+    if (rds_connect(r) != 0)
+        return -1;
+    if (redisAppendCommandArgv(r->c, argc, argv, argvlen) != REDIS_OK) {
+        rds_fail(r, "cannot queue a command");
+        return -1;
+    }
+    return 0;
+}
+
+redisReply *rds_reply(struct rds *r)
+{
+    if (r->c == NULL)
+        return NULL;
+    void *reply = NULL;
+    if (redisGetReply(r->c, &reply) != REDIS_OK)
+        reply = NULL;
+    return rds_check(r, reply);
+}
+
 bool rds_ping(struct rds *r)
 {
     redisReply *rep = rds_command(r, "PING");

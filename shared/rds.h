@@ -25,6 +25,13 @@ void rds_cleanup(struct rds *r);
 redisReply *rds_command(struct rds *r, const char *fmt, ...);
 redisReply *rds_commandv(struct rds *r, int argc, const char **argv, const size_t *argvlen);
 
+/* Pipelining: queue commands with rds_append (nothing is sent yet), then read one reply per
+ * queued command, in order, with rds_reply (the first call sends them all in one write). After
+ * a transport failure rds_reply returns NULL for this and the remaining replies. rds_append
+ * fails (-1) while Redis is in its reconnect backoff. */
+int rds_append(struct rds *r, int argc, const char **argv, const size_t *argvlen);
+redisReply *rds_reply(struct rds *r);
+
 /* PING; true when Redis answered PONG. */
 bool rds_ping(struct rds *r);
 

@@ -43,6 +43,8 @@ static const struct config_entry svc_config_table[] = {
     {"queue_max", CONFIG_INT, K(queue_max), "256", 1, 100000, "waiting jobs before 503"},
     {"debug_endpoints", CONFIG_BOOL, K(debug_endpoints), "false", 0, 0, "test-only routes"},
     {"log_level", CONFIG_STRING, K(log_level), "info", 0, 0, "debug, info, warn or error"},
+    {"outbox_keep_hours", CONFIG_INT, K(outbox_keep_hours), "168", 0, 87600,
+     "keep published outbox rows this long (0: forever)"},
     CONFIG_END,
 };
 #undef K
@@ -334,6 +336,12 @@ static void svc_metrics(struct http_request *req, void *arg)
                             "# TYPE crm_events_published_total counter\n"
                             "crm_events_published_total{%s} %llu\n",
                             labels, (unsigned long long)events_relay_published(s->relay));
+        evbuffer_add_printf(out,
+                            "# HELP crm_outbox_purged_total Published outbox rows deleted after"
+                            " outbox_keep_hours.\n"
+                            "# TYPE crm_outbox_purged_total counter\n"
+                            "crm_outbox_purged_total{%s} %llu\n",
+                            labels, (unsigned long long)events_relay_purged(s->relay));
     }
     metrics_render_gauge(out, "crm_jwt_cache_hits", "Verified-token cache hits.", labels,
                          (double)s->jwt.cache_hits);
@@ -579,7 +587,8 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
                                                 (int)s.cfg.redis_timeout_ms,
                                                 def->name,
                                                 1000,
-                                                100000};
+                                                100000,
+                                                s.cfg.outbox_keep_hours};
         s.relay = events_relay_start(&relay_cfg);
     }
     if (def->setup && def->setup(&s) != 0)

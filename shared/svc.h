@@ -37,6 +37,7 @@ struct svc_config {
     long queue_max;
     bool debug_endpoints;
     char *log_level;
+    long outbox_keep_hours;
 };
 
 /* The caller's identity, verified from its bearer token by this process itself. */
