@@ -48,11 +48,29 @@ static void stat_add(struct consumer *c, uint64_t *field)
     pthread_mutex_unlock(&c->mu);
 }
 
+/*
+ * Create the group at the start of the stream. On a stream that was trimmed before the group
+ * existed, Redis 7.0 cannot count what the group has read (its "entries-read" starts unknown
+ * and its estimate goes wrong: XINFO then reports a lag that never returns to 0), so the group
+ * is created with ENTRIESREAD = the entries already gone. Atomic in one script.
+ */
+static const char GROUP_CREATE_LUA[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
+    "  return redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')\n"
+    "end\n"
+    "local info = redis.call('XINFO', 'STREAM', KEYS[1])\n"
+    "local added, len = 0, 0\n"
+    "for i = 1, #info, 2 do\n"
+    "  if info[i] == 'entries-added' then added = info[i + 1] end\n"
+    "  if info[i] == 'length' then len = info[i + 1] end\n"
+    "end\n"
+    "return redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'ENTRIESREAD', added - len)\n";
+
 static void ensure_groups(struct consumer *c, struct rds *r)
 {
     for (size_t i = 0; i < c->cfg.nstreams; i++) {
         redisReply *rep =
-            rds_command(r, "XGROUP CREATE %s %s 0 MKSTREAM", c->cfg.streams[i], c->cfg.group);
+            rds_command(r, "EVAL %s 1 %s %s", GROUP_CREATE_LUA, c->cfg.streams[i], c->cfg.group);
         if (rep)
             freeReplyObject(rep); /* BUSYGROUP when it exists: fine */
     }
@@ -307,31 +325,55 @@ static void claim(struct consumer *c, struct db *db, struct rds *r)
     }
 }
 
-/* Lag and pending per stream for /metrics (XINFO GROUPS, Redis 7). */
+/*
+ * Lag (entries not yet delivered to the group) and pending per stream, for /metrics. Redis
+ * 7.0's XINFO lag rests on a counter that some histories leave off by a constant (a group
+ * created or lagging behind a trimmed start), and then it never reads 0 again. The script
+ * corrects it: a group that has been delivered the stream's last entry has lag 0 by
+ * definition, and its counter is reset to match (XGROUP SETID to the same id, so nothing is
+ * redelivered); a lag above the stream's length is capped to it; unknown is -1.
+ */
+static const char LAG_LUA[] =
+    "local ok, info = pcall(redis.call, 'XINFO', 'STREAM', KEYS[1])\n"
+    "if not ok then return {-1, 0} end\n"
+    "local last, added, len = '', 0, 0\n"
+    "for i = 1, #info, 2 do\n"
+    "  if info[i] == 'last-generated-id' then last = info[i + 1] end\n"
+    "  if info[i] == 'entries-added' then added = info[i + 1] end\n"
+    "  if info[i] == 'length' then len = info[i + 1] end\n"
+    "end\n"
+    "for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do\n"
+    "  local f = {}\n"
+    "  for i = 1, #g, 2 do f[g[i]] = g[i + 1] end\n"
+    "  if f['name'] == ARGV[1] then\n"
+    "    local lag = f['lag']\n"
+    "    if f['last-delivered-id'] == last then\n"
+    "      if lag ~= 0 then\n"
+    "        redis.call('XGROUP', 'SETID', KEYS[1], ARGV[1], last, 'ENTRIESREAD', added)\n"
+    "      end\n"
+    "      lag = 0\n"
+    "    elseif not lag then\n"
+    "      lag = -1\n"
+    "    elseif lag > len then\n"
+    "      lag = len\n"
+    "    end\n"
+    "    return {lag, f['pending']}\n"
+    "  end\n"
+    "end\n"
+    "return {-1, 0}\n";
+
 static void refresh_lag(struct consumer *c, struct rds *r)
 {
     for (size_t i = 0; i < c->cfg.nstreams; i++) {
-        redisReply *rep = rds_command(r, "XINFO GROUPS %s", c->cfg.streams[i]);
-        for (size_t g = 0; rep && rep->type == REDIS_REPLY_ARRAY && g < rep->elements; g++) {
-            redisReply *gi = rep->element[g];
-            bool mine = false;
-            long long lag = -1, pending = 0;
-            for (size_t k = 0; gi->type == REDIS_REPLY_ARRAY && k + 1 < gi->elements; k += 2) {
-                const char *key = gi->element[k]->str;
-                redisReply *v = gi->element[k + 1];
-                if (key && strcmp(key, "name") == 0 && v->str && strcmp(v->str, c->cfg.group) == 0)
-                    mine = true;
-                else if (key && strcmp(key, "lag") == 0 && v->type == REDIS_REPLY_INTEGER)
-                    lag = v->integer;
-                else if (key && strcmp(key, "pending") == 0 && v->type == REDIS_REPLY_INTEGER)
-                    pending = v->integer;
-            }
-            if (mine) {
-                pthread_mutex_lock(&c->mu);
-                c->stats.lag[i] = lag;
-                c->stats.pending[i] = pending;
-                pthread_mutex_unlock(&c->mu);
-            }
+        redisReply *rep =
+            rds_command(r, "EVAL %s 1 %s %s", LAG_LUA, c->cfg.streams[i], c->cfg.group);
+        if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+            rep->element[0]->type == REDIS_REPLY_INTEGER &&
+            rep->element[1]->type == REDIS_REPLY_INTEGER) {
+            pthread_mutex_lock(&c->mu);
+            c->stats.lag[i] = rep->element[0]->integer;
+            c->stats.pending[i] = rep->element[1]->integer;
+            pthread_mutex_unlock(&c->mu);
         }
         if (rep)
             freeReplyObject(rep);
