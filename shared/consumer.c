@@ -48,29 +48,11 @@ static void stat_add(struct consumer *c, uint64_t *field)
     pthread_mutex_unlock(&c->mu);
 }
 
-/*
- * Create the group at the start of the stream. On a stream that was trimmed before the group
- * existed, Redis 7.0 cannot count what the group has read (its "entries-read" starts unknown
- * and its estimate goes wrong: XINFO then reports a lag that never returns to 0), so the group
- * is created with ENTRIESREAD = the entries already gone. Atomic in one script.
- */
-static const char GROUP_CREATE_LUA[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
-    "  return redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')\n"
-    "end\n"
-    "local info = redis.call('XINFO', 'STREAM', KEYS[1])\n"
-    "local added, len = 0, 0\n"
-    "for i = 1, #info, 2 do\n"
-    "  if info[i] == 'entries-added' then added = info[i + 1] end\n"
-    "  if info[i] == 'length' then len = info[i + 1] end\n"
-    "end\n"
-    "return redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'ENTRIESREAD', added - len)\n";
-
 static void ensure_groups(struct consumer *c, struct rds *r)
 {
     for (size_t i = 0; i < c->cfg.nstreams; i++) {
         redisReply *rep =
-            rds_command(r, "EVAL %s 1 %s %s", GROUP_CREATE_LUA, c->cfg.streams[i], c->cfg.group);
+            rds_command(r, "XGROUP CREATE %s %s 0 MKSTREAM", c->cfg.streams[i], c->cfg.group);
         if (rep)
             freeReplyObject(rep); /* BUSYGROUP when it exists: fine */
     }
@@ -327,8 +309,9 @@ static void claim(struct consumer *c, struct db *db, struct rds *r)
 
 /*
  * Lag (entries not yet delivered to the group) and pending per stream, for /metrics. Redis
- * 7.0's XINFO lag rests on a counter that some histories leave off by a constant (a group
- * created or lagging behind a trimmed start), and then it never reads 0 again. The script
+ * 7.0's XINFO lag rests on a counter that goes wrong for good once a group reads after the
+ * stream was trimmed past its position (redis#13957: our relay never trims that far, but an
+ * operator's XTRIM can), and then it never reads 0 again. The script
  * corrects it: a group that has been delivered the stream's last entry has lag 0 by
  * definition, and its counter is reset to match (XGROUP SETID to the same id, so nothing is
  * redelivered); a lag above the stream's length is capped to it; unknown is -1.
