@@ -229,7 +229,9 @@ static int relay_batch(struct events_relay *r, struct db *db, struct rds *rds)
     for (size_t i = 0; i < published; i++)
         ids[i] = json_integer_value(json_object_get(json_array_get(rows, i), "id"));
     json_decref(rows);
-    if (published == 0 || db_begin(db) != 0)
+    /* one slice is one statement: autocommit; more go in one transaction */
+    bool tx = published > STAMP_SLICE;
+    if (published == 0 || (tx && db_begin(db) != 0))
         return -1;
     for (size_t at = 0; at < published; at += STAMP_SLICE) {
         struct db_param p[STAMP_SLICE];
@@ -237,12 +239,22 @@ static int relay_batch(struct events_relay *r, struct db *db, struct rds *rds)
             p[k] = DBP_INT(ids[at + k < published ? at + k : at]);
         if (db_exec(db, r->stamp_sql, p, STAMP_SLICE, NULL, NULL) != 0) {
             log_warn(NULL, "outbox: cannot mark published rows: %s", db->last_error);
-            db_rollback(db);
+            if (tx)
+                db_rollback(db);
             return -1;
         }
     }
-    if (db_commit(db) != 0)
+    if (tx && db_commit(db) != 0)
         return -1;
+    long backlog = (long)(n - published);
+    if (n == RELAY_BATCH) { /* more may wait than one batch holds: count them */
+        json_t *cnt = NULL;
+        if (db_query(db, "SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL", NULL, 0,
+                     &cnt) == 0)
+            backlog = (long)json_integer_value(json_object_get(json_array_get(cnt, 0), "n"));
+        json_decref(cnt);
+    }
+    atomic_store(&r->backlog, backlog);
     atomic_fetch_add(&r->published, (unsigned long long)published);
     return published == n ? (int)published : -1;
 }
@@ -292,10 +304,12 @@ static void *relay_main(void *arg)
         r->woken = false;
         pthread_mutex_unlock(&r->mu);
 
+        /* Go on while batches come back full; after a partial one the outbox was drained up
+         * to what had committed, and a commit since then has set 'woken' (no wait below). */
         int rc;
-        while ((rc = relay_batch(r, &db, &rds)) > 0)
+        while ((rc = relay_batch(r, &db, &rds)) == RELAY_BATCH)
             ;
-        if (rc == 0 && atomic_load(&r->redis_ok) && util_now_ms() - r->last_trim_ms > 60000) {
+        if (rc >= 0 && atomic_load(&r->redis_ok) && util_now_ms() - r->last_trim_ms > 60000) {
             relay_trim(r, &rds);
             relay_purge(r, &db);
             r->last_trim_ms = util_now_ms();
