@@ -19,8 +19,10 @@ void db_init(struct db *db, const struct db_config *cfg)
 
 static void db_drop_cache(struct db *db)
 {
-    for (size_t i = 0; i < db->ncache; i++)
+    for (size_t i = 0; i < db->ncache; i++) {
         mysql_stmt_close(db->cache[i].stmt);
+        free(db->cache[i].sql);
+    }
     db->ncache = 0;
 }
 
@@ -103,7 +105,7 @@ int db_ping(struct db *db)
 static MYSQL_STMT *db_prepare(struct db *db, const char *sql)
 {
     for (size_t i = 0; i < db->ncache; i++) {
-        if (db->cache[i].sql == sql || strcmp(db->cache[i].sql, sql) == 0)
+        if (strcmp(db->cache[i].sql, sql) == 0)
             return db->cache[i].stmt;
     }
     MYSQL_STMT *st = mysql_stmt_init(db->mysql);
@@ -116,10 +118,11 @@ static MYSQL_STMT *db_prepare(struct db *db, const char *sql)
     }
     if (db->ncache == DB_STMT_CACHE) {
         mysql_stmt_close(db->cache[0].stmt);
+        free(db->cache[0].sql);
         memmove(&db->cache[0], &db->cache[1], sizeof(db->cache[0]) * (DB_STMT_CACHE - 1));
         db->ncache--;
     }
-    db->cache[db->ncache].sql = sql;
+    db->cache[db->ncache].sql = xstrdup(sql); /* callers may build their SQL in a buffer */
     db->cache[db->ncache].stmt = st;
     db->ncache++;
     return st;

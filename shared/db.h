@@ -28,7 +28,7 @@ struct db {
     uint64_t next_try_ms; /* reconnect backoff */
     int backoff_ms;
     struct {
-        const char *sql;
+        char *sql; /* a copy */
         MYSQL_STMT *stmt;
     } cache[DB_STMT_CACHE];
     size_t ncache;
