@@ -16,6 +16,7 @@ struct audit_config {
     char *consumer_name;
     long claim_idle_ms;
     long max_deliveries;
+    long verify_budget_ms;
 };
 
 struct audit_ctx {
@@ -49,17 +50,29 @@ int repo_login_insert(struct db *db, json_t *row) __attribute__((warn_unused_res
 int repo_operation_insert(struct db *db, json_t *row) __attribute__((warn_unused_result));
 
 struct repo_audit_filter {
-    const char *actor, *subject_type, *subject_id, *event_type, *from, *to;
+    const char *actor, *subject_type, *subject_id, *event_type, *request_id, *from, *to;
     const char *user, *result, *method, *path_prefix;
     long status;
     long page, page_size;
 };
-int repo_audit_list(struct db *db, const struct repo_audit_filter *f, json_t **items,
-                    long long *total) __attribute__((warn_unused_result));
-int repo_login_list(struct db *db, const struct repo_audit_filter *f, json_t **items,
-                    long long *total) __attribute__((warn_unused_result));
-int repo_operation_list(struct db *db, const struct repo_audit_filter *f, json_t **items,
-                        long long *total) __attribute__((warn_unused_result));
+/* Lists count their total up to LIST_COUNT_CAP; 'capped' says there are more. */
+#define LIST_COUNT_CAP 10000
+struct repo_page {
+    json_t *items;
+    long long total;
+    bool capped;
+};
+int repo_audit_list(struct db *db, const struct repo_audit_filter *f, struct repo_page *out)
+    __attribute__((warn_unused_result));
+int repo_login_list(struct db *db, const struct repo_audit_filter *f, struct repo_page *out)
+    __attribute__((warn_unused_result));
+int repo_operation_list(struct db *db, const struct repo_audit_filter *f, struct repo_page *out)
+    __attribute__((warn_unused_result));
+/* The stored hash of entry 'id' ('found' false when there is none), and the newest entry's id
+ * (0 when the log is empty). */
+int repo_chain_hash_at(struct db *db, long long id, char out[AUDIT_HASH_HEX], bool *found)
+    __attribute__((warn_unused_result));
+int repo_chain_max_id(struct db *db, long long *id) __attribute__((warn_unused_result));
 /* Rows of the chain after 'after_id' in id order, at most 'limit'. */
 int repo_chain_rows(struct db *db, long long after_id, long limit, json_t **rows)
     __attribute__((warn_unused_result));

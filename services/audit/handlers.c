@@ -6,10 +6,13 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define VERIFY_SLICE 2000 /* entries read per query while verifying */
 
 enum list_kind { LIST_AUDIT, LIST_LOGINS, LIST_OPERATIONS };
 
@@ -86,18 +89,19 @@ static const char *time_param(struct http_request *req, struct list_in *in, int 
 static void list_work(struct svc_worker *w, struct svc_job *job)
 {
     struct list_in *in = job->data;
-    json_t *items = NULL;
-    long long total = 0;
-    int rc = in->kind == LIST_AUDIT    ? repo_audit_list(&w->db, &in->f, &items, &total)
-             : in->kind == LIST_LOGINS ? repo_login_list(&w->db, &in->f, &items, &total)
-                                       : repo_operation_list(&w->db, &in->f, &items, &total);
+    struct repo_page pg = {0};
+    int rc = in->kind == LIST_AUDIT    ? repo_audit_list(&w->db, &in->f, &pg)
+             : in->kind == LIST_LOGINS ? repo_login_list(&w->db, &in->f, &pg)
+                                       : repo_operation_list(&w->db, &in->f, &pg);
     if (rc != 0) {
+        json_decref(pg.items);
         svc_job_db_error(job, w);
         return;
     }
     svc_job_ok(job, 200,
-               json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total", (json_int_t)total, "page",
-                         (int)in->f.page, "page_size", (int)in->f.page_size));
+               json_pack("{s:o, s:I, s:b, s:i, s:i}", "items", pg.items, "total",
+                         (json_int_t)pg.total, "total_capped", pg.capped, "page", (int)in->f.page,
+                         "page_size", (int)in->f.page_size));
 }
 
 static void list(struct http_request *req, struct svc *s, enum list_kind kind)
@@ -120,6 +124,7 @@ static void list(struct http_request *req, struct svc *s, enum list_kind kind)
         in->f.subject_type = param(req, in, 3, "subject_type", 32, errors);
         in->f.subject_id = param(req, in, 4, "subject_id", 64, errors);
         in->f.event_type = param(req, in, 5, "event_type", 64, errors);
+        in->f.request_id = param(req, in, 6, "request_id", 64, errors);
         /* the history of one record is a list by subject: route parameters win */
         const char *st = router_param(&req->params, "subject_type");
         const char *si = router_param(&req->params, "subject_id");
@@ -139,6 +144,7 @@ static void list(struct http_request *req, struct svc *s, enum list_kind kind)
         in->f.user = param(req, in, 2, "user_id", 32, errors);
         in->f.method = param(req, in, 3, "method", 8, errors);
         in->f.path_prefix = param(req, in, 4, "path", 128, errors);
+        in->f.request_id = param(req, in, 5, "request_id", 64, errors);
         const char *st = http_query_get(&req->query, "status");
         if (st && util_parse_long(st, 100, 599, &in->f.status) != 0)
             jsonv_error_add(errors, "status", "must be an HTTP status");
@@ -167,17 +173,39 @@ static void operations(struct http_request *req, void *arg)
     list(req, arg, LIST_OPERATIONS);
 }
 
-/* Walk the whole chain; name the first entry whose hash or link no longer matches. */
+/*
+ * Walk the chain from the entry after 'after_id' (0: from the start) and name the first entry
+ * whose hash or link no longer matches. One request walks for at most verify_budget_ms, so it
+ * answers well inside the gateway's timeout on a log of any size: "complete": false then says
+ * where to go on ("last_id" is the next call's after_id). Walking the windows one after another
+ * checks exactly what one walk would: each window's first link is checked against the stored
+ * hash of the entry before it, which the previous window recomputed.
+ */
+struct verify_in {
+    long long after_id;
+};
+
 static void verify_work(struct svc_worker *w, struct svc_job *job)
 {
+    const struct verify_in *in = job->data;
+    const struct audit_ctx *a = w->svc->app;
     char prev[AUDIT_HASH_HEX] = "0000000000000000000000000000000000000000000000000000000000000000";
-    long long after = 0, checked = 0;
+    long long after = in->after_id, checked = 0, max_id = 0;
+    if (after > 0) {
+        bool found = false;
+        if (repo_chain_hash_at(&w->db, after, prev, &found) != 0)
+            return svc_job_db_error(job, w);
+        if (!found)
+            return svc_job_fail(job, 404, "not_found", "no audit entry with id %lld", after);
+    }
+    if (repo_chain_max_id(&w->db, &max_id) != 0)
+        return svc_job_db_error(job, w);
+    uint64_t deadline = util_now_ms() + (uint64_t)a->cfg->verify_budget_ms;
+    bool complete = false;
     for (;;) {
         json_t *rows = NULL;
-        if (repo_chain_rows(&w->db, after, 2000, &rows) != 0) {
-            svc_job_db_error(job, w);
-            return;
-        }
+        if (repo_chain_rows(&w->db, after, VERIFY_SLICE, &rows) != 0)
+            return svc_job_db_error(job, w);
         size_t i;
         json_t *r;
         json_array_foreach(rows, i, r)
@@ -195,8 +223,9 @@ static void verify_work(struct svc_worker *w, struct svc_job *job)
                                         "event_id", json_object_get(r, "event_id"), "event_type",
                                         json_object_get(r, "event_type"), "reason", why);
                 svc_job_ok(job, 200,
-                           json_pack("{s:b, s:I, s:o}", "ok", 0, "checked", (json_int_t)checked,
-                                     "first_bad", bad));
+                           json_pack("{s:b, s:b, s:I, s:I, s:I, s:o}", "ok", 0, "complete", 1,
+                                     "checked", (json_int_t)checked, "last_id", (json_int_t)after,
+                                     "max_id", (json_int_t)max_id, "first_bad", bad));
                 json_decref(rows);
                 return;
             }
@@ -206,16 +235,33 @@ static void verify_work(struct svc_worker *w, struct svc_job *job)
         }
         size_t n = json_array_size(rows);
         json_decref(rows);
-        if (n < 2000)
+        if (n < VERIFY_SLICE) {
+            complete = true;
+            break;
+        }
+        if (util_now_ms() >= deadline)
             break;
     }
     svc_job_ok(job, 200,
-               json_pack("{s:b, s:I, s:s}", "ok", 1, "checked", (json_int_t)checked, "head", prev));
+               json_pack("{s:b, s:b, s:I, s:I, s:I, s:s}", "ok", 1, "complete", complete, "checked",
+                         (json_int_t)checked, "last_id", (json_int_t)after, "max_id",
+                         (json_int_t)max_id, "head", prev));
 }
 
 static void verify(struct http_request *req, void *arg)
 {
-    svc_submit(arg, req, verify_work, NULL, NULL);
+    struct verify_in *in = xcalloc(1, sizeof(*in));
+    const char *v = http_query_get(&req->query, "after_id");
+    long after = 0;
+    if (v && util_parse_long(v, 0, LONG_MAX, &after) != 0) {
+        free(in);
+        json_t *errors = json_array();
+        jsonv_error_add(errors, "after_id", "must be an audit entry id (an integer of at least 0)");
+        http_reply_problem(req, 422, "validation_failed", "invalid query", errors);
+        return;
+    }
+    in->after_id = after;
+    svc_submit(arg, req, verify_work, in, free);
 }
 
 int audit_routes(struct svc *s)

@@ -17,6 +17,8 @@ static const struct config_entry audit_config_table[] = {
     {"claim_idle_ms", CONFIG_INT, K(claim_idle_ms), "30000", 100, 3600000,
      "pending entries of a dead consumer are claimed after this"},
     {"max_deliveries", CONFIG_INT, K(max_deliveries), "10", 1, 1000, "then crm:dead:audit"},
+    {"verify_budget_ms", CONFIG_INT, K(verify_budget_ms), "2000", 100, 60000,
+     "one /audit/verify call walks the chain this long, then says where to go on"},
     CONFIG_END,
 };
 #undef K

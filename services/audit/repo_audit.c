@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* repo_audit: every SQL statement of the audit service. Inserts and reads only. */
 #include "audit.h"
+#include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static struct db_param str_param(json_t *row, const char *k)
@@ -87,57 +89,78 @@ int repo_operation_insert(struct db *db, json_t *row)
                    p, 9, NULL, NULL);
 }
 
-/* The common shape of the three lists: a count and a deferred-join page, filters that are
- * either empty ('' = any) or an exact value, and a time range on 'tcol'. */
-#define AUDIT_FILTER                                                                               \
-    " WHERE (? = '' OR actor_user_id = ?) AND (? = '' OR subject_type = ?)"                        \
-    " AND (? = '' OR subject_id = ?) AND (? = '' OR event_type = ?)"                               \
-    " AND (? = '' OR recorded_at >= ?) AND (? = '' OR recorded_at < ?)"
+/*
+ * The three lists share one shape: WHERE holds only the filters given (so MariaDB can use the
+ * index of each: "(? = '' OR col = ?)" defeats them), the total is counted up to LIST_COUNT_CAP
+ * rows (an exact COUNT(*) over millions of audit rows costs seconds on every page), and the
+ * page is a deferred join (ids first, then the rows).
+ */
+struct where {
+    char sql[512];
+    size_t len;
+    struct db_param p[16];
+    size_t n;
+};
 
-static const char *or_empty(const char *s)
+static void where_add(struct where *w, const char *cond, struct db_param v)
 {
-    return s ? s : "";
+    if (w->n + 2 >= ARRAY_LEN(w->p)) /* two places stay free for LIMIT and OFFSET */
+        abort();                     /* a bug: more filters than places */
+    w->len += (size_t)snprintf(w->sql + w->len, sizeof(w->sql) - w->len, "%s%s",
+                               w->n ? " AND " : " WHERE ", cond);
+    w->p[w->n++] = v;
 }
 
-static int page_query(struct db *db, const char *count_sql, const char *page_sql,
-                      struct db_param *p, size_t n, const struct repo_audit_filter *f,
-                      json_t **items, long long *total)
+static void where_str(struct where *w, const char *cond, const char *v)
 {
+    if (v && *v)
+        where_add(w, cond, DBP_STR(v));
+}
+
+static int page_query(struct db *db, const char *table, const char *columns, struct where *w,
+                      const struct repo_audit_filter *f, struct repo_page *out)
+{
+    char sql[1024];
     json_t *count = NULL;
-    *items = NULL;
-    if (db_query(db, count_sql, p, n, &count) != 0)
+    out->items = NULL;
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) AS n FROM (SELECT 1 FROM %s%s LIMIT %d) c", table,
+             w->sql, LIST_COUNT_CAP + 1);
+    if (db_query(db, sql, w->p, w->n, &count) != 0)
         return -1;
-    *total = json_integer_value(json_object_get(json_array_get(count, 0), "n"));
+    out->total = json_integer_value(json_object_get(json_array_get(count, 0), "n"));
     json_decref(count);
-    p[n] = DBP_INT(f->page_size);
-    p[n + 1] = DBP_INT((f->page - 1) * f->page_size);
-    return db_query(db, page_sql, p, n + 2, items);
+    out->capped = out->total > LIST_COUNT_CAP;
+    if (out->capped)
+        out->total = LIST_COUNT_CAP;
+    snprintf(sql, sizeof(sql),
+             "SELECT %s FROM (SELECT id FROM %s%s ORDER BY id DESC LIMIT ? OFFSET ?) pg"
+             " JOIN %s t ON t.id = pg.id ORDER BY t.id DESC",
+             columns, table, w->sql, table);
+    w->p[w->n] = DBP_INT(f->page_size);
+    w->p[w->n + 1] = DBP_INT((f->page - 1) * f->page_size);
+    return db_query(db, sql, w->p, w->n + 2, &out->items);
 }
 
-int repo_audit_list(struct db *db, const struct repo_audit_filter *f, json_t **items,
-                    long long *total)
+int repo_audit_list(struct db *db, const struct repo_audit_filter *f, struct repo_page *out)
 {
-    struct db_param p[14] = {
-        DBP_STR(or_empty(f->actor)),        DBP_STR(or_empty(f->actor)),
-        DBP_STR(or_empty(f->subject_type)), DBP_STR(or_empty(f->subject_type)),
-        DBP_STR(or_empty(f->subject_id)),   DBP_STR(or_empty(f->subject_id)),
-        DBP_STR(or_empty(f->event_type)),   DBP_STR(or_empty(f->event_type)),
-        DBP_STR(or_empty(f->from)),         DBP_STR(or_empty(f->from)),
-        DBP_STR(or_empty(f->to)),           DBP_STR(or_empty(f->to)),
-    };
-    if (page_query(
-            db, "SELECT COUNT(*) AS n FROM audit_log" AUDIT_FILTER,
-            "SELECT a.id, a.event_id, a.event_type, a.producer, a.actor_user_id,"
-            " a.actor_ip, a.subject_type, a.subject_id, a.changes, a.request_id,"
-            " a.occurred_at, a.recorded_at, a.hash FROM (SELECT id FROM audit_log" AUDIT_FILTER
-            " ORDER BY id DESC LIMIT ? OFFSET ?) pg"
-            " JOIN audit_log a ON a.id = pg.id ORDER BY a.id DESC",
-            p, 12, f, items, total) != 0)
+    struct where w = {0};
+    where_str(&w, "actor_user_id = ?", f->actor);
+    where_str(&w, "subject_type = ?", f->subject_type);
+    where_str(&w, "subject_id = ?", f->subject_id);
+    where_str(&w, "event_type = ?", f->event_type);
+    where_str(&w, "request_id = ?", f->request_id);
+    where_str(&w, "recorded_at >= ?", f->from);
+    where_str(&w, "recorded_at < ?", f->to);
+    if (page_query(db, "audit_log",
+                   "t.id, t.event_id, t.event_type, t.producer, t.actor_user_id, t.actor_ip,"
+                   " t.subject_type, t.subject_id, t.changes, t.request_id, t.occurred_at,"
+                   " t.recorded_at, t.hash",
+                   &w, f, out) != 0)
         return -1;
     /* "changes" is stored as JSON text: give it back as JSON */
     size_t i;
     json_t *r;
-    json_array_foreach(*items, i, r)
+    json_array_foreach(out->items, i, r)
     {
         json_t *c = json_loads(json_string_value(json_object_get(r, "changes")), 0, NULL);
         json_object_set_new(r, "changes", c ? c : json_array());
@@ -145,55 +168,62 @@ int repo_audit_list(struct db *db, const struct repo_audit_filter *f, json_t **i
     return 0;
 }
 
-#define LOGIN_FILTER                                                                               \
-    " WHERE (? = '' OR username = ?) AND (? = '' OR result = ?)"                                   \
-    " AND (? = '' OR occurred_at >= ?) AND (? = '' OR occurred_at < ?)"
-
-int repo_login_list(struct db *db, const struct repo_audit_filter *f, json_t **items,
-                    long long *total)
+int repo_login_list(struct db *db, const struct repo_audit_filter *f, struct repo_page *out)
 {
-    struct db_param p[10] = {
-        DBP_STR(or_empty(f->user)),   DBP_STR(or_empty(f->user)), DBP_STR(or_empty(f->result)),
-        DBP_STR(or_empty(f->result)), DBP_STR(or_empty(f->from)), DBP_STR(or_empty(f->from)),
-        DBP_STR(or_empty(f->to)),     DBP_STR(or_empty(f->to)),
-    };
-    return page_query(db, "SELECT COUNT(*) AS n FROM login_log" LOGIN_FILTER,
-                      "SELECT l.id, l.user_id, l.username, l.ip, l.user_agent, l.result,"
-                      " l.reason, l.occurred_at FROM (SELECT id FROM login_log" LOGIN_FILTER
-                      " ORDER BY id DESC LIMIT ? OFFSET ?) pg JOIN login_log l ON l.id = pg.id"
-                      " ORDER BY l.id DESC",
-                      p, 8, f, items, total);
+    struct where w = {0};
+    where_str(&w, "username = ?", f->user);
+    where_str(&w, "result = ?", f->result);
+    where_str(&w, "occurred_at >= ?", f->from);
+    where_str(&w, "occurred_at < ?", f->to);
+    return page_query(db, "login_log",
+                      "t.id, t.user_id, t.username, t.ip, t.user_agent, t.result, t.reason,"
+                      " t.occurred_at",
+                      &w, f, out);
 }
 
-#define OPERATION_FILTER                                                                           \
-    " WHERE (? = '' OR user_id = ?) AND (? = '' OR method = ?)"                                    \
-    " AND (? = '' OR path LIKE CONCAT(?, '%')) AND (? = 0 OR status = ?)"                          \
-    " AND (? = '' OR occurred_at >= ?) AND (? = '' OR occurred_at < ?)"
-
-int repo_operation_list(struct db *db, const struct repo_audit_filter *f, json_t **items,
-                        long long *total)
+int repo_operation_list(struct db *db, const struct repo_audit_filter *f, struct repo_page *out)
 {
-    struct db_param p[14] = {
-        DBP_STR(or_empty(f->user)),
-        DBP_STR(or_empty(f->user)),
-        DBP_STR(or_empty(f->method)),
-        DBP_STR(or_empty(f->method)),
-        DBP_STR(or_empty(f->path_prefix)),
-        DBP_STR(or_empty(f->path_prefix)),
-        DBP_INT(f->status),
-        DBP_INT(f->status),
-        DBP_STR(or_empty(f->from)),
-        DBP_STR(or_empty(f->from)),
-        DBP_STR(or_empty(f->to)),
-        DBP_STR(or_empty(f->to)),
-    };
-    return page_query(
-        db, "SELECT COUNT(*) AS n FROM operation_log" OPERATION_FILTER,
-        "SELECT o.id, o.request_id, o.user_id, o.ip, o.method, o.path, o.status,"
-        " o.duration_ms, o.occurred_at FROM (SELECT id FROM operation_log" OPERATION_FILTER
-        " ORDER BY id DESC LIMIT ? OFFSET ?) pg"
-        " JOIN operation_log o ON o.id = pg.id ORDER BY o.id DESC",
-        p, 12, f, items, total);
+    struct where w = {0};
+    where_str(&w, "user_id = ?", f->user);
+    where_str(&w, "method = ?", f->method);
+    /* a prefix, taken literally: % and _ in it match only themselves */
+    where_str(&w,
+              "path LIKE CONCAT(REPLACE(REPLACE(REPLACE(?, '\\\\', '\\\\\\\\'), '%', '\\\\%'),"
+              " '_', '\\\\_'), '%')",
+              f->path_prefix);
+    if (f->status)
+        where_add(&w, "status = ?", DBP_INT(f->status));
+    where_str(&w, "request_id = ?", f->request_id);
+    where_str(&w, "occurred_at >= ?", f->from);
+    where_str(&w, "occurred_at < ?", f->to);
+    return page_query(db, "operation_log",
+                      "t.id, t.request_id, t.user_id, t.ip, t.method, t.path, t.status,"
+                      " t.duration_ms, t.occurred_at",
+                      &w, f, out);
+}
+
+int repo_chain_hash_at(struct db *db, long long id, char out[AUDIT_HASH_HEX], bool *found)
+{
+    json_t *rows = NULL;
+    struct db_param p[] = {DBP_INT(id)};
+    if (db_query(db, "SELECT hash FROM audit_log WHERE id = ?", p, 1, &rows) != 0)
+        return -1;
+    const char *h = json_string_value(json_object_get(json_array_get(rows, 0), "hash"));
+    *found = h != NULL;
+    if (h)
+        snprintf(out, AUDIT_HASH_HEX, "%s", h);
+    json_decref(rows);
+    return 0;
+}
+
+int repo_chain_max_id(struct db *db, long long *id)
+{
+    json_t *rows = NULL;
+    if (db_query(db, "SELECT id FROM audit_log ORDER BY id DESC LIMIT 1", NULL, 0, &rows) != 0)
+        return -1;
+    *id = json_integer_value(json_object_get(json_array_get(rows, 0), "id")); /* 0 when empty */
+    json_decref(rows);
+    return 0;
 }
 
 int repo_chain_rows(struct db *db, long long after_id, long limit, json_t **rows)

@@ -160,6 +160,13 @@ test('the chain verifies; an entry edited in the database is named; restored, it
     assert.equal(v1.first_bad.event_type, 'user.updated');
     assert.match(v1.first_bad.reason, /no longer matches/);
     assert.equal(v1.checked, Number(mysql(`SELECT COUNT(*) FROM crm_audit.audit_log WHERE id < ${id}`)), 'checked: the entries before it');
+    assert.equal(v1.complete, true);
+    // a window that starts just before it names it too
+    const before = Number(mysql(`SELECT MAX(id) FROM crm_audit.audit_log WHERE id < ${id}`));
+    const w = await get(`/api/v1/audit/verify?after_id=${before}`, adminTok);
+    assert.equal(w.ok, false, JSON.stringify(w));
+    assert.equal(w.first_bad.id, id);
+    assert.equal(w.checked, 0);
   } finally {
     mysql(`UPDATE crm_audit.audit_log SET changes = CONVERT(UNHEX('${original}') USING utf8mb4) WHERE id = ${id}`);
   }
@@ -170,6 +177,58 @@ test('the chain verifies; an entry edited in the database is named; restored, it
   // and the API shows the restored entry as it was
   const h = await get(`/api/v1/audit/history/user/${ctx.user.id}?event_type=user.updated`, adminTok);
   assert.deepEqual(h.items.find((i) => i.id === id), ctx.entry);
+});
+
+test('one request\'s entries are found by its request id; filters are literal, never SQL', async () => {
+  assert.ok(ctx.entry, 'the first test ran');
+  const adminTok = await tokenOf('admin');
+  const byRid = await get(`/api/v1/audit/logs?request_id=${ctx.rid}`, adminTok);
+  assert.deepEqual(byRid.items.map((i) => i.id), [ctx.entry.id]);
+  assert.equal(byRid.total, 1);
+  assert.equal(byRid.total_capped, false);
+  let ops;
+  await eventually(async () => {
+    ops = await get(`/api/v1/audit/operations?request_id=${ctx.rid}`, adminTok);
+    return ops.total === 1;
+  }, 10000, 'the PATCH found by its request id');
+  assert.equal(ops.items[0].request_id, ctx.rid);
+  assert.equal(ops.items[0].method, 'PATCH');
+  // injection attempts match nothing (and change nothing)
+  for (const q of [`request_id=${encodeURIComponent("x' OR '1'='1")}`, `actor=${encodeURIComponent('1 OR 1=1')}`,
+    `event_type=${encodeURIComponent("user.updated' -- ")}`]) {
+    const r = await get(`/api/v1/audit/logs?${q}`, adminTok);
+    assert.equal(r.total, 0, q);
+  }
+  // a path prefix is taken literally: % and _ are not wildcards
+  const users = await get('/api/v1/audit/operations?path=/api/v1/users/', adminTok);
+  assert.ok(users.total > 0);
+  for (const p of ['/api/v1/%', '/api/v1/user_/', `${encodeURIComponent("/api/v1/users/' OR '1'='1")}`]) {
+    const r = await get(`/api/v1/audit/operations?path=${encodeURIComponent(p)}`, adminTok);
+    assert.equal(r.total, 0, p);
+  }
+  const tooLong = await expectProblem(await api('GET', `/api/v1/audit/logs?request_id=${'r'.repeat(65)}`, adminTok), 422, 'validation_failed');
+  assert.deepEqual(tooLong.errors.map((e) => e.field), ['request_id']);
+});
+
+test('the chain is verified in windows: from an entry on, the rest matches one whole walk', async () => {
+  assert.ok(ctx.entry, 'the first test ran');
+  const adminTok = await tokenOf('admin');
+  const all = await get('/api/v1/audit/verify', adminTok);
+  assert.equal(all.ok, true, JSON.stringify(all));
+  assert.equal(all.complete, true);
+  assert.equal(all.last_id, all.max_id);
+  const mid = ctx.entry.id;
+  const tail = await get(`/api/v1/audit/verify?after_id=${mid}`, adminTok);
+  assert.equal(tail.ok, true, JSON.stringify(tail));
+  assert.equal(tail.complete, true);
+  const rest = Number(mysql(`SELECT COUNT(*) FROM crm_audit.audit_log WHERE id > ${mid} AND id <= ${tail.last_id}`));
+  assert.equal(tail.checked, rest, 'the window checks the entries after after_id');
+  if (tail.last_id === all.last_id) assert.equal(tail.head, all.head, 'the same head as the whole walk');
+  for (const bad of ['abc', '-1', '1.5', '99999999999999999999999']) {
+    const body = await expectProblem(await api('GET', `/api/v1/audit/verify?after_id=${bad}`, adminTok), 422, 'validation_failed');
+    assert.deepEqual(body.errors.map((e) => e.field), ['after_id'], bad);
+  }
+  await expectProblem(await api('GET', '/api/v1/audit/verify?after_id=999999999999', adminTok), 404, 'not_found');
 });
 
 test('the audit database user may read and insert, never update, delete or drop', () => {
