@@ -182,13 +182,22 @@ export async function expectOperationsOnce(prefix, results, what, ms = 30000) {
   assert.deepEqual(wrong, [], `${what}: operations logged with another status than the client saw`);
 }
 
-/** GET /api/v1/audit/verify (through the gateway, or straight at an audit process 'base'). */
+/** GET /api/v1/audit/verify (through the gateway, or straight at an audit process 'base'),
+ * window after window until the walk is complete; the counts add up over the windows. */
 export async function verify(tok, base) {
-  const res = base
-    ? await fetch(`${base}/api/v1/audit/verify`, { headers: { authorization: `Bearer ${tok}` } })
-    : await api('GET', '/api/v1/audit/verify', tok);
-  assert.equal(res.status, 200, `verify answered ${res.status}`);
-  return res.json();
+  let after = 0, checked = 0;
+  for (;;) {
+    const path = `/api/v1/audit/verify?after_id=${after}`;
+    const res = base
+      ? await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${tok}` } })
+      : await api('GET', path, tok);
+    assert.equal(res.status, 200, `verify answered ${res.status}`);
+    const v = await res.json();
+    checked += v.checked;
+    if (!v.ok || v.complete) return { ...v, checked };
+    assert.ok(v.last_id > after, `verify moves on (${after} -> ${v.last_id})`);
+    after = v.last_id;
+  }
 }
 
 export async function expectVerifyOk(tok, base) {
