@@ -58,6 +58,24 @@ const routes = [
         meta: { title: 'route.dicts', permission: 'system:dict:read' },
       },
       {
+        path: 'audit/logs',
+        name: 'audit-logs',
+        component: () => import('@/views/audit/AuditLogsView.vue'),
+        meta: { title: 'route.auditLogs', permission: 'audit:log:read' },
+      },
+      {
+        path: 'audit/logins',
+        name: 'audit-logins',
+        component: () => import('@/views/audit/LoginLogsView.vue'),
+        meta: { title: 'route.loginLogs', permission: 'audit:login:read' },
+      },
+      {
+        path: 'audit/operations',
+        name: 'audit-operations',
+        component: () => import('@/views/audit/OperationLogsView.vue'),
+        meta: { title: 'route.operationLogs', permission: 'audit:operation:read' },
+      },
+      {
         path: ':pathMatch(.*)*',
         name: 'not-found',
         component: () => import('@/views/error/NotFound.vue'),

@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: Apache-2.0
+// End-to-end tests of the 系统监控 pages (audit log, login log, operation log, audit chain
+// check) in Debian's Chromium, against a running stack with the auth and audit services.
+//
+//   CRM_TEST_GATEWAY=http://127.0.0.1:9080 \
+//   CRM_TEST_ADMIN_USER=admin CRM_TEST_ADMIN_PASSWORD=... \
+//   CRM_TEST_VIEWER_USER=viewer CRM_TEST_VIEWER_PASSWORD=... node --test tests/e2e/audit.test.mjs
+//
+// The admin tests run only with CRM_TEST_ADMIN_USER/CRM_TEST_ADMIN_PASSWORD, the 403 test only
+// with CRM_TEST_VIEWER_USER/CRM_TEST_VIEWER_PASSWORD (a user without audit:log:read, such as
+// the demo "viewer"). They create one user named e2e_<random> and change its display name (the
+// API has no user deletion), so that the logs have rows only this run can have made; the audit
+// service records events asynchronously, so the pages are searched again until they show up.
+// The browser runs in Asia/Shanghai with a User-Agent carrying a per-run marker: the login log
+// must show this run's sign-in, in UTC+08:00. CRM_E2E_UPDATE_SCREENSHOTS=1 rewrites
+// screenshots/audit-logs.png, otherwise audit-logs.tmp.png is written (ignored by git).
+import { test as nodeTest, before, after, beforeEach, afterEach } from 'node:test'
+import assert from 'node:assert/strict'
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+
+const GATEWAY = (process.env.CRM_TEST_GATEWAY || 'http://127.0.0.1:9080').replace(/\/+$/, '')
+const CHROMIUM = process.env.CRM_CHROMIUM || '/usr/bin/chromium'
+const ADMIN_USER = process.env.CRM_TEST_ADMIN_USER
+const ADMIN_PASSWORD = process.env.CRM_TEST_ADMIN_PASSWORD
+const VIEWER_USER = process.env.CRM_TEST_VIEWER_USER
+const VIEWER_PASSWORD = process.env.CRM_TEST_VIEWER_PASSWORD
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const SHOTS = path.join(HERE, 'screenshots')
+
+// The browser's time zone, and how a UTC time from the API must read in it.
+const TIME_ZONE = 'Asia/Shanghai'
+const ZONE_LABEL = 'UTC+08:00'
+const ZONE_OFFSET_MS = 8 * 3600 * 1000
+const localText = (iso) => new Date(Date.parse(iso) + ZONE_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ')
+
+// How long the audit service may take to record an event it was sent (it reads the streams).
+const RECORD_WAIT_MS = 30000
+
+const RUN = crypto.randomBytes(5).toString('hex')
+const UA_MARKER = `crm-e2e-audit/${RUN}`
+
+const skipAdmin = !(ADMIN_USER && ADMIN_PASSWORD) && 'set CRM_TEST_ADMIN_USER and CRM_TEST_ADMIN_PASSWORD'
+const skipViewer = !(VIEWER_USER && VIEWER_PASSWORD) && 'set CRM_TEST_VIEWER_USER and CRM_TEST_VIEWER_PASSWORD'
+const anything = !skipAdmin || !skipViewer
+
+// Every test gets a time limit, so a page that never shows what is awaited fails instead of hanging.
+// A failure also reports the messages the page was showing (API errors carry their request id)
+// and leaves a screenshot, failed-audit-<n>.tmp.png.
+let failures = 0
+const test = (name, opts, fn) =>
+  nodeTest(name, { timeout: 180000, ...opts }, async (t) => {
+    try {
+      await fn(t)
+    } catch (err) {
+      if (page && !page.isClosed()) {
+        const shown = await page.locator('.el-message, .el-alert, .el-form-item__error').allInnerTexts().catch(() => [])
+        const texts = shown.map((x) => x.trim()).filter(Boolean)
+        if (texts.length) err.message += `\n  shown on ${page.url()}: ${texts.join(' | ')}`
+        fs.mkdirSync(SHOTS, { recursive: true })
+        await page.screenshot({ path: path.join(SHOTS, `failed-audit-${++failures}.tmp.png`) }).catch(() => {})
+      }
+      throw err
+    }
+  })
+
+let browser
+let context
+let profileDir
+let page
+
+function shotPath(name) {
+  fs.mkdirSync(SHOTS, { recursive: true })
+  return path.join(SHOTS, process.env.CRM_E2E_UPDATE_SCREENSHOTS === '1' ? `${name}.png` : `${name}.tmp.png`)
+}
+
+/** A JSON call to the API without the browser (set-up of test data). */
+async function apiCall(method, p, { token, body, requestId } = {}) {
+  const headers = { Accept: 'application/json' }
+  if (token) headers.Authorization = `Bearer ${token}`
+  if (requestId) headers['X-Request-Id'] = requestId
+  if (body !== undefined) headers['Content-Type'] = 'application/json'
+  const r = await fetch(`${GATEWAY}/api/v1${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await r.text()
+  let data = null
+  try {
+    data = text ? JSON.parse(text) : null
+  } catch {
+    data = text
+  }
+  if (!r.ok) throw new Error(`${method} ${p} -> HTTP ${r.status}: ${text.slice(0, 300)}`)
+  return data
+}
+
+// Logins are throttled per address (30 a minute, shared with every other client on this host)
+// and per account (10): the tests log in as few times as they can, and wait out a 429 once.
+const retryAfter = (header) => Math.min(65, Math.max(1, Number(header) || 60))
+
+/** POST /auth/login -> the token response. */
+async function apiLogin(username, password) {
+  for (let attempt = 0; ; attempt++) {
+    const r = await fetch(`${GATEWAY}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ username, password }),
+    })
+    if (r.status === 429 && attempt === 0) {
+      await r.arrayBuffer()
+      await new Promise((ok) => setTimeout(ok, retryAfter(r.headers.get('retry-after')) * 1000))
+      continue
+    }
+    const text = await r.text()
+    if (!r.ok) throw new Error(`login of ${username} -> HTTP ${r.status}: ${text.slice(0, 300)}`)
+    return JSON.parse(text)
+  }
+}
+
+// One API login of the administrator, shared by the tests that need no login form.
+let adminTokens = null
+const adminSession = async () => (adminTokens ||= await apiLogin(ADMIN_USER, ADMIN_PASSWORD))
+
+// The record every admin test looks for: a user created and then renamed by this run, with the
+// X-Request-Id of the rename known. Made once, on first use.
+let fixture = null
+async function auditFixture() {
+  if (fixture) return fixture
+  const token = (await adminSession()).access_token
+  const username = `e2e_${RUN}`
+  const nameBefore = `E2E ${RUN} before`
+  const nameAfter = `E2E ${RUN} after`
+  const created = await apiCall('POST', '/users', {
+    token,
+    body: { username, display_name: nameBefore, password: `E2e-${crypto.randomBytes(12).toString('base64url')}` },
+  })
+  const requestId = `e2e-audit-${RUN}-rename`
+  await apiCall('PATCH', `/users/${created.id}`, { token, requestId, body: { version: created.version, display_name: nameAfter } })
+  fixture = { id: String(created.id), username, before: nameBefore, after: nameAfter, requestId }
+  return fixture
+}
+
+before(async () => {
+  if (!anything) return
+  try {
+    await fetch(`${GATEWAY}/`, { signal: AbortSignal.timeout(5000) })
+  } catch (e) {
+    throw new Error(`the gateway at CRM_TEST_GATEWAY=${GATEWAY} does not answer: ${e.cause?.code || e.message}`)
+  }
+  // The browser's own User-Agent plus this run's marker, so the login log row is this run's.
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] })
+  const plainUA = await browser.newPage().then(async (p) => {
+    const ua = await p.evaluate(() => navigator.userAgent)
+    await p.close()
+    return ua
+  })
+  await browser.close()
+  browser = null
+  profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-e2e-audit-'))
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1440, height: 900 },
+    locale: 'zh-CN',
+    timezoneId: TIME_ZONE,
+    userAgent: `${plainUA} ${UA_MARKER}`,
+  })
+  context.setDefaultTimeout(10000)
+})
+
+after(async () => {
+  await browser?.close()
+  await context?.close()
+  if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true })
+})
+
+// Every test starts logged out, in Chinese, on a fresh tab.
+beforeEach(async () => {
+  if (!context) return
+  page = await context.newPage()
+  await page.goto(`${GATEWAY}/login`)
+  await page.evaluate(() => {
+    localStorage.clear()
+    sessionStorage.clear()
+  })
+})
+
+afterEach(async () => {
+  await page?.close()
+  page = null
+})
+
+const visible = (selector) => page.locator(selector).filter({ visible: true })
+const pathOf = (r) => new URL(r.url()).pathname
+
+/** Logs in through the login form (waiting out one 429). Returns when the layout shows. */
+async function login(username, password) {
+  await page.goto(`${GATEWAY}/login`)
+  await page.getByTestId('login-username').fill(username)
+  await page.getByTestId('login-password').fill(password)
+  for (let attempt = 0; ; attempt++) {
+    const [resp] = await Promise.all([
+      page.waitForResponse((r) => pathOf(r) === '/api/v1/auth/login'),
+      page.getByTestId('login-submit').click(),
+    ])
+    if (resp.status() === 429 && attempt === 0) {
+      await page.waitForTimeout(retryAfter(resp.headers()['retry-after']) * 1000)
+      continue
+    }
+    assert.equal(resp.status(), 200, `login of ${username}: HTTP ${resp.status()} ${await resp.text()}`)
+    break
+  }
+  await page.waitForURL((u) => u.pathname !== '/login')
+  await page.getByTestId('sidebar').waitFor()
+}
+
+/** Starts the tab logged in with tokens from the API (as the login page stores them). */
+async function startSession(tokens) {
+  await page.evaluate((t) => {
+    const expiresAt = Date.now() + Number(t.expires_in || 900) * 1000
+    sessionStorage.setItem(
+      'crm.auth',
+      JSON.stringify({ access_token: t.access_token, refresh_token: t.refresh_token, token_type: 'Bearer', expires_at: expiresAt }),
+    )
+  }, tokens)
+  await page.goto(`${GATEWAY}/dashboard`)
+  await page.getByTestId('sidebar').waitFor()
+}
+
+/** Opens a page through the side menu: 系统监控 > <title>. */
+async function openAuditMenu(title, pathname) {
+  const group = page.getByTestId('sidebar').locator('.el-sub-menu__title', { hasText: '系统监控' })
+  const entry = page.getByTestId('sidebar').locator('.el-menu-item', { hasText: title })
+  if (!(await entry.isVisible())) await group.click()
+  await entry.click()
+  await page.waitForURL((u) => u.pathname === pathname)
+}
+
+/** The table rows (not the fixed-column copies) of an el-table, optionally with 'text'. */
+const rowsOf = (tableTestId) => page.getByTestId(tableTestId).locator('.el-table__body-wrapper tr.el-table__row')
+const rowOf = (tableTestId, text) => rowsOf(tableTestId).filter({ hasText: text }).first()
+
+/** Waits until the el-table of 'testId' is not loading any more. */
+async function tableSettled(testId) {
+  await page.waitForFunction((id) => {
+    const el = document.querySelector(`[data-testid="${id}"]`)
+    return el && !el.querySelector('.el-loading-mask:not([style*="display: none"])')
+  }, testId)
+}
+
+/**
+ * Runs the page's search until the list answer has an item 'find' accepts (the audit service
+ * records events shortly after they happen). Checks every answer with 'checkQuery' (the query
+ * string the page sent) and returns {item, body}.
+ */
+async function searchUntil(tableTestId, apiPath, find, checkQuery = () => {}) {
+  const deadline = Date.now() + RECORD_WAIT_MS
+  for (;;) {
+    const [resp] = await Promise.all([
+      page.waitForResponse((r) => pathOf(r) === apiPath && r.request().method() === 'GET'),
+      visible('.page-table__search button[type="submit"]').click(),
+    ])
+    assert.equal(resp.status(), 200, `GET ${apiPath}: HTTP ${resp.status()} ${await resp.text()}`)
+    checkQuery(new URL(resp.url()).searchParams)
+    const body = await resp.json()
+    await tableSettled(tableTestId)
+    const item = (body.items || []).find(find)
+    if (item) return { item, body }
+    if (Date.now() > deadline) throw new Error(`${apiPath} did not list the expected entry within ${RECORD_WAIT_MS} ms`)
+    await page.waitForTimeout(1000)
+  }
+}
+
+/** Picks an option of an el-select by typing into it (filterable selects) and pressing Enter. */
+async function typeIntoSelect(testId, text) {
+  await page.getByTestId(testId).click()
+  await page.keyboard.type(text)
+  await visible('.el-select-dropdown__item').first().waitFor()
+  await page.keyboard.press('Enter')
+}
+
+/** No toast, tooltip or hover left on the page (for screenshots). */
+async function settleForScreenshot() {
+  await page.mouse.move(1, 1)
+  await page.waitForFunction(() => !document.querySelector('.el-message'), null, { timeout: 10000 }).catch(() => {})
+  await page.waitForTimeout(400)
+}
+
+test('login log: the admin finds their own sign-in, with this browser and the local time', { skip: skipAdmin }, async () => {
+  const startedAt = Date.now()
+  await login(ADMIN_USER, ADMIN_PASSWORD)
+  await openAuditMenu('登录日志', '/audit/logins')
+  await page.getByTestId('login-logs-page').waitFor()
+  await tableSettled('login-logs-table')
+  assert.equal(await page.getByTestId('forbidden').count(), 0, 'the admin may see the login log')
+  assert.match(await page.getByTestId('login-logs-table').locator('thead').innerText(), new RegExp(ZONE_LABEL.replace('+', '\\+')), 'the time column names the zone')
+
+  await page.getByTestId('login-log-username').fill(ADMIN_USER)
+  await page.getByTestId('login-log-result').click()
+  await visible('.el-select-dropdown__item').filter({ hasText: '登录成功' }).click()
+  const { item } = await searchUntil(
+    'login-logs-table',
+    '/api/v1/audit/logins',
+    (e) => e.user_agent.includes(UA_MARKER),
+    (q) => {
+      assert.equal(q.get('username'), ADMIN_USER)
+      assert.equal(q.get('result'), 'success')
+    },
+  )
+  assert.equal(item.result, 'success')
+  assert.equal(item.username, ADMIN_USER)
+  const at = Date.parse(item.occurred_at)
+  assert.ok(at >= startedAt - 60000 && at <= Date.now() + 60000, `the sign-in is this run's (${item.occurred_at})`)
+
+  const row = rowOf('login-logs-table', UA_MARKER)
+  await row.waitFor()
+  const text = await row.innerText()
+  assert.match(text, new RegExp(ADMIN_USER))
+  assert.equal((await row.getByTestId('login-log-result-tag').innerText()).trim(), '登录成功')
+  assert.ok(text.includes(localText(item.occurred_at)), `the time reads ${localText(item.occurred_at)} (UTC+8) in: ${text}`)
+  assert.match(text, /Chrome \d+ · Linux/, 'the browser is summarised')
+  assert.ok((await row.getByTestId('login-log-ua').innerText()).includes(UA_MARKER), 'the full User-Agent is shown')
+})
+
+test('operation log: the rename is listed with its method, status, user and request id', { skip: skipAdmin }, async () => {
+  const fx = await auditFixture()
+  await startSession(await adminSession())
+  await openAuditMenu('操作日志', '/audit/operations')
+  await page.getByTestId('operation-logs-page').waitFor()
+  await tableSettled('operation-logs-table')
+  assert.ok((await rowsOf('operation-logs-table').count()) > 0, 'the operation log has rows')
+
+  const userPath = `/api/v1/users/${fx.id}`
+  await page.getByTestId('operation-log-path').fill(userPath)
+  await page.getByTestId('operation-log-method').click()
+  await visible('.el-select-dropdown__item').filter({ hasText: /^PATCH$/ }).click()
+  const { item, body } = await searchUntil(
+    'operation-logs-table',
+    '/api/v1/audit/operations',
+    (e) => e.request_id === fx.requestId,
+    (q) => {
+      assert.equal(q.get('path'), userPath)
+      assert.equal(q.get('method'), 'PATCH')
+    },
+  )
+  assert.ok(body.items.every((e) => e.method === 'PATCH' && e.path.startsWith(userPath)), 'only PATCHes of that user are listed')
+  assert.equal(item.status, 200)
+
+  const row = rowOf('operation-logs-table', fx.requestId)
+  await row.waitFor()
+  assert.equal((await row.getByTestId('operation-log-method-tag').innerText()).trim(), 'PATCH')
+  assert.equal((await row.getByTestId('operation-log-status-tag').innerText()).trim(), '200')
+  assert.equal((await row.getByTestId('operation-log-path-cell').innerText()).trim(), userPath)
+  const text = await row.innerText()
+  assert.match(text, new RegExp(`${ADMIN_USER} #${item.user_id}`), 'the user is named')
+  assert.ok(text.includes(localText(item.occurred_at)), `the time reads ${localText(item.occurred_at)} (UTC+8)`)
+  assert.match(text, /\d+\.\d ms/, 'the duration is shown')
+
+  // The request id leads to the audit entries that request produced: the rename.
+  await row.getByTestId('operation-open-entries').click()
+  await page.waitForURL((u) => u.pathname === '/audit/logs' && u.searchParams.get('request_id') === fx.requestId)
+  await page.getByTestId('audit-logs-page').waitFor()
+  const entries = rowsOf('audit-logs-table')
+  await rowOf('audit-logs-table', fx.requestId).waitFor()
+  assert.equal(await entries.count(), 1, 'exactly the entry of that request')
+  assert.equal((await entries.first().getByTestId('audit-event').innerText()).trim(), '修改用户')
+  assert.equal(await page.getByTestId('audit-request-id').inputValue(), fx.requestId, 'the filter shows the request id')
+})
+
+test('audit log: filtered by event type, a row opens to the before and after of the rename', { skip: skipAdmin }, async () => {
+  const fx = await auditFixture()
+  await startSession(await adminSession())
+  await openAuditMenu('审计日志', '/audit/logs')
+  await page.getByTestId('audit-logs-page').waitFor()
+  await tableSettled('audit-logs-table')
+
+  await typeIntoSelect('audit-event-type', 'user.updated')
+  await typeIntoSelect('audit-subject-type', '用户')
+  await page.getByTestId('audit-subject-id').fill(fx.id)
+  const { item, body } = await searchUntil(
+    'audit-logs-table',
+    '/api/v1/audit/logs',
+    (e) => e.request_id === fx.requestId,
+    (q) => {
+      assert.equal(q.get('event_type'), 'user.updated')
+      assert.equal(q.get('subject_type'), 'user')
+      assert.equal(q.get('subject_id'), fx.id)
+    },
+  )
+  assert.ok(body.items.every((e) => e.event_type === 'user.updated'), 'only user.updated entries are listed')
+  const events = await rowsOf('audit-logs-table').getByTestId('audit-event').allInnerTexts()
+  assert.ok(events.length > 0 && events.every((x) => x.trim() === '修改用户'), `every row reads 修改用户: ${events.join(', ')}`)
+
+  const row = rowOf('audit-logs-table', fx.requestId)
+  await row.waitFor()
+  const text = await row.innerText()
+  assert.match(text, new RegExp(`${ADMIN_USER} #${item.actor_user_id}`), 'the actor is named')
+  assert.match(text, new RegExp(`用户 #${fx.id}`), 'the subject is shown')
+  assert.ok(text.includes(localText(item.occurred_at)), `the time reads ${localText(item.occurred_at)} (UTC+8)`)
+
+  // Open the row: its changes, as a before/after table.
+  await row.locator('.el-table__expand-icon').click()
+  const detail = visible('[data-testid="audit-entry-detail"]').first()
+  await detail.waitFor()
+  const change = detail.getByTestId('audit-changes').locator('.el-table__body tr', { hasText: 'display_name' })
+  await change.waitFor()
+  assert.equal((await change.getByTestId('change-before').innerText()).trim(), fx.before)
+  assert.equal((await change.getByTestId('change-after').innerText()).trim(), fx.after)
+  assert.match(await detail.innerText(), new RegExp(item.event_id), 'the event id is shown')
+  await settleForScreenshot()
+  await page.screenshot({ path: shotPath('audit-logs') })
+
+  // The record's whole history: its creation and the rename.
+  await detail.getByTestId('audit-open-history').click()
+  const drawer = visible('[data-testid="audit-history"]')
+  await drawer.waitFor()
+  await drawer.getByTestId('audit-history-item').first().waitFor()
+  const history = await drawer.getByTestId('audit-history-item').allInnerTexts()
+  assert.ok(history.some((h) => h.includes('修改用户') && h.includes(fx.after)), 'the history has the rename')
+  assert.ok(history.some((h) => h.includes('新增用户') && h.includes(fx.username)), 'the history has the creation')
+})
+
+test('audit log: the chain check runs and says the chain is intact', { skip: skipAdmin }, async () => {
+  await auditFixture() // at least one entry to check
+  await startSession(await adminSession())
+  await openAuditMenu('审计日志', '/audit/logs')
+  await page.getByTestId('audit-logs-page').waitFor()
+  await tableSettled('audit-logs-table')
+  const button = page.getByTestId('audit-verify')
+  assert.match(await button.innerText(), /校验审计链/)
+  // The page walks the chain window by window (one GET per window): collect them all.
+  const windows = []
+  const onResponse = (r) => pathOf(r) === '/api/v1/audit/verify' && windows.push(r)
+  page.on('response', onResponse)
+  await button.click()
+  const result = page.getByTestId('audit-chain-result')
+  await result.waitFor({ timeout: 120000 })
+  page.off('response', onResponse)
+  assert.ok(windows.length >= 1, 'GET /audit/verify was called')
+  const bodies = []
+  for (const r of windows) {
+    assert.equal(r.status(), 200, `GET /audit/verify: HTTP ${r.status()} ${await r.text()}`)
+    bodies.push(await r.json())
+  }
+  const body = bodies[bodies.length - 1]
+  assert.equal(body.ok, true, `the chain is intact: ${JSON.stringify(body)}`)
+  assert.equal(body.complete, true, 'the last window reached the newest entry')
+  bodies.slice(1).forEach((b, i) => assert.equal(new URL(windows[i + 1].url()).searchParams.get('after_id'), String(bodies[i].last_id), 'each window starts where the last one stopped'))
+  const checked = bodies.reduce((n, b) => n + b.checked, 0)
+  assert.ok(checked >= 2, 'the check walked the entries (this run made two at least)')
+  assert.equal(await result.getAttribute('data-state'), 'ok')
+  const text = await result.innerText()
+  assert.match(text, /审计链完整/)
+  assert.ok(text.includes(checked.toLocaleString('zh-CN')), `the count ${checked} is shown: ${text}`)
+  assert.ok(text.includes(body.head), 'the last hash is shown')
+})
+
+test('a user without audit:log:read sees the 403 page at /audit/logs', { skip: skipViewer }, async (t) => {
+  const tokens = await apiLogin(VIEWER_USER, VIEWER_PASSWORD)
+  const me = await apiCall('GET', '/auth/me', { token: tokens.access_token })
+  if ((me.permissions || []).some((p) => p === 'audit:log:read' || p === '*:*:*')) {
+    t.skip(`${VIEWER_USER} holds audit:log:read`)
+    return
+  }
+  const listCalls = []
+  page.on('request', (r) => pathOf(r).startsWith('/api/v1/audit/') && listCalls.push(r.url()))
+  await startSession(tokens)
+  await page.goto(`${GATEWAY}/audit/logs`)
+  await page.getByTestId('forbidden').waitFor()
+  assert.equal(new URL(page.url()).pathname, '/audit/logs', 'the address stays as typed')
+  assert.match(await page.getByTestId('forbidden-permission').innerText(), /audit:log:read/)
+  assert.equal(await page.getByTestId('audit-logs-page').count(), 0, 'the page itself is not shown')
+  assert.deepEqual(listCalls, [], 'no audit list is requested')
+  assert.equal(
+    await page.getByTestId('sidebar').locator('.el-sub-menu__title', { hasText: '系统监控' }).count(),
+    0,
+    'the menu has no 系统监控 group',
+  )
+})
