@@ -276,6 +276,19 @@ function cpuSnap() {
     procs.bench += childTicks();
     return { t: now(), busy: total - idle, procs };
 }
+// the start time of a process (clock ticks after boot): tells a restarted program from the old one
+function procStart(pid) {
+    try {
+        const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[19]);
+    } catch {
+        return null;
+    }
+}
+const STARTS = Object.fromEntries(Object.entries(PIDS).map(([k, pid]) => [k, procStart(pid)]));
+function restarted() {
+    return Object.keys(PIDS).filter((k) => procStart(PIDS[k]) === null || procStart(PIDS[k]) !== STARTS[k]);
+}
 function procTicks(pid) {
     try {
         const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -611,6 +624,8 @@ async function phase(mode, rate, ctx) {
     const tEnd = now();
     const cpu1 = cpuSnap();
     clearInterval(prog);
+    const gone = restarted();
+    if (gone.length) failures.push(`${mode}: ${gone.join(', ')} of the dev stack stopped or restarted during the load`);
     const st = prod.stats();
     const window = (tEnd - t0) / 1000;
 

@@ -75,17 +75,6 @@ readonly MYSQL_SOCK
 mariadb --no-defaults --socket="$MYSQL_SOCK" -uroot -N -B -e 'SELECT 1 FROM crm_auth.outbox LIMIT 1; SELECT 1 FROM crm_audit.audit_log LIMIT 1' >/dev/null 2>&1 ||
     die "cannot read crm_auth.outbox and crm_audit.audit_log as root over $MYSQL_SOCK"
 
-pid_of() { # the pid supervisord reports for a program of the dev stack
-    local p
-    p=$("${SUPERVISORCTL[@]}" pid "$1" 2>/dev/null || true)
-    [[ $p =~ ^[1-9][0-9]*$ && -r /proc/$p/stat ]] && echo "$p"
-}
-PIDS=
-for p in auth audit mariadb redis gateway customer transfer care; do
-    pid=$(pid_of "$p") || die "supervisorctl does not report a running $p"
-    PIDS+="$p=$pid,"
-done
-readonly PIDS
 
 # One run at a time (two would measure each other).
 exec 9>/tmp/crm-bench-events.lock
@@ -108,6 +97,19 @@ while :; do
     ((BUSY < 30 || SECONDS - idle_start >= ${QUIET_WAIT%.*})) && break
     say "machine busy ($BUSY% of one core): waiting for it to calm down ($((${QUIET_WAIT%.*} - (SECONDS - idle_start))) s left)"
 done
+
+# The dev stack's pids, read after the wait (a restart during it would leave stale ones).
+pid_of() { # the pid supervisord reports for a program of the dev stack
+    local p
+    p=$("${SUPERVISORCTL[@]}" pid "$1" 2>/dev/null || true)
+    [[ $p =~ ^[1-9][0-9]*$ && -r /proc/$p/stat ]] && echo "$p"
+}
+PIDS=
+for p in auth audit mariadb redis gateway customer transfer care; do
+    pid=$(pid_of "$p") || die "supervisorctl does not report a running $p"
+    PIDS+="$p=$pid,"
+done
+readonly PIDS
 
 binfo() { # binfo PROGRAM: the binary a running program executes, and when it was built
     local pid exe
