@@ -11,206 +11,21 @@
 // the demo "viewer"). They create users named e2e_<random> (the API has no user deletion; they
 // are left disabled or with a changed password). CRM_E2E_UPDATE_SCREENSHOTS=1 rewrites
 // screenshots/users.png and roles.png, otherwise *.tmp.png files are written (ignored by git).
-import { test as nodeTest, before, after, beforeEach, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
-import crypto from 'node:crypto'
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
+import {
+  GATEWAY, ADMIN_USER, ADMIN_PASSWORD, VIEWER_USER, VIEWER_PASSWORD, skipAdmin, skipViewer, shotPath, useBrowser, timedTest, page,
+  randomName, randomPassword, apiCall, adminSession, visible, login, startSession, openMenu, rowOf, tableSettled, settleForScreenshot,
+} from './lib.mjs'
 
-const GATEWAY = (process.env.CRM_TEST_GATEWAY || 'http://127.0.0.1:9080').replace(/\/+$/, '')
-const CHROMIUM = process.env.CRM_CHROMIUM || '/usr/bin/chromium'
-const ADMIN_USER = process.env.CRM_TEST_ADMIN_USER
-const ADMIN_PASSWORD = process.env.CRM_TEST_ADMIN_PASSWORD
-const VIEWER_USER = process.env.CRM_TEST_VIEWER_USER
-const VIEWER_PASSWORD = process.env.CRM_TEST_VIEWER_PASSWORD
-const HERE = path.dirname(fileURLToPath(import.meta.url))
-const SHOTS = path.join(HERE, 'screenshots')
 const BUILTIN_ROLES = ['admin', 'sales_director', 'customer_manager', 'readonly']
 
-const skipAdmin = !(ADMIN_USER && ADMIN_PASSWORD) && 'set CRM_TEST_ADMIN_USER and CRM_TEST_ADMIN_PASSWORD'
-const skipViewer = !(VIEWER_USER && VIEWER_PASSWORD) && 'set CRM_TEST_VIEWER_USER and CRM_TEST_VIEWER_PASSWORD'
-const anything = !skipAdmin || !skipViewer
+// A failure reports the messages the page was showing and leaves a screenshot, failed-<n>.tmp.png.
+const test = timedTest({ timeout: 180000, failedShot: 'failed' })
 
-// Every test gets a time limit, so a page that never shows what is awaited fails instead of hanging.
-// A failure also reports the messages the page was showing (API errors carry their request id)
-// and leaves a screenshot, failed-<n>.tmp.png.
-let failures = 0
-const test = (name, opts, fn) =>
-  nodeTest(name, { timeout: 180000, ...opts }, async (t) => {
-    try {
-      await fn(t)
-    } catch (err) {
-      if (page && !page.isClosed()) {
-        const shown = await page.locator('.el-message, .el-alert, .el-form-item__error').allInnerTexts().catch(() => [])
-        const texts = shown.map((x) => x.trim()).filter(Boolean)
-        if (texts.length) err.message += `\n  shown on ${page.url()}: ${texts.join(' | ')}`
-        fs.mkdirSync(SHOTS, { recursive: true })
-        await page.screenshot({ path: path.join(SHOTS, `failed-${++failures}.tmp.png`) }).catch(() => {})
-      }
-      throw err
-    }
-  })
-
-let context
-let profileDir
-let page
-
-const randomName = () => `e2e_${crypto.randomBytes(5).toString('hex')}`
-// Long, random, not a common password: passes the 12..128 policy.
-const randomPassword = () => `E2e-${crypto.randomBytes(12).toString('base64url')}`
-
-function shotPath(name) {
-  fs.mkdirSync(SHOTS, { recursive: true })
-  return path.join(SHOTS, process.env.CRM_E2E_UPDATE_SCREENSHOTS === '1' ? `${name}.png` : `${name}.tmp.png`)
-}
-
-/** A JSON call to the API without the browser (set-up of test data). */
-async function apiCall(method, p, { token, body } = {}) {
-  const headers = { Accept: 'application/json' }
-  if (token) headers.Authorization = `Bearer ${token}`
-  if (body !== undefined) headers['Content-Type'] = 'application/json'
-  const r = await fetch(`${GATEWAY}/api/v1${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
-  const text = await r.text()
-  let data = null
-  try {
-    data = text ? JSON.parse(text) : null
-  } catch {
-    data = text
-  }
-  if (!r.ok) throw new Error(`${method} ${p} -> HTTP ${r.status}: ${text.slice(0, 300)}`)
-  return data
-}
-// Logins are throttled per address (30 a minute, shared with every other client on this host)
-// and per account (10): the tests log in as few times as they can, and wait out a 429 once.
-const retryAfter = (header) => Math.min(65, Math.max(1, Number(header) || 60))
-
-/** POST /auth/login -> the token response. */
-async function apiLogin(username, password) {
-  for (let attempt = 0; ; attempt++) {
-    const r = await fetch(`${GATEWAY}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ username, password }),
-    })
-    if (r.status === 429 && attempt === 0) {
-      await r.arrayBuffer()
-      await new Promise((ok) => setTimeout(ok, retryAfter(r.headers.get('retry-after')) * 1000))
-      continue
-    }
-    const text = await r.text()
-    if (!r.ok) throw new Error(`login of ${username} -> HTTP ${r.status}: ${text.slice(0, 300)}`)
-    return JSON.parse(text)
-  }
-}
-
-// One API login of the administrator, shared by the tests that need no login form.
-let adminTokens = null
-const adminSession = async () => (adminTokens ||= await apiLogin(ADMIN_USER, ADMIN_PASSWORD))
-
-before(async () => {
-  if (!anything) return
-  try {
-    await fetch(`${GATEWAY}/`, { signal: AbortSignal.timeout(5000) })
-  } catch (e) {
-    throw new Error(`the gateway at CRM_TEST_GATEWAY=${GATEWAY} does not answer: ${e.cause?.code || e.message}`)
-  }
-  profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-e2e-admin-'))
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1440, height: 860 },
-    locale: 'zh-CN',
-  })
-  context.setDefaultTimeout(10000)
-})
-
-after(async () => {
-  await context?.close()
-  if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true })
-})
-
-// Every test starts logged out, in Chinese, on a fresh tab.
-beforeEach(async () => {
-  if (!context) return
-  page = await context.newPage()
-  await page.goto(`${GATEWAY}/login`)
-  await page.evaluate(() => {
-    localStorage.clear()
-    sessionStorage.clear()
-  })
-})
-
-afterEach(async () => {
-  await page?.close()
-  page = null
-})
-
-const visible = (selector) => page.locator(selector).filter({ visible: true })
-
-/** Logs in through the login form (waiting out one 429). */
-async function login(username, password) {
-  await page.goto(`${GATEWAY}/login`)
-  await page.getByTestId('login-username').fill(username)
-  await page.getByTestId('login-password').fill(password)
-  for (let attempt = 0; ; attempt++) {
-    const [resp] = await Promise.all([
-      page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/auth/login'),
-      page.getByTestId('login-submit').click(),
-    ])
-    if (resp.status() === 429 && attempt === 0) {
-      await page.waitForTimeout(retryAfter(resp.headers()['retry-after']) * 1000)
-      continue
-    }
-    assert.equal(resp.status(), 200, `login of ${username}: HTTP ${resp.status()} ${await resp.text()}`)
-    break
-  }
-  await page.waitForURL((u) => u.pathname !== '/login')
-  await page.getByTestId('sidebar').waitFor()
-}
-
-/** Starts the tab logged in with tokens from the API (as the login page stores them). */
-async function startSession(tokens) {
-  await page.evaluate((t) => {
-    const expiresAt = Date.now() + Number(t.expires_in || 900) * 1000
-    sessionStorage.setItem(
-      'crm.auth',
-      JSON.stringify({ access_token: t.access_token, refresh_token: t.refresh_token, token_type: 'Bearer', expires_at: expiresAt }),
-    )
-  }, tokens)
-  await page.goto(`${GATEWAY}/dashboard`)
-  await page.getByTestId('sidebar').waitFor()
-}
+useBrowser({ profilePrefix: 'crm-e2e-admin-', viewport: { width: 1440, height: 860 }, enabled: !skipAdmin || !skipViewer })
 
 /** Opens a page through the side menu: 系统管理 > <title>. */
-async function openSystemMenu(title, pathname) {
-  const group = page.getByTestId('sidebar').locator('.el-sub-menu__title', { hasText: '系统管理' })
-  const entry = page.getByTestId('sidebar').locator('.el-menu-item', { hasText: title })
-  if (!(await entry.isVisible())) await group.click()
-  await entry.click()
-  await page.waitForURL((u) => u.pathname === pathname)
-}
-
-/** The table row (not the fixed-column copy) whose text has 'text'. */
-const rowOf = (tableTestId, text) => page.getByTestId(tableTestId).locator('.el-table__body-wrapper tr.el-table__row', { hasText: text }).first()
-
-/** No toast, tooltip or hover left on the page (for screenshots). */
-async function settleForScreenshot() {
-  await page.mouse.move(1, 1)
-  await page.waitForFunction(() => !document.querySelector('.el-message'), null, { timeout: 10000 }).catch(() => {})
-  await page.waitForTimeout(400)
-}
-
-/** Waits until the el-table of 'testId' is not loading any more. */
-async function tableSettled(testId) {
-  await page.waitForFunction((id) => {
-    const el = document.querySelector(`[data-testid="${id}"]`)
-    return el && !el.querySelector('.el-loading-mask:not([style*="display: none"])')
-  }, testId)
-}
+const openSystemMenu = (title, pathname) => openMenu('系统管理', title, pathname)
 
 test('admin: create a user, find it, disable it', { skip: skipAdmin }, async () => {
   await login(ADMIN_USER, ADMIN_PASSWORD)

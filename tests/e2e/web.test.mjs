@@ -6,82 +6,20 @@
 // Optional: CRM_TEST_USER / CRM_TEST_PASSWORD (a user of the test stack) run the logged-in
 // tests too; CRM_E2E_UPDATE_SCREENSHOTS=1 rewrites the committed screenshots (README images),
 // otherwise screenshots are written as *.tmp.png (ignored by git).
-import { test as nodeTest, before, after, beforeEach, afterEach } from 'node:test'
+import { beforeEach } from 'node:test'
 import assert from 'node:assert/strict'
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
+import { GATEWAY, USER, PASSWORD, shotPath, useBrowser, timedTest, context, page, visible } from './lib.mjs'
 
-const GATEWAY = (process.env.CRM_TEST_GATEWAY || 'http://127.0.0.1:9080').replace(/\/+$/, '')
-const CHROMIUM = process.env.CRM_CHROMIUM || '/usr/bin/chromium'
-const USER = process.env.CRM_TEST_USER
-const PASSWORD = process.env.CRM_TEST_PASSWORD
-const HERE = path.dirname(fileURLToPath(import.meta.url))
-const SHOTS = path.join(HERE, 'screenshots')
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-// Every test gets a time limit, so a page that never shows what is awaited fails instead of hanging.
-const test = (name, opts, fn) =>
-  typeof opts === 'function' ? nodeTest(name, { timeout: 60000 }, opts) : nodeTest(name, { timeout: 60000, ...opts }, fn)
+const test = timedTest({ timeout: 60000 })
 
-let context // one persistent context on a new, empty profile directory
-let profileDir
-let page
+useBrowser({ profilePrefix: 'crm-e2e-profile-', viewport: { width: 1366, height: 800 } })
 
-function shotPath(name) {
-  fs.mkdirSync(SHOTS, { recursive: true })
-  return path.join(SHOTS, process.env.CRM_E2E_UPDATE_SCREENSHOTS === '1' ? `${name}.png` : `${name}.tmp.png`)
-}
-
-before(async () => {
-  // Fail early and clearly when the stack is not there, instead of timing out page by page.
-  try {
-    await fetch(`${GATEWAY}/`, { signal: AbortSignal.timeout(5000) })
-  } catch (e) {
-    throw new Error(`the gateway at CRM_TEST_GATEWAY=${GATEWAY} does not answer: ${e.cause?.code || e.message}`)
-  }
-  profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-e2e-profile-'))
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1366, height: 800 },
-    locale: 'zh-CN',
-  })
-  context.setDefaultTimeout(10000)
-})
-
-after(async () => {
-  await context?.close()
-  if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true })
-})
-
-// Every test starts logged out, in the default language, on a fresh tab.
+// Every test starts logged out (no cookie either), in the default language, on a fresh tab.
 beforeEach(async () => {
-  page = await context.newPage()
-  await page.goto(`${GATEWAY}/login`)
-  await page.evaluate(() => {
-    localStorage.clear()
-    sessionStorage.clear()
-  })
   await context.clearCookies()
 })
-
-afterEach(async () => {
-  await page?.close()
-})
-
-const visible = (selector) => page.locator(selector).filter({ visible: true })
 
 async function openLogin() {
   await page.goto(`${GATEWAY}/login`)
