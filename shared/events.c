@@ -17,7 +17,11 @@
 
 #define RELAY_BATCH       200
 #define RELAY_PURGE_SLICE 1000
-#define STAMP_SLICE       50 /* ids per stamping statement: at most DB_MAX_PARAMS */
+#define TRIM_CHUNK        1000  /* entries one XTRIM call may remove */
+#define TRIM_CALLS        4     /* XTRIM calls of one trim pass */
+#define TRIM_EVERY_MS     1000  /* between trim passes */
+#define PURGE_EVERY_MS    10000 /* between outbox purges */
+#define STAMP_SLICE       50    /* ids per stamping statement: at most DB_MAX_PARAMS */
 _Static_assert(STAMP_SLICE <= DB_MAX_PARAMS, "STAMP_SLICE too large");
 
 static void uuid_format(const unsigned char b[16], char out[37])
@@ -98,7 +102,7 @@ struct events_relay {
     atomic_bool redis_ok;
     atomic_ullong published;
     atomic_ullong purged;
-    uint64_t last_trim_ms;
+    uint64_t last_trim_ms, last_purge_ms;
     char stamp_sql[64 + 2 * STAMP_SLICE]; /* UPDATE ... WHERE id IN (?,?,...) */
 };
 
@@ -177,12 +181,15 @@ static void relay_trim(struct events_relay *r, struct rds *rds)
             snprintf(min_id, sizeof(min_id), "%s", candidate);
     }
     /* MINID keeps entries with ids >= min_id: the oldest still needed stays. "~" removes whole
-     * radix nodes only (never an entry at or above min_id) and at most 10,000 entries a call:
-     * an exact trim of ~100,000 entries held Redis, so every client, for tens of ms. The calls
-     * are separate commands, so other clients are served between them. */
-    for (int i = 0; min_id[0] && i < 50; i++) {
-        redisReply *t = rds_command(rds, "XTRIM %s MINID ~ %s", r->stream, min_id);
-        bool more = t && t->type == REDIS_REPLY_INTEGER && t->integer > 0;
+     * radix nodes only (never an entry at or above min_id), and LIMIT caps one call at
+     * TRIM_CHUNK entries, about 1 ms of Redis time: a call of 10,000 entries held Redis (every
+     * client) for ~10 ms, and a pass that removed 100,000 kept this relay from publishing for
+     * ~100 ms. A pass makes at most TRIM_CALLS calls; passes come every TRIM_EVERY_MS, so the
+     * stream is trimmed faster than any rate the services write at and never by much at once. */
+    for (int i = 0; min_id[0] && i < TRIM_CALLS; i++) {
+        redisReply *t =
+            rds_command(rds, "XTRIM %s MINID ~ %s LIMIT %d", r->stream, min_id, TRIM_CHUNK);
+        bool more = t && t->type == REDIS_REPLY_INTEGER && t->integer >= TRIM_CHUNK;
         if (t)
             freeReplyObject(t);
         if (!more)
@@ -315,10 +322,14 @@ static void *relay_main(void *arg)
         int rc;
         while ((rc = relay_batch(r, &db, &rds)) == RELAY_BATCH)
             ;
-        if (rc >= 0 && atomic_load(&r->redis_ok) && util_now_ms() - r->last_trim_ms > 10000) {
+        if (rc >= 0 && atomic_load(&r->redis_ok) &&
+            util_now_ms() - r->last_trim_ms > TRIM_EVERY_MS) {
             relay_trim(r, &rds);
-            relay_purge(r, &db);
             r->last_trim_ms = util_now_ms();
+        }
+        if (rc >= 0 && util_now_ms() - r->last_purge_ms > PURGE_EVERY_MS) {
+            relay_purge(r, &db);
+            r->last_purge_ms = util_now_ms();
         }
         if (stopping)
             break;
