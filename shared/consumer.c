@@ -24,9 +24,7 @@
 
 struct consumer {
     struct consumer_config cfg;
-    consumer_apply_fn apply;
-    consumer_after_fn after;
-    void *arg;
+    struct consumer_hooks hooks;
     pthread_t thread;
     atomic_bool stopping;
     pthread_mutex_t mu;
@@ -99,6 +97,11 @@ static void dead_letter(struct consumer *c, struct rds *r, const char *stream, c
     log_error(NULL, "event %s of %s moved to %s: %s", id, stream, c->dead_stream, why);
 }
 
+static int flush(struct consumer *c, struct db *db)
+{
+    return c->hooks.flush ? c->hooks.flush(db, c->hooks.arg) : 0;
+}
+
 /* Apply one entry (its fields in 'fields', a flat array of name, value). */
 static void handle_entry(struct consumer *c, struct db *db, struct rds *r, const char *stream,
                          redisReply *entry, bool fresh)
@@ -135,13 +138,14 @@ static void handle_entry(struct consumer *c, struct db *db, struct rds *r, const
                     p, 3, NULL, NULL) != 0) {
             duplicate = db->last_errno == ER_DUP_ENTRY;
             db_rollback(db);
-        } else if (c->apply(db, stream, id, ev, c->arg) == 0 && db_commit(db) == 0) {
+        } else if (c->hooks.apply(db, stream, id, ev, c->hooks.arg) == 0 && flush(c, db) == 0 &&
+                   db_commit(db) == 0) {
             applied = true;
         } else {
             db_rollback(db);
         }
-        if (c->after)
-            c->after(db, c->arg);
+        if (c->hooks.after)
+            c->hooks.after(db, c->hooks.arg);
     }
     if (applied || duplicate) {
         ack(r, stream, c->cfg.group, id);
@@ -171,20 +175,23 @@ static size_t handle_read(struct consumer *c, struct db *db, struct rds *r, redi
     return n;
 }
 
-/* Apply the fresh entries of one stream read in ONE transaction (one commit, one XACK): the
- * per-event cost is then two inserts instead of a transaction each. Any failure rolls the
- * whole batch back and the entries go through handle_entry one by one, which also finds the
- * one that fails. Duplicates (ids already recorded) are skipped inside the batch: a failed
- * INSERT rolls back only its own statement. */
+/* Apply the fresh entries of one stream read in ONE transaction: their ids go to
+ * processed_events in a few multi-row INSERTs, 'apply' runs for each, 'flush' writes what they
+ * staged, one commit, one XACK of all of them. Per batch that is a handful of round trips
+ * instead of a transaction per event. Any failure, a duplicate id included (a redelivery: the
+ * multi-row INSERT fails as a whole), rolls the batch back and the entries go through
+ * handle_entry one by one, which skips duplicates and finds the entry that fails. */
 static void handle_batch(struct consumer *c, struct db *db, struct rds *r, const char *stream,
                          redisReply *entries)
 {
-    size_t n = entries->elements, done = 0, applied = 0, dups = 0;
+    size_t n = entries->elements;
     json_t **evs = xcalloc(n ? n : 1, sizeof(*evs));
-    bool ok = db_begin(db) == 0;
+    struct db_param *ids = xcalloc(n ? 3 * n : 1, sizeof(*ids));
+    bool ok = n > 0;
     for (size_t e = 0; ok && e < n; e++) {
         redisReply *entry = entries->element[e];
         if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+            entry->element[0]->type != REDIS_REPLY_STRING ||
             entry->element[1]->type != REDIS_REPLY_ARRAY) {
             ok = false;
             break;
@@ -201,29 +208,20 @@ static void handle_batch(struct consumer *c, struct db *db, struct rds *r, const
             ok = false; /* a malformed entry: the one-by-one path dead-letters it */
             break;
         }
-        struct db_param p[] = {DBP_STR(event_id), DBP_STR(stream), DBP_STR(entry->element[0]->str)};
-        if (db_exec(db,
-                    "INSERT INTO processed_events (event_id, stream, stream_entry_id)"
-                    " VALUES (?,?,?)",
-                    p, 3, NULL, NULL) != 0) {
-            if (db->last_errno == ER_DUP_ENTRY) {
-                dups++;
-                done++;
-                continue;
-            }
-            ok = false;
-            break;
-        }
-        if (c->apply(db, stream, entry->element[0]->str, evs[e], c->arg) != 0) {
-            ok = false;
-            break;
-        }
-        applied++;
-        done++;
+        ids[3 * e] = DBP_STR(event_id);
+        ids[3 * e + 1] = DBP_STR(stream);
+        ids[3 * e + 2] = DBP_STR(entry->element[0]->str);
     }
-    if (ok && done == n && db_commit(db) == 0) {
-        if (c->after)
-            c->after(db, c->arg);
+    ok = ok && db_begin(db) == 0;
+    ok = ok && db_insert_rows(
+                   db, "INSERT INTO processed_events (event_id, stream, stream_entry_id) VALUES ",
+                   "(?,?,?)", 3, ids, n) == 0;
+    for (size_t e = 0; ok && e < n; e++)
+        ok = c->hooks.apply(db, stream, entries->element[e]->element[0]->str, evs[e],
+                            c->hooks.arg) == 0;
+    if (ok && flush(c, db) == 0 && db_commit(db) == 0) {
+        if (c->hooks.after)
+            c->hooks.after(db, c->hooks.arg);
         const char **argv = xcalloc(n + 3, sizeof(*argv));
         size_t *argl = xcalloc(n + 3, sizeof(*argl));
         argv[0] = "XACK";
@@ -239,20 +237,20 @@ static void handle_batch(struct consumer *c, struct db *db, struct rds *r, const
         free(argv);
         free(argl);
         pthread_mutex_lock(&c->mu);
-        c->stats.applied += applied;
-        c->stats.duplicates += dups;
+        c->stats.applied += n;
         pthread_mutex_unlock(&c->mu);
     } else {
         if (db->in_tx)
             db_rollback(db);
-        if (c->after)
-            c->after(db, c->arg);
+        if (c->hooks.after)
+            c->hooks.after(db, c->hooks.arg);
         for (size_t e = 0; e < n && !atomic_load(&c->stopping); e++)
             handle_entry(c, db, r, stream, entries->element[e], true);
     }
     for (size_t e = 0; e < n; e++)
         json_decref(evs[e]);
     free(evs);
+    free(ids);
 }
 
 /* XREADGROUP over all streams from 'start' ("0": my pending entries; ">": new ones). */
@@ -432,14 +430,12 @@ static void *consumer_main(void *arg)
     return NULL;
 }
 
-struct consumer *consumer_start(const struct consumer_config *cfg, consumer_apply_fn apply,
-                                consumer_after_fn after, void *arg)
+struct consumer *consumer_start(const struct consumer_config *cfg,
+                                const struct consumer_hooks *hooks)
 {
     struct consumer *c = xcalloc(1, sizeof(*c));
     c->cfg = *cfg;
-    c->apply = apply;
-    c->after = after;
-    c->arg = arg;
+    c->hooks = *hooks;
     snprintf(c->dead_stream, sizeof(c->dead_stream), "crm:dead:%s", cfg->group);
     pthread_mutex_init(&c->mu, NULL);
     c->stats.redis_ok = true;

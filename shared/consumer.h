@@ -11,11 +11,21 @@
 
 #define CONSUMER_MAX_STREAMS 8
 
-/* Apply one event inside the open transaction of 'db'; 0 to commit, -1 to roll back and retry
- * later. The event's id is recorded in processed_events in the same transaction by the
- * consumer, so a redelivered event never reaches this again. */
-typedef int (*consumer_apply_fn)(struct db *db, const char *stream, const char *entry_id,
-                                 json_t *event, void *arg);
+/* What a consuming service does with events, all on the consumer's thread and its 'db':
+ * - apply: one event, inside the open transaction; 0 to go on, -1 to roll back and retry
+ *   later. The event's id is recorded in processed_events in the same transaction by the
+ *   consumer, so a redelivered event never reaches this again. It may write its rows at once
+ *   or stage them for 'flush'.
+ * - flush (optional): before each commit, write what 'apply' staged (a whole batch's rows in a
+ *   few multi-row statements); 0, or -1 to roll back.
+ * - after (optional): after every attempt, committed or rolled back: release what 'apply' took
+ *   and drop what it staged. */
+struct consumer_hooks {
+    int (*apply)(struct db *db, const char *stream, const char *entry_id, json_t *event, void *arg);
+    int (*flush)(struct db *db, void *arg);
+    void (*after)(struct db *db, void *arg);
+    void *arg;
+};
 
 struct consumer_config {
     const struct db_config *db;
@@ -40,11 +50,8 @@ struct consumer_stats {
 
 struct consumer;
 
-/* Called after every attempt, committed or rolled back (release what 'apply' took). */
-typedef void (*consumer_after_fn)(struct db *db, void *arg);
-
-struct consumer *consumer_start(const struct consumer_config *cfg, consumer_apply_fn apply,
-                                consumer_after_fn after, void *arg);
+struct consumer *consumer_start(const struct consumer_config *cfg,
+                                const struct consumer_hooks *hooks);
 void consumer_stats(struct consumer *c, struct consumer_stats *out);
 void consumer_stop(struct consumer *c);
 

@@ -210,6 +210,42 @@ int db_exec(struct db *db, const char *sql, const struct db_param *params, size_
     return 0;
 }
 
+int db_insert_rows(struct db *db, const char *head, const char *row, size_t ncols,
+                   const struct db_param *params, size_t nrows)
+{
+    if (ncols == 0 || ncols > DB_MAX_PARAMS) {
+        db_note_error(db, 0, "bug: db_insert_rows with no or too many columns");
+        return -1;
+    }
+    size_t most = 1;
+    while (most * 2 * ncols <= DB_MAX_PARAMS)
+        most *= 2;
+    size_t head_len = strlen(head), row_len = strlen(row);
+    char *sql = xmalloc(head_len + most * (row_len + 1) + 1);
+    for (size_t done = 0; done < nrows;) {
+        size_t k = most;
+        while (k > nrows - done)
+            k /= 2;
+        char *at = sql;
+        memcpy(at, head, head_len);
+        at += head_len;
+        for (size_t i = 0; i < k; i++) {
+            if (i)
+                *at++ = ',';
+            memcpy(at, row, row_len);
+            at += row_len;
+        }
+        *at = '\0';
+        if (db_exec(db, sql, params + done * ncols, k * ncols, NULL, NULL) != 0) {
+            free(sql);
+            return -1;
+        }
+        done += k;
+    }
+    free(sql);
+    return 0;
+}
+
 static json_t *db_value(enum enum_field_types t, const char *s, unsigned long len)
 {
     switch (t) {

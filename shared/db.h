@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #define DB_STMT_CACHE 64
-#define DB_MAX_PARAMS 64 /* placeholders in one statement */
+#define DB_MAX_PARAMS 256 /* placeholders in one statement (their binds live on the stack) */
 
 struct db_config {
     const char *host;
@@ -69,6 +69,14 @@ void db_rollback(struct db *db);
 /* Execute a statement that returns no rows. 'affected' and 'insert_id' may be NULL. */
 int db_exec(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
             uint64_t *affected, uint64_t *insert_id) __attribute__((warn_unused_result));
+
+/* INSERT 'nrows' rows of 'ncols' parameters each ('params' row after row), in that order, as
+ * few multi-row statements: 'head' is "INSERT INTO t (a, b) VALUES ", 'row' one row's
+ * placeholders "(?,?)". Statements carry 2^k rows (at most DB_MAX_PARAMS parameters), so a
+ * table needs only a handful of prepared texts. One round trip per statement instead of per
+ * row; 0, or -1 (db->last_errno says why; earlier statements are not undone). */
+int db_insert_rows(struct db *db, const char *head, const char *row, size_t ncols,
+                   const struct db_param *params, size_t nrows) __attribute__((warn_unused_result));
 
 /* Run a query; '*rows' receives an array of objects keyed by column name. Integers become JSON
  * integers, DECIMAL a string (money stays exact), DATETIME/TIMESTAMP an RFC 3339 UTC string. */

@@ -110,6 +110,16 @@ static void sql_time(const char *rfc, char *out, size_t outlen)
         *z = '\0';
 }
 
+/* Appends 'row' (the reference is taken) to '*rows'. */
+static int stage(json_t **rows, json_t *row)
+{
+    if (*rows == NULL && (*rows = json_array()) == NULL) {
+        json_decref(row);
+        return -1;
+    }
+    return json_array_append_new(*rows, row) == 0 ? 0 : -1;
+}
+
 int audit_apply(struct db *db, const char *stream, const char *entry_id, json_t *ev, void *arg)
 {
     struct audit_ctx *actx = arg;
@@ -136,8 +146,7 @@ int audit_apply(struct db *db, const char *stream, const char *entry_id, json_t 
                       str_or(data, "method", ""), "path", str_or(data, "path", ""), "status",
                       json_object_get(data, "status"), "duration_ms",
                       json_object_get(data, "duration_ms"), "occurred_at", when);
-        rc = row ? repo_operation_insert(db, row) : -1;
-        json_decref(row);
+        rc = row ? stage(&actx->staged_ops, row) : -1;
         json_decref(data);
         return rc;
     }
@@ -192,18 +201,35 @@ int audit_apply(struct db *db, const char *stream, const char *entry_id, json_t 
     audit_hash(row, actx->chain_head, hash);
     json_object_set_new(row, "prev_hash", json_string(actx->chain_head));
     json_object_set_new(row, "hash", json_string(hash));
-    rc = repo_audit_insert(db, row);
-    if (rc == 0)
-        memcpy(actx->chain_head, hash, AUDIT_HASH_HEX);
+    memcpy(actx->chain_head, hash, AUDIT_HASH_HEX);
+    rc = stage(&actx->staged_audit, row);
+    row = NULL;
 out:
     json_decref(row);
     json_decref(data);
     return rc;
 }
 
+/* The rows of the open transaction, written by audit_flush just before the commit: a batch's
+ * audit entries (and operation-log rows) then cost a few multi-row INSERTs instead of one
+ * round trip each. The chain head moves with each staged row; if the transaction rolls back,
+ * audit_after drops the lock, and the next transaction reads the head from the table again. */
+int audit_flush(struct db *db, void *arg)
+{
+    struct audit_ctx *actx = arg;
+    if (actx->staged_audit && repo_audit_insert(db, actx->staged_audit) != 0)
+        return -1;
+    if (actx->staged_ops && repo_operation_insert(db, actx->staged_ops) != 0)
+        return -1;
+    return 0;
+}
+
 void audit_after(struct db *db, void *arg)
 {
     struct audit_ctx *actx = arg;
+    json_decref(actx->staged_audit);
+    json_decref(actx->staged_ops);
+    actx->staged_audit = actx->staged_ops = NULL;
     if (actx->chain_locked)
         repo_chain_unlock(db);
     actx->chain_locked = false;

@@ -27,10 +27,14 @@ struct audit_ctx {
      * the head hash read once, then carried from entry to entry (audit_after drops both) */
     bool chain_locked;
     char chain_head[AUDIT_HASH_HEX];
+    /* rows of the open transaction not written yet: audit_flush writes each table's in a few
+     * multi-row INSERTs, in this order (the chain's order); audit_after empties them */
+    json_t *staged_audit, *staged_ops;
 };
 
 /* apply.c: turn one event into log rows (inside the consumer's transaction). */
 int audit_apply(struct db *db, const char *stream, const char *entry_id, json_t *event, void *arg);
+int audit_flush(struct db *db, void *arg);
 void audit_after(struct db *db, void *arg);
 /* The chain hash of one entry (the fields as stored, 'prev' the previous entry's hash). */
 void audit_hash(json_t *row, const char *prev, char out[AUDIT_HASH_HEX]);
@@ -45,9 +49,10 @@ int repo_chain_lock(struct db *db) __attribute__((warn_unused_result));
 void repo_chain_unlock(struct db *db);
 int repo_chain_last_hash(struct db *db, char out[AUDIT_HASH_HEX])
     __attribute__((warn_unused_result));
-int repo_audit_insert(struct db *db, json_t *row) __attribute__((warn_unused_result));
+/* 'rows': a JSON array of row objects, written in order */
+int repo_audit_insert(struct db *db, json_t *rows) __attribute__((warn_unused_result));
 int repo_login_insert(struct db *db, json_t *row) __attribute__((warn_unused_result));
-int repo_operation_insert(struct db *db, json_t *row) __attribute__((warn_unused_result));
+int repo_operation_insert(struct db *db, json_t *rows) __attribute__((warn_unused_result));
 
 struct repo_audit_filter {
     const char *actor, *subject_type, *subject_id, *event_type, *request_id, *from, *to;

@@ -77,7 +77,8 @@ static int audit_setup(struct svc *s)
         .max_deliveries = a->cfg->max_deliveries,
         .batch = 100,
     };
-    a->consumer = consumer_start(&cc, audit_apply, audit_after, a);
+    const struct consumer_hooks hooks = {audit_apply, audit_flush, audit_after, a};
+    a->consumer = consumer_start(&cc, &hooks);
     return audit_routes(s);
 }
 

@@ -43,19 +43,37 @@ int repo_chain_last_hash(struct db *db, char out[AUDIT_HASH_HEX])
     return 0;
 }
 
-int repo_audit_insert(struct db *db, json_t *row)
+/* The parameters of every row of 'rows', row after row, 'ncols' each, by 'fill'. */
+static int insert_rows(struct db *db, json_t *rows, const char *head, const char *row, size_t ncols,
+                       void (*fill)(json_t *row, struct db_param *p))
 {
-    struct db_param p[] = {str_param(row, "event_id"),   str_param(row, "event_type"),
-                           str_param(row, "producer"),   str_param(row, "actor_user_id"),
-                           str_param(row, "actor_ip"),   str_param(row, "subject_type"),
-                           str_param(row, "subject_id"), str_param(row, "changes"),
-                           str_param(row, "request_id"), str_param(row, "occurred_at"),
-                           str_param(row, "prev_hash"),  str_param(row, "hash")};
-    return db_exec(db,
-                   "INSERT INTO audit_log (event_id, event_type, producer, actor_user_id,"
-                   " actor_ip, subject_type, subject_id, changes, request_id, occurred_at,"
-                   " prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                   p, 12, NULL, NULL);
+    size_t n = json_array_size(rows);
+    if (n == 0)
+        return 0;
+    struct db_param *p = xcalloc(n * ncols, sizeof(*p));
+    for (size_t i = 0; i < n; i++)
+        fill(json_array_get(rows, i), p + i * ncols);
+    int rc = db_insert_rows(db, head, row, ncols, p, n);
+    free(p);
+    return rc;
+}
+
+static void audit_params(json_t *row, struct db_param *p)
+{
+    static const char *const cols[] = {"event_id",   "event_type",   "producer",   "actor_user_id",
+                                       "actor_ip",   "subject_type", "subject_id", "changes",
+                                       "request_id", "occurred_at",  "prev_hash",  "hash"};
+    for (size_t i = 0; i < ARRAY_LEN(cols); i++)
+        p[i] = str_param(row, cols[i]);
+}
+
+int repo_audit_insert(struct db *db, json_t *rows)
+{
+    return insert_rows(db, rows,
+                       "INSERT INTO audit_log (event_id, event_type, producer, actor_user_id,"
+                       " actor_ip, subject_type, subject_id, changes, request_id, occurred_at,"
+                       " prev_hash, hash) VALUES ",
+                       "(?,?,?,?,?,?,?,?,?,?,?,?)", 12, audit_params);
 }
 
 int repo_login_insert(struct db *db, json_t *row)
@@ -70,23 +88,26 @@ int repo_login_insert(struct db *db, json_t *row)
                    p, 8, NULL, NULL);
 }
 
-int repo_operation_insert(struct db *db, json_t *row)
+static void operation_params(json_t *row, struct db_param *p)
 {
-    json_t *status = json_object_get(row, "status");
-    json_t *dur = json_object_get(row, "duration_ms");
-    struct db_param p[] = {str_param(row, "event_id"),
-                           str_param(row, "request_id"),
-                           str_param(row, "user_id"),
-                           str_param(row, "ip"),
-                           str_param(row, "method"),
-                           str_param(row, "path"),
-                           DBP_INT(json_integer_value(status)),
-                           {DB_DOUBLE, 0, NULL, 0, json_number_value(dur)},
-                           str_param(row, "occurred_at")};
-    return db_exec(db,
-                   "INSERT INTO operation_log (event_id, request_id, user_id, ip, method, path,"
-                   " status, duration_ms, occurred_at) VALUES (?,?,?,?,?,LEFT(?,512),?,?,?)",
-                   p, 9, NULL, NULL);
+    p[0] = str_param(row, "event_id");
+    p[1] = str_param(row, "request_id");
+    p[2] = str_param(row, "user_id");
+    p[3] = str_param(row, "ip");
+    p[4] = str_param(row, "method");
+    p[5] = str_param(row, "path");
+    p[6] = DBP_INT(json_integer_value(json_object_get(row, "status")));
+    p[7] = (struct db_param){DB_DOUBLE, 0, NULL, 0,
+                             json_number_value(json_object_get(row, "duration_ms"))};
+    p[8] = str_param(row, "occurred_at");
+}
+
+int repo_operation_insert(struct db *db, json_t *rows)
+{
+    return insert_rows(db, rows,
+                       "INSERT INTO operation_log (event_id, request_id, user_id, ip, method, path,"
+                       " status, duration_ms, occurred_at) VALUES ",
+                       "(?,?,?,?,?,LEFT(?,512),?,?,?)", 9, operation_params);
 }
 
 /*
