@@ -32,6 +32,7 @@ struct gw_config {
     char *jwt_audience;
     char *redis_host;
     long redis_port;
+    long stream_trim_above;
     char *access_log;
     char *log_level;
 };

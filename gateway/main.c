@@ -51,6 +51,8 @@ static const struct config_entry gw_config_table[] = {
     {"jwt_audience", CONFIG_STRING, K(jwt_audience), "crm", 0, 0, ""},
     {"redis_host", CONFIG_STRING, K(redis_host), "127.0.0.1", 0, 0, ""},
     {"redis_port", CONFIG_INT, K(redis_port), "6380", 1, 65535, ""},
+    {"stream_trim_above", CONFIG_INT, K(stream_trim_above), "10000", 0, 100000000,
+     "crm:stream:gateway longer than this loses its read entries"},
     {"access_log", CONFIG_STRING, K(access_log), "", 0, 0, "file; empty = stderr"},
     {"log_level", CONFIG_STRING, K(log_level), "info", 0, 0, ""},
     CONFIG_END,
@@ -399,7 +401,8 @@ int main(int argc, char **argv)
     }
     gw.web = gw_static_new(gw.cfg.web_root);
     gw.revoke = revoke_new(gw.base, gw.cfg.redis_host, (int)gw.cfg.redis_port);
-    gw.oplog = gw_oplog_new(gw.base, gw.cfg.redis_host, (int)gw.cfg.redis_port, 100000);
+    gw.oplog = gw_oplog_new(gw.base, gw.cfg.redis_host, (int)gw.cfg.redis_port, 100000,
+                            gw.cfg.stream_trim_above);
     gw.rl = gw_ratelimit_new(gw.cfg.rate_limit_rps, gw.cfg.rate_limit_burst);
     if (gw_routes_add(&gw) != 0) {
         log_error(NULL, "bug: a gateway route is malformed");

@@ -12,7 +12,8 @@
 #include <sys/time.h>
 #include <time.h>
 
-#define OPLOG_STREAM "crm:stream:gateway"
+#define OPLOG_STREAM  "crm:stream:gateway"
+#define TRIM_EVERY_MS 250 /* up to 4 x EVENTS_TRIM_CHUNK entries a second */
 
 struct oplog_entry {
     char *json;
@@ -26,6 +27,8 @@ struct gw_oplog {
     redisAsyncContext *ac;
     bool connected;
     struct event *retry;
+    struct event *trim; /* every TRIM_EVERY_MS */
+    long trim_above;
     int backoff_ms;
     struct oplog_entry *head, *tail; /* waiting to be sent */
     long queued, max_queued;
@@ -154,14 +157,37 @@ static void oplog_flush(struct gw_oplog *o)
     }
 }
 
-struct gw_oplog *gw_oplog_new(struct event_base *base, const char *host, int port, long max_queued)
+/* Trim the stream a little; the reply is not needed (an error is retried on the next tick). */
+static void oplog_on_trim(evutil_socket_t fd, short what, void *arg)
+{
+    struct gw_oplog *o = arg;
+    (void)fd;
+    (void)what;
+    if (o->connected && o->ac) {
+        char above[24], chunk[24];
+        snprintf(above, sizeof(above), "%ld", o->trim_above);
+        snprintf(chunk, sizeof(chunk), "%d", EVENTS_TRIM_CHUNK);
+        const char *argv[] = {"EVAL", EVENTS_TRIM_LUA, "1", OPLOG_STREAM, above, chunk};
+        size_t argl[6];
+        for (size_t i = 0; i < 6; i++)
+            argl[i] = strlen(argv[i]);
+        redisAsyncCommandArgv(o->ac, NULL, NULL, 6, argv, argl);
+    }
+}
+
+struct gw_oplog *gw_oplog_new(struct event_base *base, const char *host, int port, long max_queued,
+                              long trim_above)
 {
     struct gw_oplog *o = xcalloc(1, sizeof(*o));
     o->base = base;
     snprintf(o->host, sizeof(o->host), "%s", host);
     o->port = port;
     o->max_queued = max_queued;
+    o->trim_above = trim_above;
     o->retry = evtimer_new(base, oplog_on_retry, o);
+    o->trim = event_new(base, -1, EV_PERSIST, oplog_on_trim, o);
+    struct timeval every = {0, TRIM_EVERY_MS * 1000};
+    event_add(o->trim, &every);
     oplog_connect(o);
     return o;
 }
@@ -181,6 +207,7 @@ void gw_oplog_free(struct gw_oplog *o)
         free(e);
     }
     event_free(o->retry);
+    event_free(o->trim);
     free(o);
 }
 

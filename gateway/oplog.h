@@ -11,8 +11,10 @@
 struct gw_oplog;
 
 /* Sends asynchronously on the loop; while Redis is away, entries wait in memory (at most
- * 'max_queued', the oldest dropped and counted past that). */
-struct gw_oplog *gw_oplog_new(struct event_base *base, const char *host, int port, long max_queued);
+ * 'max_queued', the oldest dropped and counted past that). Once the stream holds more than
+ * 'trim_above' entries, those every consumer group is done with are trimmed (EVENTS_TRIM_LUA). */
+struct gw_oplog *gw_oplog_new(struct event_base *base, const char *host, int port, long max_queued,
+                              long trim_above);
 void gw_oplog_free(struct gw_oplog *o);
 
 /* Record 'req' when it changed state (POST, PUT, PATCH, DELETE under /api/). Never blocks. */

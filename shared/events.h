@@ -43,9 +43,19 @@ struct events_relay_config {
     int redis_timeout_ms;
     const char *producer; /* stream crm:stream:<producer> */
     long idle_poll_ms;    /* poll interval when nobody wakes the relay */
-    long trim_above;      /* trim the stream when longer than this (never unread entries) */
+    long trim_above;      /* longer than this, read entries are trimmed */
     long keep_hours;      /* delete published outbox rows older than this; 0 keeps them */
 };
+
+/* Stream trimming, one script for every producer (the relays and the gateway's operation log):
+ * EVAL EVENTS_TRIM_LUA 1 <stream> <above> <chunk>. While the stream holds more than 'above'
+ * entries, each call removes at most 'chunk' of the oldest entries every consumer group is done
+ * with (below the smallest of each group's oldest pending id and last-delivered id), in whole radix
+ * nodes (XTRIM MINID ~ LIMIT: about 1 ms of Redis per 1,000). An entry a group has not read,
+ * or has not acknowledged, is never removed; a stream without a group is not trimmed (nobody
+ * has read anything). Answers the entries removed. */
+extern const char EVENTS_TRIM_LUA[];
+#define EVENTS_TRIM_CHUNK 1000
 
 /* Start the relay thread. It publishes whatever is pending at once. */
 struct events_relay *events_relay_start(const struct events_relay_config *cfg);

@@ -45,6 +45,8 @@ static const struct config_entry svc_config_table[] = {
     {"log_level", CONFIG_STRING, K(log_level), "info", 0, 0, "debug, info, warn or error"},
     {"outbox_keep_hours", CONFIG_INT, K(outbox_keep_hours), "168", 0, 87600,
      "keep published outbox rows this long (0: forever)"},
+    {"stream_trim_above", CONFIG_INT, K(stream_trim_above), "10000", 0, 100000000,
+     "a longer stream loses its read entries (unread ones never)"},
     CONFIG_END,
 };
 #undef K
@@ -587,7 +589,7 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
                                                 (int)s.cfg.redis_timeout_ms,
                                                 def->name,
                                                 1000,
-                                                100000,
+                                                s.cfg.stream_trim_above,
                                                 s.cfg.outbox_keep_hours};
         s.relay = events_relay_start(&relay_cfg);
     }

@@ -38,6 +38,7 @@ struct svc_config {
     bool debug_endpoints;
     char *log_level;
     long outbox_keep_hours;
+    long stream_trim_above;
 };
 
 /* The caller's identity, verified from its bearer token by this process itself. */
