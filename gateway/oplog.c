@@ -157,7 +157,21 @@ static void oplog_flush(struct gw_oplog *o)
     }
 }
 
-/* Trim the stream a little; the reply is not needed (an error is retried on the next tick). */
+/* A refused trim (a script error, Redis out of memory) is tried again on the next tick; it is
+ * logged, since the stream would otherwise grow without anyone knowing. */
+static void oplog_on_trimmed(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    redisReply *r = reply;
+    (void)ac;
+    (void)privdata;
+    static uint64_t last_warned_ms; /* the loop's thread only: at most one line a minute */
+    if (r && r->type == REDIS_REPLY_ERROR && util_now_ms() - last_warned_ms >= 60000) {
+        log_warn(NULL, "trimming %s: %s", OPLOG_STREAM, r->str);
+        last_warned_ms = util_now_ms();
+    }
+}
+
+/* Trim the stream a little (EVENTS_TRIM_LUA: never an entry a group still needs). */
 static void oplog_on_trim(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_oplog *o = arg;
@@ -171,7 +185,7 @@ static void oplog_on_trim(evutil_socket_t fd, short what, void *arg)
         size_t argl[6];
         for (size_t i = 0; i < 6; i++)
             argl[i] = strlen(argv[i]);
-        redisAsyncCommandArgv(o->ac, NULL, NULL, 6, argv, argl);
+        redisAsyncCommandArgv(o->ac, oplog_on_trimmed, NULL, 6, argv, argl);
     }
 }
 

@@ -101,7 +101,7 @@ struct events_relay {
     atomic_bool redis_ok;
     atomic_ullong published;
     atomic_ullong purged;
-    uint64_t last_trim_ms, last_purge_ms;
+    uint64_t last_trim_ms, last_purge_ms, trim_warned_ms;
     char stamp_sql[64 + 2 * STAMP_SLICE]; /* UPDATE ... WHERE id IN (?,?,...) */
 };
 
@@ -167,8 +167,10 @@ static void relay_trim(struct events_relay *r, struct rds *rds)
         redisReply *t = rds_command(rds, "EVAL %s 1 %s %ld %d", EVENTS_TRIM_LUA, r->stream,
                                     r->cfg.trim_above, EVENTS_TRIM_CHUNK);
         bool more = t && t->type == REDIS_REPLY_INTEGER && t->integer >= EVENTS_TRIM_CHUNK;
-        if (t && t->type == REDIS_REPLY_ERROR)
-            log_warn(NULL, "trimming %s: %s", r->stream, t->str);
+        if (t && t->type == REDIS_REPLY_ERROR && util_now_ms() - r->trim_warned_ms >= 60000) {
+            log_warn(NULL, "trimming %s: %s", r->stream, t->str); /* at most a line a minute */
+            r->trim_warned_ms = util_now_ms();
+        }
         if (t)
             freeReplyObject(t);
         if (!more)
