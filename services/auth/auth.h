@@ -4,7 +4,6 @@
 #define CRM_AUTH_H
 
 #include <jansson.h>
-#include <semaphore.h>
 #include <stdbool.h>
 
 #include "jsonv.h"
@@ -15,6 +14,7 @@
 struct auth_config {
     long lockout_threshold;
     long lockout_minutes;
+    long lockout_seconds;
     long password_min_length;
     long access_ttl_s;
     long refresh_ttl_s;
@@ -71,6 +71,8 @@ int org_routes(struct svc *s);
 
 /* ---- helpers shared by the handlers ---- */
 struct auth_ctx *auth_of(struct svc *s);
+/* How long a lock lasts: lockout_seconds when set, else lockout_minutes. */
+long auth_lockout_s(const struct auth_ctx *a);
 /* The request body as a strict JSON object, or a 422 reply (returns NULL then). */
 json_t *auth_body(struct http_request *req, const struct jsonv_field *fields);
 /* A path id parameter as a positive integer, or a 404 reply (returns 0 then). */

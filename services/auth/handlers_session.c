@@ -173,7 +173,7 @@ static void login_work(struct svc_worker *w, struct svc_job *job)
         /* a wrong password counts towards the lock; the event says why for the audit */
         if (uid && strcmp(reason, "bad_credentials") == 0 &&
             repo_user_login_failed(&w->db, uid, a->cfg->lockout_threshold,
-                                   a->cfg->lockout_minutes) != 0) {
+                                   auth_lockout_s(a)) != 0) {
             svc_job_db_error(job, w);
             goto rollback;
         }
@@ -193,8 +193,10 @@ static void login_work(struct svc_worker *w, struct svc_job *job)
                                         "user_agent", in->ua, "reason", reason),
                               in->request_id, NULL) != 0 ||
             (now_locked && events_outbox_add(&w->db, "auth", "user.locked", &actor, "user", sid,
-                                             json_pack("{s:s, s:i}", "username", username,
-                                                       "minutes", (int)a->cfg->lockout_minutes),
+                                             json_pack("{s:s, s:i, s:i}", "username", username,
+                                                       "minutes",
+                                                       (int)((auth_lockout_s(a) + 59) / 60),
+                                                       "seconds", (int)auth_lockout_s(a)),
                                              in->request_id, NULL) != 0) ||
             db_commit(&w->db) != 0) {
             svc_job_db_error(job, w);

@@ -18,6 +18,8 @@
 static const struct config_entry auth_config_table[] = {
     {"lockout_threshold", CONFIG_INT, K(lockout_threshold), "5", 1, 100, "failures that lock"},
     {"lockout_minutes", CONFIG_INT, K(lockout_minutes), "15", 1, 10080, "lock duration"},
+    {"lockout_seconds", CONFIG_INT, K(lockout_seconds), "0", 0, 604800,
+     "lock duration in seconds; 0: lockout_minutes (the test stack locks for a few seconds)"},
     {"password_min_length", CONFIG_INT, K(password_min_length), "12", 8, 128, "policy"},
     {"access_ttl_s", CONFIG_INT, K(access_ttl_s), "900", 60, 86400, "access token life"},
     {"refresh_ttl_s", CONFIG_INT, K(refresh_ttl_s), "604800", 600, 7776000, "refresh life"},
@@ -36,6 +38,11 @@ static const struct config_entry auth_config_table[] = {
 struct auth_ctx *auth_of(struct svc *s)
 {
     return s->app;
+}
+
+long auth_lockout_s(const struct auth_ctx *a)
+{
+    return a->cfg->lockout_seconds > 0 ? a->cfg->lockout_seconds : a->cfg->lockout_minutes * 60;
 }
 
 json_t *auth_body(struct http_request *req, const struct jsonv_field *fields)

@@ -18,7 +18,7 @@ int repo_user_get(struct db *db, long long id, bool lock, json_t **row) WUR;
 int repo_user_roles(struct db *db, long long id, json_t **roles) WUR;
 int repo_user_perms(struct db *db, long long id, json_t **codes) WUR;
 int repo_user_password_hash(struct db *db, long long id, json_t **row) WUR;
-int repo_user_login_failed(struct db *db, long long id, long threshold, long minutes) WUR;
+int repo_user_login_failed(struct db *db, long long id, long threshold, long seconds) WUR;
 int repo_user_login_succeeded(struct db *db, long long id) WUR;
 
 struct repo_user_filter {

@@ -94,14 +94,14 @@ int repo_user_password_hash(struct db *db, long long id, json_t **row)
                           row);
 }
 
-int repo_user_login_failed(struct db *db, long long id, long threshold, long minutes)
+int repo_user_login_failed(struct db *db, long long id, long threshold, long seconds)
 {
     /* MariaDB assigns left to right: the later expressions see the incremented counter. */
-    struct db_param p[] = {DBP_INT(threshold), DBP_INT(threshold), DBP_INT(minutes), DBP_INT(id)};
+    struct db_param p[] = {DBP_INT(threshold), DBP_INT(threshold), DBP_INT(seconds), DBP_INT(id)};
     return db_exec(db,
                    "UPDATE users SET failed_logins = failed_logins + 1,"
                    " status = IF(failed_logins >= ? AND status <> 'disabled', 'locked', status),"
-                   " locked_until = IF(failed_logins >= ?, NOW(3) + INTERVAL ? MINUTE,"
+                   " locked_until = IF(failed_logins >= ?, NOW(3) + INTERVAL ? SECOND,"
                    " locked_until) WHERE id = ?",
                    p, 4, NULL, NULL);
 }
