@@ -20,7 +20,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#define ER_DUP_ENTRY 1062
+const struct migrate_unit consumer_migration = {
+    "processed_events.1",
+    /* an event is applied and its id recorded in one transaction, so a redelivered event
+     * finds its id here and changes nothing */
+    "CREATE TABLE IF NOT EXISTS processed_events ("
+    " event_id CHAR(36) NOT NULL PRIMARY KEY,"
+    " stream VARCHAR(64) NOT NULL,"
+    " stream_entry_id VARCHAR(32) NOT NULL,"
+    " processed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+};
 
 struct consumer {
     struct consumer_config cfg;
@@ -136,7 +146,7 @@ static void handle_entry(struct consumer *c, struct db *db, struct rds *r, const
                     "INSERT INTO processed_events (event_id, stream, stream_entry_id)"
                     " VALUES (?,?,?)",
                     p, 3, NULL, NULL) != 0) {
-            duplicate = db->last_errno == ER_DUP_ENTRY;
+            duplicate = db->last_errno == DB_ER_DUP_ENTRY;
             db_rollback(db);
         } else if (c->hooks.apply(db, stream, id, ev, c->hooks.arg) == 0 && flush(c, db) == 0 &&
                    db_commit(db) == 0) {

@@ -8,8 +8,12 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "migrate.h"
 
 #define CONSUMER_MAX_STREAMS 8
+
+/* libcrm's migration of every consumer: processed_events, the ids of the applied events. */
+extern const struct migrate_unit consumer_migration;
 
 /* What a consuming service does with events, all on the consumer's thread and its 'db':
  * - apply: one event, inside the open transaction; 0 to go on, -1 to roll back and retry

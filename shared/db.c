@@ -273,27 +273,29 @@ static json_t *db_value(enum enum_field_types t, const char *s, unsigned long le
     }
 }
 
-int db_query(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
-             json_t **rows)
+/*
+ * Fetch the result of the executed statement 'st' row by row into 'fn'. 'buffered' stores the
+ * whole result first (the buffers then have the right size from the start); unbuffered reads
+ * stream from the server, and a value longer than its buffer is fetched again with a larger
+ * one. 0 when every row was handed over, 1 when 'fn' stopped, -1 on error.
+ */
+static int db_fetch(struct db *db, MYSQL_STMT *st, bool buffered, db_row_fn fn, void *arg)
 {
-    MYSQL_STMT *st = db_run(db, sql, params, nparams);
     MYSQL_RES *meta = NULL;
     MYSQL_BIND *b = NULL;
     char **bufs = NULL;
-    unsigned long *lens = NULL;
+    unsigned long *lens = NULL, *caps = NULL;
     my_bool *nulls = NULL;
-    json_t *out = NULL;
     unsigned ncols = 0;
     int rc = -1;
 
-    *rows = NULL;
-    if (st == NULL)
-        return -1;
-    my_bool update_max = 1;
-    mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
-    if (mysql_stmt_store_result(st) != 0) {
-        db_note_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
-        goto out;
+    if (buffered) {
+        my_bool update_max = 1;
+        mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
+        if (mysql_stmt_store_result(st) != 0) {
+            db_note_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+            goto out;
+        }
     }
     meta = mysql_stmt_result_metadata(st);
     if (meta == NULL)
@@ -303,32 +305,56 @@ int db_query(struct db *db, const char *sql, const struct db_param *params, size
     b = xcalloc(ncols, sizeof(*b));
     bufs = xcalloc(ncols, sizeof(*bufs));
     lens = xcalloc(ncols, sizeof(*lens));
+    caps = xcalloc(ncols, sizeof(*caps));
     nulls = xcalloc(ncols, sizeof(*nulls));
     for (unsigned i = 0; i < ncols; i++) {
-        unsigned long cap = fields[i].max_length + 1;
-        bufs[i] = xmalloc(cap);
+        caps[i] = buffered ? fields[i].max_length + 1 : 256;
+        bufs[i] = xmalloc(caps[i]);
         b[i].buffer_type = MYSQL_TYPE_STRING;
         b[i].buffer = bufs[i];
-        b[i].buffer_length = cap;
+        b[i].buffer_length = caps[i];
         b[i].length = &lens[i];
         b[i].is_null = &nulls[i];
     }
     if (mysql_stmt_bind_result(st, b) != 0)
         goto out;
-    out = json_array();
     int f;
     while ((f = mysql_stmt_fetch(st)) == 0 || f == MYSQL_DATA_TRUNCATED) {
         json_t *row = json_object();
+        bool rebind = false;
         for (unsigned i = 0; i < ncols; i++) {
+            if (!nulls[i] && lens[i] >= caps[i]) {
+                rebind = true;
+                /* longer than the buffer: fetch this column again, whole */
+                caps[i] = lens[i] + 1;
+                bufs[i] = xrealloc(bufs[i], caps[i]);
+                b[i].buffer = bufs[i];
+                b[i].buffer_length = caps[i];
+                if (mysql_stmt_fetch_column(st, &b[i], i, 0) != 0) {
+                    json_decref(row);
+                    db_note_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+                    goto out;
+                }
+            }
             json_t *v = nulls[i] ? json_null() : db_value(fields[i].type, bufs[i], lens[i]);
             json_object_set_new(row, fields[i].name, v ? v : json_null());
         }
-        json_array_append_new(out, row);
+        /* the grown buffers stay bound for the next rows */
+        if (rebind && mysql_stmt_bind_result(st, b) != 0) {
+            json_decref(row);
+            goto out;
+        }
+        int stop = fn(row, arg);
+        json_decref(row);
+        if (stop) {
+            rc = 1;
+            goto out;
+        }
     }
-    if (f != MYSQL_NO_DATA)
+    if (f != MYSQL_NO_DATA) {
+        db_note_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
         goto out;
-    *rows = out;
-    out = NULL;
+    }
     rc = 0;
 out:
     if (meta)
@@ -338,10 +364,60 @@ out:
     free(bufs);
     free(b);
     free(lens);
+    free(caps);
     free(nulls);
-    json_decref(out);
+    /* frees a stored result, and reads and drops what an unbuffered one still has */
     mysql_stmt_free_result(st);
     return rc;
+}
+
+static int db_append_row(json_t *row, void *arg)
+{
+    json_array_append(arg, row);
+    return 0;
+}
+
+int db_query(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
+             json_t **rows)
+{
+    *rows = NULL;
+    MYSQL_STMT *st = db_run(db, sql, params, nparams);
+    if (st == NULL)
+        return -1;
+    json_t *out = json_array();
+    if (db_fetch(db, st, true, db_append_row, out) != 0) {
+        json_decref(out);
+        return -1;
+    }
+    *rows = out;
+    return 0;
+}
+
+int db_query_each(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
+                  db_row_fn fn, void *arg)
+{
+    MYSQL_STMT *st = db_run(db, sql, params, nparams);
+    if (st == NULL)
+        return -1;
+    return db_fetch(db, st, false, fn, arg);
+}
+
+int db_query_one(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
+                 json_t **row)
+{
+    json_t *rows = NULL;
+    *row = NULL;
+    if (db_query(db, sql, params, nparams, &rows) != 0)
+        return -1;
+    json_t *r = json_array_get(rows, 0);
+    *row = r ? json_incref(r) : NULL;
+    json_decref(rows);
+    return 0;
+}
+
+bool db_error_retryable(const struct db *db)
+{
+    return db->last_errno == DB_ER_LOCK_DEADLOCK || db->last_errno == DB_ER_LOCK_WAIT_TIMEOUT;
 }
 
 int db_begin(struct db *db)

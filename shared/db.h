@@ -10,6 +10,14 @@
 #include <stdint.h>
 
 #define DB_STMT_CACHE 64
+
+/* The MariaDB error numbers the services act on, named once here (svc_job_db_error maps each
+ * to one problem+json answer). */
+#define DB_ER_DUP_ENTRY         1062 /* a unique key holds the value already */
+#define DB_ER_LOCK_WAIT_TIMEOUT 1205 /* innodb_lock_wait_timeout passed: retry */
+#define DB_ER_LOCK_DEADLOCK     1213 /* chosen as a deadlock's victim: retry */
+#define DB_ER_NO_REFERENCED_ROW 1452 /* a foreign key points at nothing */
+#define DB_ER_ROW_IS_REFERENCED 1451 /* a foreign key still points here */
 #define DB_MAX_PARAMS 256 /* placeholders in one statement (their binds live on the stack) */
 
 struct db_config {
@@ -82,5 +90,22 @@ int db_insert_rows(struct db *db, const char *head, const char *row, size_t ncol
  * integers, DECIMAL a string (money stays exact), DATETIME/TIMESTAMP an RFC 3339 UTC string. */
 int db_query(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
              json_t **rows) __attribute__((warn_unused_result));
+
+/* Run a query and hand each row to 'fn' as it arrives from the server (unbuffered: a scan of a
+ * million rows holds one row in memory at a time). 'row' is borrowed: 'fn' keeps a reference
+ * if it needs one. 'fn' returns 0 to go on, or non-zero to stop (the rest is discarded; the call
+ * then returns 1). Returns 0 when every row was handed over, -1 on a database error. No other
+ * statement may run on 'db' inside 'fn'. */
+typedef int (*db_row_fn)(json_t *row, void *arg);
+int db_query_each(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
+                  db_row_fn fn, void *arg) __attribute__((warn_unused_result));
+
+/* First row of a query as a new reference ('*row' NULL when there is none). */
+int db_query_one(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
+                 json_t **row) __attribute__((warn_unused_result));
+
+/* True when the last failure is one a retry of the whole transaction may cure (deadlock, lock
+ * wait timeout). */
+bool db_error_retryable(const struct db *db);
 
 #endif

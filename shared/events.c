@@ -16,6 +16,7 @@
 #include <sys/time.h>
 
 #define RELAY_BATCH       200
+#define LEADER_RETRY_MS   1000 /* a standby relay tries for the lead this often */
 #define RELAY_PURGE_SLICE 1000
 #define TRIM_CALLS        4     /* XTRIM calls of one trim pass */
 #define TRIM_EVERY_MS     1000  /* between trim passes */
@@ -29,6 +30,22 @@ static void uuid_format(const unsigned char b[16], char out[37])
              b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
              b[14], b[15]);
 }
+
+const struct migrate_unit events_migration = {
+    "outbox.1",
+    /* business rows and their event are written in one transaction; the relay publishes
+     * pending rows to the service stream in id order and stamps published_at */
+    "CREATE TABLE IF NOT EXISTS outbox ("
+    " id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+    " event_id CHAR(36) NOT NULL,"
+    " event_type VARCHAR(64) NOT NULL,"
+    " envelope LONGTEXT NOT NULL CHECK (JSON_VALID(envelope)),"
+    " created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),"
+    " published_at DATETIME(3) NULL,"
+    " UNIQUE KEY uq_outbox_event (event_id),"
+    " KEY ix_outbox_pending (published_at, id)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+};
 
 void events_uuid(char out[37])
 {
@@ -102,6 +119,10 @@ struct events_relay {
     atomic_ullong published;
     atomic_ullong purged;
     uint64_t last_trim_ms, last_purge_ms, trim_warned_ms;
+    atomic_bool leader;        /* holds the relay lock: publishes */
+    unsigned long lock_conn;   /* the connection (session) that holds it */
+    uint64_t next_lead_try_ms; /* a standby's next try */
+    char lock_name[96];
     char stamp_sql[64 + 2 * STAMP_SLICE]; /* UPDATE ... WHERE id IN (?,?,...) */
 };
 
@@ -120,9 +141,9 @@ long events_relay_backlog(struct events_relay *r)
     return r ? atomic_load(&r->backlog) : 0;
 }
 
-bool events_relay_redis_ok(struct events_relay *r)
+bool events_relay_leader(struct events_relay *r)
 {
-    return r ? atomic_load(&r->redis_ok) : true;
+    return r ? atomic_load(&r->leader) : false;
 }
 
 uint64_t events_relay_published(struct events_relay *r)
@@ -269,6 +290,40 @@ static void relay_purge(struct events_relay *r, struct db *db)
     }
 }
 
+/*
+ * One relay of a service publishes at a time (two instances side by side would both publish
+ * every row): the leader holds the named lock crm.<producer>.relay on its own session. A
+ * standby tries again every LEADER_RETRY_MS; a killed leader's session ends, MariaDB frees its
+ * lock, and a standby takes over within that interval. A reconnect is a new session that does
+ * not hold the lock: the relay notices by the connection id and competes again. True while this
+ * relay leads.
+ */
+static bool relay_lead(struct events_relay *r, struct db *db)
+{
+    bool was = atomic_load(&r->leader);
+    if (was && db->mysql && mysql_thread_id(db->mysql) == r->lock_conn)
+        return true;
+    if (was) {
+        log_warn(NULL, "relay of %s: lost its session and the lead; competing again", r->stream);
+        atomic_store(&r->leader, false);
+    }
+    uint64_t now = util_now_ms();
+    if (now < r->next_lead_try_ms)
+        return false;
+    r->next_lead_try_ms = now + LEADER_RETRY_MS;
+    json_t *row = NULL;
+    if (db_query_one(db, "SELECT GET_LOCK(?, 0) AS got", &DBP_STR(r->lock_name), 1, &row) != 0)
+        return false;
+    bool got = json_integer_value(json_object_get(row, "got")) == 1;
+    json_decref(row);
+    if (got) {
+        r->lock_conn = mysql_thread_id(db->mysql);
+        atomic_store(&r->leader, true);
+        log_info(NULL, "relay of %s: leading (lock %s)", r->stream, r->lock_name);
+    }
+    return got;
+}
+
 static void *relay_main(void *arg)
 {
     struct events_relay *r = arg;
@@ -295,6 +350,12 @@ static void *relay_main(void *arg)
         r->woken = false;
         pthread_mutex_unlock(&r->mu);
 
+        if (!relay_lead(r, &db)) {
+            if (stopping)
+                break;
+            wait_ms = LEADER_RETRY_MS; /* a standby: only try for the lead */
+            continue;
+        }
         /* Go on while batches come back full; after a partial one the outbox was drained up
          * to what had committed, and a commit since then has set 'woken' (no wait below). */
         int rc;
@@ -325,6 +386,7 @@ struct events_relay *events_relay_start(const struct events_relay_config *cfg)
     struct events_relay *r = xcalloc(1, sizeof(*r));
     r->cfg = *cfg;
     snprintf(r->stream, sizeof(r->stream), "crm:stream:%s", cfg->producer);
+    snprintf(r->lock_name, sizeof(r->lock_name), "crm.%s.relay", cfg->producer);
     size_t at = (size_t)snprintf(r->stamp_sql, sizeof(r->stamp_sql),
                                  "UPDATE outbox SET published_at = NOW(3) WHERE id IN (?");
     for (int i = 1; i < STAMP_SLICE; i++)

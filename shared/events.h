@@ -9,8 +9,12 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "migrate.h"
 
 #define EVENTS_ENVELOPE_VERSION 1
+
+/* libcrm's migration of every producer: the outbox table. */
+extern const struct migrate_unit events_migration;
 
 struct events_actor {
     const char *user_id; /* NULL for the system itself */
@@ -61,9 +65,11 @@ extern const char EVENTS_TRIM_LUA[];
 struct events_relay *events_relay_start(const struct events_relay_config *cfg);
 /* Tell the relay that a transaction with events committed (cheap; call from any thread). */
 void events_relay_wake(struct events_relay *r);
-/* Rows waiting in the outbox at the last look, and whether Redis answered last time. */
+/* Rows waiting in the outbox at the last look. */
 long events_relay_backlog(struct events_relay *r);
-bool events_relay_redis_ok(struct events_relay *r);
+/* Whether this relay holds its producer's relay lock and publishes (one instance of a service
+ * does; the others stand by and take over within a second or two of its end). */
+bool events_relay_leader(struct events_relay *r);
 uint64_t events_relay_published(struct events_relay *r);
 uint64_t events_relay_purged(struct events_relay *r);
 void events_relay_stop(struct events_relay *r);

@@ -90,11 +90,61 @@ static int migrate_exec_text(MYSQL *m, const char *sql, size_t len)
     return 0;
 }
 
-int migrate_run(const struct db_config *cfg, const char *dir, char *err, size_t errlen)
+/* Whether migration 'key' (a version or a name) was applied; -1 when it was, with another text. */
+static int migrate_applied(json_t *applied, const char *col, json_t *key, const char *sum,
+                           const char *what, char *err, size_t errlen)
+{
+    size_t k;
+    json_t *row;
+    json_array_foreach(applied, k, row)
+    {
+        if (!json_equal(json_object_get(row, col), key))
+            continue;
+        if (strcmp(json_string_value(json_object_get(row, "checksum")), sum) != 0) {
+            snprintf(err, errlen, "migration '%s' changed after it was applied; add a new "
+                     "migration instead", what);
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* Run one migration text unless applied, and record it by 'col' = 'key'. 1 when applied now,
+ * 0 when it had been, -1 on failure. */
+static int migrate_one(struct db *db, MYSQL *m, json_t *applied, const char *table,
+                       const char *col, json_t *key, const char *name, const char *sql, size_t len,
+                       char *err, size_t errlen)
+{
+    char sum[65];
+    sha256_hex(sql, len, sum);
+    int done = migrate_applied(applied, col, key, sum, name, err, errlen);
+    if (done != 0)
+        return done < 0 ? -1 : 0;
+    if (migrate_exec_text(m, sql, len) != 0) {
+        snprintf(err, errlen, "migration '%s' failed: %s", name, mysql_error(m));
+        return -1;
+    }
+    char *ins = xasprintf("INSERT INTO %s (%s, name, checksum) VALUES (?,?,?)", table, col);
+    struct db_param p[] = {json_is_integer(key) ? DBP_INT(json_integer_value(key))
+                                                : DBP_STR(json_string_value(key)),
+                           DBP_STR(name), DBP_STR(sum)};
+    int rc = db_exec(db, ins, p, 3, NULL, NULL);
+    free(ins);
+    if (rc != 0) {
+        snprintf(err, errlen, "recording '%s' failed: %s", name, db->last_error);
+        return -1;
+    }
+    log_info(NULL, "applied migration %s", name);
+    return 1;
+}
+
+int migrate_run(const struct db_config *cfg, const char *dir, const struct migrate_unit *units,
+                size_t nunits, char *err, size_t errlen)
 {
     struct migrate_file *files = NULL;
     struct db db;
-    json_t *applied = NULL;
+    json_t *applied = NULL, *applied_units = NULL;
     MYSQL *m = NULL;
     int napplied = 0, rc = -1;
     bool locked = false;
@@ -137,10 +187,31 @@ int migrate_run(const struct db_config *cfg, const char *dir, char *err, size_t 
                 " applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)"
                 ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
                 NULL, 0, NULL, NULL) != 0 ||
+        db_exec(&db,
+                "CREATE TABLE IF NOT EXISTS libcrm_migrations ("
+                " unit VARCHAR(64) NOT NULL PRIMARY KEY,"
+                " name VARCHAR(255) NOT NULL,"
+                " checksum CHAR(64) NOT NULL,"
+                " applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)"
+                ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+                NULL, 0, NULL, NULL) != 0 ||
         db_query(&db, "SELECT version, name, checksum FROM schema_migrations", NULL, 0, &applied) !=
-            0) {
+            0 ||
+        db_query(&db, "SELECT unit, name, checksum FROM libcrm_migrations", NULL, 0,
+                 &applied_units) != 0) {
         snprintf(err, errlen, "schema_migrations: %s", db.last_error);
         goto out;
+    }
+    for (size_t u = 0; u < nunits; u++) {
+        json_t *key = json_string(units[u].name);
+        char *name = xasprintf("libcrm %s", units[u].name);
+        int one = migrate_one(&db, m, applied_units, "libcrm_migrations", "unit", key, name,
+                              units[u].sql, strlen(units[u].sql), err, errlen);
+        free(name);
+        json_decref(key);
+        if (one < 0)
+            goto out;
+        napplied += one;
     }
     for (int i = 0; i < n; i++) {
         char *path = xasprintf("%s/%s", dir, files[i].name);
@@ -151,43 +222,14 @@ int migrate_run(const struct db_config *cfg, const char *dir, char *err, size_t 
             snprintf(err, errlen, "migration '%s' cannot be read", files[i].name);
             goto out;
         }
-        char sum[65];
-        sha256_hex(sql, len, sum);
-        size_t k;
-        json_t *row;
-        bool done = false;
-        json_array_foreach(applied, k, row)
-        {
-            if (json_integer_value(json_object_get(row, "version")) != files[i].version)
-                continue;
-            done = true;
-            if (strcmp(json_string_value(json_object_get(row, "checksum")), sum) != 0) {
-                snprintf(err, errlen,
-                         "migration '%s' changed after it was applied; add a new "
-                         "migration instead",
-                         files[i].name);
-                free(sql);
-                goto out;
-            }
-        }
-        if (done) {
-            free(sql);
-            continue;
-        }
-        int erc = migrate_exec_text(m, sql, len);
+        json_t *key = json_integer(files[i].version);
+        int one = migrate_one(&db, m, applied, "schema_migrations", "version", key, files[i].name,
+                              sql, len, err, errlen);
+        json_decref(key);
         free(sql);
-        if (erc != 0) {
-            snprintf(err, errlen, "migration '%s' failed: %s", files[i].name, mysql_error(m));
+        if (one < 0)
             goto out;
-        }
-        struct db_param p[] = {DBP_INT(files[i].version), DBP_STR(files[i].name), DBP_STR(sum)};
-        if (db_exec(&db, "INSERT INTO schema_migrations (version, name, checksum) VALUES (?,?,?)",
-                    p, 3, NULL, NULL) != 0) {
-            snprintf(err, errlen, "recording '%s' failed: %s", files[i].name, db.last_error);
-            goto out;
-        }
-        log_info(NULL, "applied migration %s", files[i].name);
-        napplied++;
+        napplied += one;
     }
     rc = napplied;
 out:
@@ -198,6 +240,7 @@ out:
             json_decref(r);
     }
     json_decref(applied);
+    json_decref(applied_units);
     if (m)
         mysql_close(m);
     db_cleanup(&db);

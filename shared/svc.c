@@ -47,6 +47,12 @@ static const struct config_entry svc_config_table[] = {
      "keep published outbox rows this long (0: forever)"},
     {"stream_trim_above", CONFIG_INT, K(stream_trim_above), "10000", 0, 100000000,
      "a longer stream loses its read entries (unread ones never)"},
+    {"consumer_name", CONFIG_STRING, K(consumer_name), "", 0, 0,
+     "this consumer in its group, stable across restarts; empty: <service>-<listen port>"},
+    {"claim_idle_ms", CONFIG_INT, K(claim_idle_ms), "30000", 100, 3600000,
+     "pending entries of a dead consumer are claimed after this"},
+    {"max_deliveries", CONFIG_INT, K(max_deliveries), "10", 1, 1000,
+     "an entry failing this often goes to crm:dead:<group>"},
     CONFIG_END,
 };
 #undef K
@@ -61,12 +67,6 @@ static void identity_free(void *p)
     json_decref(id->perms);
     json_decref(id->claims);
     free(id);
-}
-
-bool svc_has_perm(const struct http_request *req, const char *permission)
-{
-    const struct svc_identity *id = req->user;
-    return id != NULL && routes_perms_allow(id->perms, permission);
 }
 
 const struct svc_identity *svc_identity(const struct http_request *req)
@@ -105,8 +105,9 @@ static bool svc_pre(struct http_request *req, void *arg)
     const char *name = json_string_value(json_object_get(claims, "name"));
     snprintf(id->name, sizeof(id->name), "%s", name ? name : "");
     id->dept_id = (long)json_integer_value(json_object_get(claims, "dept_id"));
-    const char *scope = json_string_value(json_object_get(claims, "scope"));
-    snprintf(id->scope, sizeof(id->scope), "%s", scope ? scope : "SELF");
+    /* a token without a known scope sees only its own records */
+    if (scope_parse(json_string_value(json_object_get(claims, "scope")), &id->scope) != 0)
+        id->scope = SCOPE_SELF;
     const char *jti = json_string_value(json_object_get(claims, "jti"));
     snprintf(id->jti, sizeof(id->jti), "%s", jti ? jti : "");
     json_t *iat_ms = json_object_get(claims, "iat_ms");
@@ -175,18 +176,34 @@ void svc_job_fail(struct svc_job *job, int status, const char *code, const char 
 
 void svc_job_db_error(struct svc_job *job, struct svc_worker *w)
 {
-    log_error(job->req ? job->req->request_id : NULL, "database error %u: %s", w->db.last_errno,
-              w->db.last_error);
-    if (w->db.mysql == NULL)
+    const char *rid = job->req ? job->req->request_id : NULL;
+    if (w->db.last_errno == DB_ER_DUP_ENTRY) {
+        log_info(rid, "duplicate key: %s", w->db.last_error);
+        svc_job_fail(job, 409, "conflict", "a record with this value exists already");
+        return;
+    }
+    log_error(rid, "database error %u: %s", w->db.last_errno, w->db.last_error);
+    if (db_error_retryable(&w->db)) {
+        job->retry_after = 1;
+        svc_job_fail(job, 503, "busy", "the record is busy; retry shortly");
+    } else if (w->db.mysql == NULL) {
         svc_job_fail(job, 503, "database_unavailable", "the database is not reachable");
-    else
+    } else {
         svc_job_fail(job, 500, "internal", "the request could not be completed");
+    }
 }
 
+/* Run the job's work, then close what it left: a transaction still open is rolled back (the
+ * work failed on its way), and a job still at 500 without a code failed on the database. */
 static void svc_job_work(void *thread_ctx, void *arg)
 {
+    struct svc_worker *w = thread_ctx;
     struct svc_job *job = arg;
-    job->work(thread_ctx, job);
+    job->work(w, job);
+    if (w->db.in_tx)
+        db_rollback(&w->db);
+    if (job->status == 500 && job->code == NULL)
+        svc_job_db_error(job, w);
 }
 
 static void svc_job_done(void *arg)
@@ -272,6 +289,90 @@ struct pool *svc_pool_new(struct svc *s, int threads, int queue_max)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* declared consumers                                                                          */
+
+/* The platform's hooks around the service's: the scope projection first, in the same
+ * transaction, for a service that reads its department tree from crm:stream:auth. */
+static int svc_consume_apply(struct db *db, const char *stream, const char *entry_id,
+                             json_t *event, void *arg)
+{
+    struct svc *s = arg;
+    if (s->scope_src == &scope_projection && strcmp(stream, "crm:stream:auth") == 0 &&
+        scope_projection_apply(db, event) != 0)
+        return -1;
+    const struct consumer_hooks *h = &s->def->consume;
+    return h->apply ? h->apply(db, stream, entry_id, event, s->app) : 0;
+}
+
+static int svc_consume_flush(struct db *db, void *arg)
+{
+    struct svc *s = arg;
+    return s->def->consume.flush ? s->def->consume.flush(db, s->app) : 0;
+}
+
+static void svc_consume_after(struct db *db, void *arg)
+{
+    struct svc *s = arg;
+    if (s->def->consume.after)
+        s->def->consume.after(db, s->app);
+}
+
+/* Start the consumer of the streams the service's services.def line names (none: nothing). */
+static void svc_consumer_start(struct svc *s)
+{
+    if (s->nstreams == 0)
+        return;
+    struct consumer_config cc = {
+        .db = &s->dbcfg,
+        .redis_host = s->cfg.redis_host,
+        .redis_port = (int)s->cfg.redis_port,
+        .redis_timeout_ms = (int)s->cfg.redis_timeout_ms,
+        .group = s->name,
+        .name = s->consumer_name,
+        .nstreams = s->nstreams,
+        .claim_idle_ms = s->cfg.claim_idle_ms,
+        .max_deliveries = s->cfg.max_deliveries,
+        .batch = 100,
+    };
+    for (size_t i = 0; i < s->nstreams; i++)
+        cc.streams[i] = s->streams[i];
+    const struct consumer_hooks hooks = {svc_consume_apply, svc_consume_flush, svc_consume_after,
+                                         s};
+    s->consumer = consumer_start(&cc, &hooks);
+    log_info(NULL, "consuming %zu streams as %s in group %s", s->nstreams, s->consumer_name,
+             s->name);
+}
+
+/* Consumer progress for /metrics: lag and pending per stream, outcomes, dead letters. */
+static void svc_consumer_metrics(struct svc *s, struct evbuffer *out)
+{
+    struct consumer_stats st;
+    consumer_stats(s->consumer, &st);
+    evbuffer_add_printf(out, "# HELP crm_consumer_lag Entries not yet delivered to the group.\n"
+                             "# TYPE crm_consumer_lag gauge\n");
+    for (size_t i = 0; i < s->nstreams; i++)
+        evbuffer_add_printf(out, "crm_consumer_lag{group=\"%s\",stream=\"%s\"} %lld\n", s->name,
+                            s->streams[i], st.lag[i]);
+    evbuffer_add_printf(out, "# HELP crm_consumer_pending Delivered, not yet acknowledged.\n"
+                             "# TYPE crm_consumer_pending gauge\n");
+    for (size_t i = 0; i < s->nstreams; i++)
+        evbuffer_add_printf(out, "crm_consumer_pending{group=\"%s\",stream=\"%s\"} %lld\n",
+                            s->name, s->streams[i], st.pending[i]);
+    static const char *const outcomes[] = {"applied", "duplicate", "failed", "claimed"};
+    const uint64_t counts[] = {st.applied, st.duplicates, st.failures, st.claimed};
+    evbuffer_add_printf(out, "# HELP crm_consumer_events_total Events by outcome.\n"
+                             "# TYPE crm_consumer_events_total counter\n");
+    for (size_t i = 0; i < ARRAY_LEN(outcomes); i++)
+        evbuffer_add_printf(out, "crm_consumer_events_total{group=\"%s\",outcome=\"%s\"} %llu\n",
+                            s->name, outcomes[i], (unsigned long long)counts[i]);
+    evbuffer_add_printf(out,
+                        "# HELP crm_consumer_dead_total Events moved to crm:dead:<group>.\n"
+                        "# TYPE crm_consumer_dead_total counter\n"
+                        "crm_consumer_dead_total{group=\"%s\"} %llu\n",
+                        s->name, (unsigned long long)st.dead);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* built-in routes                                                                             */
 
 static void svc_healthz(struct http_request *req, void *arg)
@@ -289,6 +390,7 @@ static json_t *svc_health_json(const struct svc_health *h)
 /* Probe the database and Redis from a worker, with its own connections. */
 static void svc_probe(struct svc_worker *w, struct svc_health *h)
 {
+    h->svc = w->svc;
     h->db_ok = db_ping(&w->db) == 0;
     h->redis_ok = rds_ping(&w->rds);
     h->checked_at = util_wall_s();
@@ -333,6 +435,9 @@ static void svc_metrics(struct http_request *req, void *arg)
     if (s->relay) {
         metrics_render_gauge(out, "crm_outbox_backlog", "Outbox rows waiting to be published.",
                              labels, (double)events_relay_backlog(s->relay));
+        metrics_render_gauge(out, "crm_relay_leader",
+                             "1 when this instance's relay publishes the outbox (holds the lock).",
+                             labels, events_relay_leader(s->relay));
         evbuffer_add_printf(out,
                             "# HELP crm_events_published_total Events published to the stream.\n"
                             "# TYPE crm_events_published_total counter\n"
@@ -347,6 +452,8 @@ static void svc_metrics(struct http_request *req, void *arg)
     }
     metrics_render_gauge(out, "crm_jwt_cache_hits", "Verified-token cache hits.", labels,
                          (double)s->jwt.cache_hits);
+    if (s->consumer)
+        svc_consumer_metrics(s, out);
     if (s->def->metrics)
         s->def->metrics(s, out);
     http_reply_evbuf(req, 200, "text/plain; version=0.0.4; charset=utf-8", out);
@@ -416,7 +523,7 @@ static void svc_probe_work(void *thread_ctx, void *arg)
 static void svc_probe_done(void *arg)
 {
     struct svc_health *h = arg;
-    struct svc *s = *(struct svc **)(h + 1);
+    struct svc *s = h->svc;
     s->health = *h;
     s->probe_running = false;
     free(h);
@@ -433,9 +540,9 @@ static void svc_probe_tick(evutil_socket_t fd, short what, void *arg)
         log_info(NULL, "%d new verification key(s) loaded", added);
     if (s->probe_running)
         return;
-    /* a health record followed by its owner, freed in svc_probe_done */
-    struct svc_health *h = xcalloc(1, sizeof(*h) + sizeof(struct svc *));
-    *(struct svc **)(h + 1) = s;
+    /* the probe's own record, freed in svc_probe_done */
+    struct svc_health *h = xcalloc(1, sizeof(*h));
+    h->svc = s;
     if (pool_submit(s->pool, svc_probe_work, svc_probe_done, h) == 0)
         s->probe_running = true;
     else
@@ -466,12 +573,22 @@ static void svc_usage(const char *prog)
     fprintf(stderr, "usage: %s --config FILE [--check-config]\n", prog);
 }
 
-/* Apply migrations, waiting for the database for up to a minute (it may still be starting). */
+/* Apply libcrm's migrations the service needs (the outbox of a producer, processed_events of a
+ * consumer, the scope projection of a consumer of crm:stream:auth) and then its own, waiting
+ * for the database for up to a minute (it may still be starting). */
 static int svc_migrate(struct svc *s)
 {
     char err[512];
+    struct migrate_unit units[3];
+    size_t nunits = 0;
+    if (s->entry->produces)
+        units[nunits++] = events_migration;
+    if (s->nstreams > 0)
+        units[nunits++] = consumer_migration;
+    if (s->scope_src == &scope_projection)
+        units[nunits++] = scope_migration;
     for (int attempt = 0; attempt < 60; attempt++) {
-        int n = migrate_run(&s->dbcfg, s->cfg.migrations_dir, err, sizeof(err));
+        int n = migrate_run(&s->dbcfg, s->cfg.migrations_dir, units, nunits, err, sizeof(err));
         if (n >= 0) {
             log_info(NULL, "migrations: %d applied", n);
             return 0;
@@ -500,6 +617,13 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
     s.def = def;
     s.name = def->name;
     s.version = def->version;
+    s.entry = services_find(def->name);
+    if (s.entry == NULL) {
+        fprintf(stderr, "bug: service '%s' has no line in shared/services.def\n", def->name);
+        return 2;
+    }
+    s.nstreams = services_streams(s.entry, s.streams, CONSUMER_MAX_STREAMS);
+    s.scope_src = def->scope_source ? def->scope_source : &scope_projection;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             config_path = argv[++i];
@@ -557,6 +681,10 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
     signal(SIGPIPE, SIG_IGN);
     s.dbcfg = (struct db_config){s.cfg.db_host, (int)s.cfg.db_port, s.cfg.db_user,
                                  s.db_password, s.cfg.db_name,      (int)s.cfg.db_timeout_s};
+    if (s.cfg.consumer_name[0])
+        snprintf(s.consumer_name, sizeof(s.consumer_name), "%s", s.cfg.consumer_name);
+    else
+        snprintf(s.consumer_name, sizeof(s.consumer_name), "%s-%d", s.name, s.cfg.listen.port);
     if (svc_migrate(&s) != 0)
         goto out;
 
@@ -582,7 +710,7 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
         goto out;
     }
     s.revoke = revoke_new(s.base, s.cfg.redis_host, (int)s.cfg.redis_port);
-    if (def->produces_events) {
+    if (s.entry->produces) {
         struct events_relay_config relay_cfg = {&s.dbcfg,
                                                 s.cfg.redis_host,
                                                 (int)s.cfg.redis_port,
@@ -595,6 +723,7 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
     }
     if (def->setup && def->setup(&s) != 0)
         goto out;
+    svc_consumer_start(&s);
     if (http_server_listen(s.http, &s.cfg.listen, NULL) != 0)
         goto out;
 
@@ -613,6 +742,7 @@ out:
     /* Workers first: their last completions still reply through live connections. */
     if (s.pool)
         pool_free(s.pool);
+    consumer_stop(s.consumer); /* before the teardown: its hooks use the service's context */
     if (def->teardown && s.base)
         def->teardown(&s);
     events_relay_stop(s.relay);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "consumer.h"
 #include "db.h"
 #include "events.h"
 #include "http.h"
@@ -17,6 +18,8 @@
 #include "rds.h"
 #include "revoke.h"
 #include "router.h"
+#include "scope.h"
+#include "services.h"
 
 struct svc_config {
     struct config_addr listen;
@@ -39,6 +42,9 @@ struct svc_config {
     char *log_level;
     long outbox_keep_hours;
     long stream_trim_above;
+    char *consumer_name;
+    long claim_idle_ms;
+    long max_deliveries;
 };
 
 /* The caller's identity, verified from its bearer token by this process itself. */
@@ -46,7 +52,7 @@ struct svc_identity {
     char user_id[32];
     char name[128];
     long dept_id;
-    char scope[24];
+    enum scope_kind scope; /* the widest of the caller's roles (from the token) */
     char jti[64];
     int64_t iat_ms;
     json_t *roles;  /* array of role codes */
@@ -64,6 +70,7 @@ struct svc_worker {
 
 /* The last health probe of the dependencies, refreshed by a timer on a worker. */
 struct svc_health {
+    struct svc *svc; /* whose (a probe in flight carries it to the loop) */
     bool db_ok;
     bool redis_ok;
     int64_t checked_at;
@@ -71,6 +78,7 @@ struct svc_health {
 
 struct svc {
     const struct svc_def *def;
+    const struct services_entry *entry; /* its line of shared/services.def */
     const char *name;
     const char *version;
     int64_t started_at;
@@ -87,6 +95,11 @@ struct svc {
     struct svc_health health;
     struct revoke *revoke;      /* revoked tokens, kept current from Redis */
     struct events_relay *relay; /* outbox publisher, for services that produce events */
+    struct consumer *consumer;  /* for services that consume streams ... */
+    char streams[CONSUMER_MAX_STREAMS][64]; /* ... these, from its services.def line */
+    size_t nstreams;
+    char consumer_name[96];
+    const struct scope_source *scope_src; /* where its department tree is (data scope) */
     bool probe_running;
     struct event *probe_timer;
     long long keys_mtime; /* of jwt_keys_dir when last read */
@@ -111,13 +124,24 @@ struct svc_job {
     void (*data_free)(void *);
 };
 
+/*
+ * What a service is, besides its line in shared/services.def (its port, whether it produces
+ * events, the streams it consumes). The platform does the rest: for a producer the outbox table
+ * (libcrm's migration) and its relay; for a consumer processed_events, the consumer thread on
+ * the streams of its line with claims, dead letters and metrics, calling 'consume' (whose arg
+ * is set to svc->app after setup), and, when it consumes crm:stream:auth, the projection of
+ * departments and users its data scope reads (applied before 'consume.apply' in the same
+ * transaction).
+ */
 struct svc_def {
     const char *name;
     const char *version;
-    /* Register the service's routes and make its context; 0 or -1. */
+    /* Register the service's routes and make its context (svc->app); 0 or -1. */
     int (*setup)(struct svc *s);
     void (*teardown)(struct svc *s);
-    bool produces_events; /* has an outbox: run the relay */
+    struct consumer_hooks consume; /* apply may be NULL: only the platform's own use */
+    /* where the department tree and users are: NULL = the projection (scope_projection) */
+    const struct scope_source *scope_source;
     /* Append the service's own series to /metrics (may be NULL). */
     void (*metrics)(struct svc *s, struct evbuffer *out);
     const struct config_entry *config; /* the service's own keys (may be NULL) ... */
@@ -133,9 +157,6 @@ int svc_route(struct svc *s, const char *method, const char *pattern, router_han
 /* Register an operational route outside /api (health, metrics) that anyone may call. */
 int svc_route_public(struct svc *s, const char *method, const char *pattern, router_handler_fn fn)
     __attribute__((warn_unused_result));
-
-/* True when the caller holds 'permission'. */
-bool svc_has_perm(const struct http_request *req, const char *permission);
 
 /* Tell the relay that a transaction with events committed (any thread). */
 void svc_events_committed(struct svc *s);
@@ -158,8 +179,10 @@ struct pool *svc_pool_new(struct svc *s, int threads, int queue_max);
 void svc_job_ok(struct svc_job *job, int status, json_t *body);
 void svc_job_fail(struct svc_job *job, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Map the worker's last database failure onto the job (503 when the database is away, 500
- * otherwise); the SQL error goes to the log, never to the client. */
+/* Map the worker's last database failure onto the job, the one place that does: a duplicate
+ * key is 409 conflict, a deadlock or lock wait 503 busy (retry), a database away 503
+ * database_unavailable, anything else 500; the SQL error goes to the log, never to the client.
+ * The platform calls it for a job that ends at status 500 without a code. */
 void svc_job_db_error(struct svc_job *job, struct svc_worker *w);
 
 #endif

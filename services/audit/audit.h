@@ -13,16 +13,12 @@
 #define AUDIT_HASH_HEX 65
 
 struct audit_config {
-    char *consumer_name;
-    long claim_idle_ms;
-    long max_deliveries;
     long verify_budget_ms;
 };
 
 struct audit_ctx {
     struct svc *svc;
     struct audit_config *cfg;
-    struct consumer *consumer;
     /* the consumer thread's chain state within one transaction: the lock is taken once and
      * the head hash read once, then carried from entry to entry (audit_after drops both) */
     bool chain_locked;

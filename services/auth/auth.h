@@ -64,28 +64,39 @@ json_t *tokens_jwks(const struct auth_ctx *a);
 /* The widest data scope of 'roles'. */
 const char *tokens_widest_scope(json_t *roles);
 
+/* ---- tokens.c: revocation ---- */
+/* Revoke every token of 'user_id' now: access tokens (Redis) and refresh tokens (database, in
+ * the caller's transaction). */
+int tokens_revoke_user(struct svc_worker *w, long long user_id) __attribute__((warn_unused_result));
+/* Revoke the access tokens of 'user_id' issued until now (Redis); refresh tokens stay, so a
+ * refresh picks up new roles and permissions. */
+int tokens_revoke_access(struct svc_worker *w, long long user_id)
+    __attribute__((warn_unused_result));
+
+/* ---- handlers_users.c: a user's status, one table of names ---- */
+enum user_status { USER_ENABLED, USER_DISABLED, USER_LOCKED, USER_STATUS_SAME };
+const char *user_status_name(enum user_status s);
+/* USER_ENABLED for anything unknown (the column's values are the three names). */
+enum user_status user_status_parse(const char *name);
+
+/* ---- catalogue.c: the permission catalogue, menus, dictionary seed, first administrator ---- */
+/* Read permissions.tsv, menus.tsv and common-passwords.txt of catalogue_dir; 0 or -1. */
+int catalogue_load(struct auth_ctx *a) __attribute__((warn_unused_result));
+void catalogue_free(struct auth_ctx *a);
+/* Seed the catalogue, the built-in roles and the dictionary; create the first administrator. */
+int catalogue_seed(struct auth_ctx *a) __attribute__((warn_unused_result));
+/* A code of a role or dictionary: a-z, 0-9 and _ only (NULL: nothing to check). */
+bool auth_valid_code(const char *code);
+
 /* ---- handlers ---- */
 int session_routes(struct svc *s);
 int users_routes(struct svc *s);
-int org_routes(struct svc *s);
+int depts_routes(struct svc *s);
+int roles_routes(struct svc *s);
+int dicts_routes(struct svc *s);
 
-/* ---- helpers shared by the handlers ---- */
 struct auth_ctx *auth_of(struct svc *s);
 /* How long a lock lasts: lockout_seconds when set, else lockout_minutes. */
 long auth_lockout_s(const struct auth_ctx *a);
-/* The request body as a strict JSON object, or a 422 reply (returns NULL then). */
-json_t *auth_body(struct http_request *req, const struct jsonv_field *fields);
-/* A path id parameter as a positive integer, or a 404 reply (returns 0 then). */
-long long auth_path_id(struct http_request *req, const char *name);
-/* [{field, before, after}] for the 'fields' whose value differs between the two records. */
-json_t *auth_changes(json_t *before, json_t *after, const char *const *fields);
-/* The actor of events from a job's request. */
-struct events_actor auth_actor(const struct svc_job *job);
-/* Revoke every token of 'user_id' now: access tokens (Redis) and refresh tokens (database, in
- * the caller's transaction). */
-int auth_revoke_user(struct svc_worker *w, long long user_id) __attribute__((warn_unused_result));
-/* Revoke the access tokens of 'user_id' issued until now (Redis); refresh tokens stay, so a
- * refresh picks up new roles and permissions. */
-int auth_revoke_access(struct svc_worker *w, long long user_id) __attribute__((warn_unused_result));
 
 #endif

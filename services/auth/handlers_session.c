@@ -4,6 +4,7 @@
 #include "crmlog.h"
 #include "events.h"
 #include "jsonv.h"
+#include "kit.h"
 #include "repo.h"
 #include "routes.h"
 #include "util.h"
@@ -80,7 +81,7 @@ static json_t *issue_pair(struct auth_ctx *a, struct svc_worker *w, long long us
     char fam[37], refresh[64];
     unsigned char hash[32];
     int64_t exp = 0;
-    if (repo_user_get(&w->db, user_id, false, &user) != 0 || user == NULL ||
+    if (repo_user_get(&w->db, NULL, user_id, false, &user) != 0 || user == NULL ||
         repo_user_roles(&w->db, user_id, &roles) != 0 ||
         repo_user_perms(&w->db, user_id, &perms) != 0)
         goto out;
@@ -230,7 +231,7 @@ out:
 static void login(struct http_request *req, void *arg)
 {
     struct svc *s = arg;
-    json_t *body = auth_body(req, login_fields);
+    json_t *body = kit_body(req, login_fields);
     if (body == NULL)
         return;
     svc_submit_to(s, auth_of(s)->hash_pool, req, login_work, session_in_new(req, body),
@@ -279,12 +280,12 @@ static void refresh_work(struct svc_worker *w, struct svc_job *job)
             goto rollback;
         }
         svc_events_committed(w->svc);
-        if (auth_revoke_access(w, uid) != 0)
+        if (tokens_revoke_access(w, uid) != 0)
             log_warn(in->request_id, "could not publish the revocation of user %lld", uid);
         svc_job_fail(job, 401, "invalid_refresh_token", "the refresh token is not valid");
         goto out;
     }
-    if (repo_user_get(&w->db, uid, false, &user) != 0) {
+    if (repo_user_get(&w->db, NULL, uid, false, &user) != 0) {
         svc_job_db_error(job, w);
         goto rollback;
     }
@@ -311,7 +312,7 @@ out:
 
 static void refresh(struct http_request *req, void *arg)
 {
-    json_t *body = auth_body(req, refresh_fields);
+    json_t *body = kit_body(req, refresh_fields);
     if (body == NULL)
         return;
     svc_submit(arg, req, refresh_work, session_in_new(req, body), session_in_free);
@@ -328,7 +329,7 @@ static const struct jsonv_field logout_fields[] = {
 static void logout_work(struct svc_worker *w, struct svc_job *job)
 {
     struct session_in *in = job->data;
-    struct events_actor actor = auth_actor(job);
+    struct events_actor actor = kit_actor(job);
     char sid[32];
     snprintf(sid, sizeof(sid), "%lld", in->user_id);
     if (revoke_token(&w->rds, in->jti, in->exp) != 0) {
@@ -351,7 +352,7 @@ static void logout_work(struct svc_worker *w, struct svc_job *job)
             goto dberr;
     }
     json_t *user = NULL;
-    if (repo_user_get(&w->db, in->user_id, false, &user) != 0)
+    if (repo_user_get(&w->db, NULL, in->user_id, false, &user) != 0)
         goto dberr;
     /* the username, so the login log can be searched by it for logouts too */
     json_t *data = json_pack("{s:s?, s:s, s:s}", "username",
@@ -374,7 +375,7 @@ dberr:
 
 static void logout(struct http_request *req, void *arg)
 {
-    json_t *body = req->body_len ? auth_body(req, logout_fields) : json_object();
+    json_t *body = req->body_len ? kit_body(req, logout_fields) : json_object();
     if (body == NULL)
         return;
     const struct svc_identity *id = svc_identity(req);
@@ -434,7 +435,7 @@ static void me_work(struct svc_worker *w, struct svc_job *job)
     const struct svc_identity *id = svc_identity(job->req);
     long long uid = atoll(id->user_id);
     json_t *user = NULL, *roles = NULL, *perms = NULL;
-    if (repo_user_get(&w->db, uid, false, &user) != 0 ||
+    if (repo_user_get(&w->db, NULL, uid, false, &user) != 0 ||
         repo_user_roles(&w->db, uid, &roles) != 0 || repo_user_perms(&w->db, uid, &perms) != 0) {
         svc_job_db_error(job, w);
         goto out;
@@ -494,14 +495,14 @@ static void password_work(struct svc_worker *w, struct svc_job *job)
         svc_job_fail(job, 422, "validation_failed", "the current password is wrong");
         return;
     }
-    struct events_actor actor = auth_actor(job);
+    struct events_actor actor = kit_actor(job);
     char sid[32];
     snprintf(sid, sizeof(sid), "%lld", in->user_id);
     if (password_hash(a, new_pw, hash, sizeof(hash)) != 0 ||
         repo_user_set_password(&w->db, in->user_id, hash) != 0 ||
         events_outbox_add(&w->db, "auth", "auth.password_changed", &actor, "user", sid,
                           json_pack("{s:s}", "ip", in->ip), in->request_id, NULL) != 0 ||
-        auth_revoke_user(w, in->user_id) != 0 || db_commit(&w->db) != 0)
+        tokens_revoke_user(w, in->user_id) != 0 || db_commit(&w->db) != 0)
         goto dberr;
     svc_events_committed(w->svc);
     json_decref(row);
@@ -516,7 +517,7 @@ dberr:
 static void password(struct http_request *req, void *arg)
 {
     struct svc *s = arg;
-    json_t *body = auth_body(req, password_fields);
+    json_t *body = kit_body(req, password_fields);
     if (body == NULL)
         return;
     struct session_in *in = session_in_new(req, body);

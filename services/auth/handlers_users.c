@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* handlers_users: user administration (list, create, edit, disable, unlock, reset, logout). */
+/* handlers_users: user administration (list, create, edit, disable, enable, unlock, reset the
+ * password, force a logout), always inside the caller's data scope: a user outside it is not
+ * listed, and asking for one by id answers 404. */
 #include "auth.h"
-#include "events.h"
-#include "jsonv.h"
+#include "kit.h"
 #include "repo.h"
 #include "util.h"
 
@@ -11,38 +12,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ER_DUP_ENTRY         1062
-#define ER_NO_REFERENCED_ROW 1452
-
-struct users_in {
-    json_t *body;
-    long long id;
-    char action[24];
-    struct repo_user_filter filter;
-    char q[128], status[16];
+static const char *const user_status_names[] = {
+    [USER_ENABLED] = "enabled",
+    [USER_DISABLED] = "disabled",
+    [USER_LOCKED] = "locked",
 };
 
-static void users_in_free(void *p)
+const char *user_status_name(enum user_status s)
 {
-    struct users_in *in = p;
-    json_decref(in->body);
-    free(in);
+    return s < ARRAY_LEN(user_status_names) ? user_status_names[s] : "enabled";
 }
 
-static struct users_in *users_in_new(json_t *body, long long id)
+enum user_status user_status_parse(const char *name)
 {
-    struct users_in *in = xcalloc(1, sizeof(*in));
-    in->body = body;
-    in->id = id;
-    return in;
+    for (size_t i = 0; name && i < ARRAY_LEN(user_status_names); i++) {
+        if (strcmp(name, user_status_names[i]) == 0)
+            return (enum user_status)i;
+    }
+    return USER_ENABLED;
 }
 
-/* The user as the API shows it, with roles and role_ids; NULL when absent. */
-static int user_view(struct db *db, long long id, json_t **out)
+/* The user as the API shows it, with roles and role_ids; NULL when absent or outside 'sc'. */
+static int user_view(struct db *db, const struct scope *sc, long long id, bool lock, json_t **out)
 {
     json_t *u = NULL, *roles = NULL;
     *out = NULL;
-    if (repo_user_get(db, id, false, &u) != 0 || (u && repo_user_roles(db, id, &roles) != 0)) {
+    if (repo_user_get(db, sc, id, lock, &u) != 0 || (u && repo_user_roles(db, id, &roles) != 0)) {
         json_decref(u);
         return -1;
     }
@@ -62,16 +57,20 @@ static int user_view(struct db *db, long long id, json_t **out)
     return 0;
 }
 
-/* Field checks beyond types: username characters, email and phone shapes, references. */
-static void check_user_fields(struct db *db, json_t *b, json_t *errors, int *dberr)
+static int user_get(struct db *db, const struct scope *sc, const struct kit_in *in, bool lock,
+                    json_t **row)
+{
+    return user_view(db, sc, in->id, lock, row);
+}
+
+/* Shapes of the fields: username characters, email and phone. */
+static void check_user_shapes(json_t *b, json_t *errors)
 {
     const char *username = json_string_value(json_object_get(b, "username"));
-    if (username) {
-        for (const char *c = username; *c; c++) {
-            if (!isalnum((unsigned char)*c) && *c != '_' && *c != '.' && *c != '-') {
-                jsonv_error_add(errors, "username", "may contain only letters, digits, _ . -");
-                break;
-            }
+    for (const char *c = username; c && *c; c++) {
+        if (!isalnum((unsigned char)*c) && *c != '_' && *c != '.' && *c != '-') {
+            jsonv_error_add(errors, "username", "may contain only letters, digits, _ . -");
+            break;
         }
     }
     const char *email = json_string_value(json_object_get(b, "email"));
@@ -86,114 +85,121 @@ static void check_user_fields(struct db *db, json_t *b, json_t *errors, int *dbe
             break;
         }
     }
+}
+
+/* References: the department exists and lies in the caller's scope (nobody places a user
+ * where they could not see them), the roles exist. 0, or -1 on a database error. */
+static int check_user_refs(struct db *db, const struct scope *sc, json_t *b, json_t *errors)
+{
     json_t *dept = json_object_get(b, "dept_id");
     if (json_is_integer(dept)) {
         json_t *d = NULL;
-        if (repo_dept_get(db, json_integer_value(dept), false, &d) != 0)
-            *dberr = 1;
-        else if (d == NULL)
+        bool covered = false;
+        if (repo_dept_get(db, json_integer_value(dept), false, &d) != 0 ||
+            (d && scope_covers_dept(db, sc, json_integer_value(dept), &covered) != 0)) {
+            json_decref(d);
+            return -1;
+        }
+        if (d == NULL)
             jsonv_error_add(errors, "dept_id", "no such department");
+        else if (!covered)
+            jsonv_error_add(errors, "dept_id", "is outside your data scope");
         json_decref(d);
+    } else if (dept != NULL && sc->kind != SCOPE_ALL) {
+        jsonv_error_add(errors, "dept_id", "is required within your data scope");
     }
-    json_t *roles = json_object_get(b, "role_ids");
     size_t i;
     json_t *r;
-    json_array_foreach(roles, i, r)
+    json_array_foreach(json_object_get(b, "role_ids"), i, r)
     {
         json_t *row = NULL;
         if (repo_role_get(db, json_integer_value(r), false, &row) != 0)
-            *dberr = 1;
-        else if (row == NULL) {
+            return -1;
+        if (row == NULL) {
             char f[32];
             snprintf(f, sizeof(f), "role_ids[%zu]", i);
             jsonv_error_add(errors, f, "no such role");
         }
         json_decref(row);
     }
+    return 0;
 }
 
 /* ---- GET /api/v1/users ---- */
 
+static const struct listq_sort user_sorts[] = {
+    {"id", "u.id", LISTQ_INT, true},
+    {"username", "u.username", LISTQ_STR, false},
+    {"display_name", "u.display_name", LISTQ_STR, false},
+    {"created_at", "u.created_at", LISTQ_TIME, true},
+    {NULL, NULL, 0, false},
+};
+
+struct users_filter {
+    struct repo_user_filter f;
+    char q[72], status[16];
+};
+
 static void list_work(struct svc_worker *w, struct svc_job *job)
 {
-    struct users_in *in = job->data;
-    json_t *items = NULL;
-    long long total = 0;
-    if (repo_users_list(&w->db, &in->filter, &items, &total) != 0) {
-        svc_job_db_error(job, w);
-        return;
-    }
-    svc_job_ok(job, 200,
-               json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total", (json_int_t)total, "page",
-                         (int)in->filter.page, "page_size", (int)in->filter.page_size));
-}
-
-/* Parse ?page&page_size into 'page'/'size'; adds field errors. */
-static void paging(struct http_request *req, long *page, long *size, json_t *errors)
-{
-    const char *p = http_query_get(&req->query, "page");
-    const char *s = http_query_get(&req->query, "page_size");
-    *page = 1;
-    *size = 20;
-    if (p && util_parse_long(p, 1, 1000000, page) != 0)
-        jsonv_error_add(errors, "page", "must be an integer of at least 1");
-    if (s && util_parse_long(s, 1, 100, size) != 0)
-        jsonv_error_add(errors, "page_size", "must be an integer from 1 to 100");
+    struct kit_in *in = job->data;
+    const struct users_filter *uf = in->extra;
+    struct scope sc = kit_scope(job);
+    struct listq_result res = {0};
+    if (repo_users_list(&w->db, &sc, &uf->f, &in->page, &res) != 0)
+        goto out;
+    svc_job_ok(job, 200, listq_result_json(&res, &in->page));
+out:
+    json_decref(res.items);
 }
 
 static void list(struct http_request *req, void *arg)
 {
-    struct users_in *in = users_in_new(NULL, 0);
+    struct kit_in *in = kit_in_new(NULL, 0);
+    struct users_filter *uf = xcalloc(1, sizeof(*uf));
     json_t *errors = json_array();
-    long v;
-    paging(req, &in->filter.page, &in->filter.page_size, errors);
-    const char *q = http_query_get(&req->query, "q");
-    if (q && strlen(q) > 64)
-        jsonv_error_add(errors, "q", "must be at most 64 characters");
-    snprintf(in->q, sizeof(in->q), "%s", q ? q : "");
-    in->filter.q = in->q;
+    in->extra = uf;
+    kit_list_params(req, user_sorts, &in->page, errors);
+    const char *q = kit_query(req, "q", 64, errors);
     const char *status = http_query_get(&req->query, "status");
     if (status && strcmp(status, "enabled") && strcmp(status, "disabled") &&
         strcmp(status, "locked"))
         jsonv_error_add(errors, "status", "must be enabled, disabled or locked");
-    snprintf(in->status, sizeof(in->status), "%s", status ? status : "");
-    in->filter.status = in->status;
-    const char *dept = http_query_get(&req->query, "dept_id");
-    if (dept && util_parse_long(dept, 1, (long)(~0UL >> 1), &v) != 0)
-        jsonv_error_add(errors, "dept_id", "must be a department id");
-    in->filter.dept_id = dept ? v : 0;
-    const char *role = http_query_get(&req->query, "role_id");
-    if (role && util_parse_long(role, 1, (long)(~0UL >> 1), &v) != 0)
-        jsonv_error_add(errors, "role_id", "must be a role id");
-    in->filter.role_id = role ? v : 0;
-    if (json_array_size(errors) > 0) {
-        users_in_free(in);
-        http_reply_problem(req, 422, "validation_failed", "invalid query", errors);
+    snprintf(uf->q, sizeof(uf->q), "%s", q ? q : "");
+    snprintf(uf->status, sizeof(uf->status), "%s", status ? status : "");
+    uf->f.q = uf->q;
+    uf->f.status = uf->status;
+    uf->f.dept_id = kit_query_id(req, "dept_id", errors);
+    uf->f.role_id = kit_query_id(req, "role_id", errors);
+    if (kit_reject(req, errors)) {
+        kit_in_free(in);
         return;
     }
-    json_decref(errors);
-    svc_submit(arg, req, list_work, in, users_in_free);
+    svc_submit(arg, req, list_work, in, kit_in_free);
 }
 
 /* ---- GET /api/v1/users/{id} ---- */
 
 static void get_work(struct svc_worker *w, struct svc_job *job)
 {
-    struct users_in *in = job->data;
+    struct kit_in *in = job->data;
+    struct scope sc = kit_scope(job);
     json_t *u = NULL;
-    if (user_view(&w->db, in->id, &u) != 0)
-        svc_job_db_error(job, w);
-    else if (u == NULL)
+    if (user_view(&w->db, &sc, in->id, false, &u) != 0)
+        goto out;
+    if (u == NULL)
         svc_job_fail(job, 404, "not_found", "no such user");
     else
-        svc_job_ok(job, 200, u);
+        svc_job_ok(job, 200, json_incref(u));
+out:
+    json_decref(u);
 }
 
 static void get(struct http_request *req, void *arg)
 {
-    long long id = auth_path_id(req, "id");
+    long long id = kit_path_id(req, "id");
     if (id)
-        svc_submit(arg, req, get_work, users_in_new(NULL, id), users_in_free);
+        kit_submit(arg, req, get_work, NULL, id);
 }
 
 /* ---- POST /api/v1/users ---- */
@@ -204,315 +210,309 @@ static const struct jsonv_field create_fields[] = {
     {"password", JSONV_STRING, true, false, 1, 512, NULL, JSONV_STRING},
     {"phone", JSONV_STRING, false, false, 0, 32, NULL, JSONV_STRING},
     {"email", JSONV_STRING, false, false, 0, 128, NULL, JSONV_STRING},
-    {"dept_id", JSONV_INT, false, true, 1, (long)(~0UL >> 1), NULL, JSONV_STRING},
+    {"dept_id", JSONV_INT, false, true, 1, KIT_ID_MAX, NULL, JSONV_STRING},
     {"role_ids", JSONV_ARRAY, false, false, 0, 20, NULL, JSONV_INT},
     JSONV_END,
 };
 
+static void username_taken(struct svc_job *job)
+{
+    kit_fail(job, 409, "conflict", "the username is already taken", "username",
+             "is already taken");
+}
+
 static void create_work(struct svc_worker *w, struct svc_job *job)
 {
     struct auth_ctx *a = auth_of(w->svc);
-    struct users_in *in = job->data;
+    struct kit_in *in = job->data;
+    struct scope sc = kit_scope(job);
     json_t *errors = json_array(), *u = NULL;
-    int dberr = 0;
     char hash[160];
     long long id = 0;
+    bool taken = false;
     const char *pw = json_string_value(json_object_get(in->body, "password"));
     const char *why = password_policy(a, pw);
     if (why)
         jsonv_error_add(errors, "password", why);
-    if (db_begin(&w->db) != 0)
-        goto dberr;
-    check_user_fields(&w->db, in->body, errors, &dberr);
-    bool taken = false;
-    if (dberr || repo_username_taken(
-                     &w->db, json_string_value(json_object_get(in->body, "username")), &taken) != 0)
-        goto dberr;
+    check_user_shapes(in->body, errors);
+    if (sc.kind != SCOPE_ALL && !json_is_integer(json_object_get(in->body, "dept_id")))
+        jsonv_error_add(errors, "dept_id", "is required within your data scope");
+    if (db_begin(&w->db) != 0 || check_user_refs(&w->db, &sc, in->body, errors) != 0 ||
+        repo_username_taken(&w->db, json_string_value(json_object_get(in->body, "username")),
+                            &taken) != 0)
+        goto out;
     if (taken) {
-        jsonv_error_add(errors, "username", "is already taken");
-        db_rollback(&w->db);
-        job->errors = errors;
-        svc_job_fail(job, 409, "conflict", "the username is already taken");
-        return;
+        username_taken(job);
+        goto out;
     }
     if (json_array_size(errors) > 0) {
-        db_rollback(&w->db);
-        job->errors = errors;
-        svc_job_fail(job, 422, "validation_failed", "the user is not valid");
-        return;
+        kit_fail_fields(job, json_incref(errors), "the user is not valid");
+        goto out;
     }
     json_t *role_ids = json_object_get(in->body, "role_ids");
     if (password_hash(a, pw, hash, sizeof(hash)) != 0 ||
-        repo_user_insert(&w->db, in->body, hash, &id) != 0 ||
-        (role_ids && repo_user_set_roles(&w->db, id, role_ids) != 0) ||
-        user_view(&w->db, id, &u) != 0)
-        goto dberr;
-    struct events_actor actor = auth_actor(job);
-    char sid[32];
-    snprintf(sid, sizeof(sid), "%lld", id);
+        repo_user_insert(&w->db, in->body, hash, &id) != 0) {
+        if (w->db.last_errno == DB_ER_DUP_ENTRY)
+            username_taken(job); /* a concurrent create of the same name */
+        goto out;
+    }
+    if ((role_ids && repo_user_set_roles(&w->db, id, role_ids) != 0) ||
+        user_view(&w->db, NULL, id, false, &u) != 0)
+        goto out;
     json_t *data = json_deep_copy(u);
     json_object_del(data, "roles");
-    if (events_outbox_add(&w->db, "auth", "user.created", &actor, "user", sid, data,
-                          job->req->request_id, NULL) != 0 ||
-        db_commit(&w->db) != 0)
-        goto dberr;
-    svc_events_committed(w->svc);
-    json_decref(errors);
-    svc_job_ok(job, 201, u);
-    return;
-dberr:
+    if (kit_commit(w, job, "user", id, "user.created", data, NULL) != 0)
+        goto out;
+    svc_job_ok(job, 201, json_incref(u));
+out:
     json_decref(errors);
     json_decref(u);
-    bool dup = w->db.last_errno == ER_DUP_ENTRY;
-    db_rollback(&w->db);
-    if (dup) {
-        job->errors = json_array();
-        jsonv_error_add(job->errors, "username", "is already taken");
-        svc_job_fail(job, 409, "conflict", "the username is already taken");
-        return;
-    }
-    svc_job_db_error(job, w);
 }
 
 static void create(struct http_request *req, void *arg)
 {
     struct svc *s = arg;
-    json_t *body = auth_body(req, create_fields);
+    json_t *body = kit_body(req, create_fields);
     if (body)
-        svc_submit_to(s, auth_of(s)->hash_pool, req, create_work, users_in_new(body, 0),
-                      users_in_free);
+        svc_submit_to(s, auth_of(s)->hash_pool, req, create_work, kit_in_new(body, 0),
+                      kit_in_free);
 }
 
 /* ---- PATCH /api/v1/users/{id} ---- */
 
 static const struct jsonv_field patch_fields[] = {
-    {"version", JSONV_INT, true, false, 1, (long)(~0UL >> 1), NULL, JSONV_STRING},
+    {"version", JSONV_INT, true, false, 1, KIT_ID_MAX, NULL, JSONV_STRING},
     {"display_name", JSONV_STRING, false, false, 1, 64, NULL, JSONV_STRING},
     {"phone", JSONV_STRING, false, false, 0, 32, NULL, JSONV_STRING},
     {"email", JSONV_STRING, false, false, 0, 128, NULL, JSONV_STRING},
-    {"dept_id", JSONV_INT, false, true, 1, (long)(~0UL >> 1), NULL, JSONV_STRING},
+    {"dept_id", JSONV_INT, false, true, 1, KIT_ID_MAX, NULL, JSONV_STRING},
     {"role_ids", JSONV_ARRAY, false, false, 0, 20, NULL, JSONV_INT},
     JSONV_END,
 };
 
+static int patch_check(struct svc_worker *w, struct svc_job *job, json_t *before, json_t *body)
+{
+    (void)before;
+    struct scope sc = kit_scope(job);
+    json_t *errors = json_array();
+    check_user_shapes(body, errors);
+    if (check_user_refs(&w->db, &sc, body, errors) != 0) {
+        json_decref(errors);
+        return -1;
+    }
+    if (json_array_size(errors) == 0) {
+        json_decref(errors);
+        return 0;
+    }
+    kit_fail_fields(job, errors, "the user is not valid");
+    return -1;
+}
+
+static int patch_also(struct svc_worker *w, struct svc_job *job, json_t *before, json_t *body)
+{
+    (void)job;
+    json_t *role_ids = json_object_get(body, "role_ids");
+    return role_ids ? repo_user_set_roles(&w->db, json_integer_value(json_object_get(before, "id")),
+                                          role_ids)
+                    : 0;
+}
+
+/* New roles mean new permissions: the old access tokens go; a refresh gets the new set. */
+static int patch_changed(struct svc_worker *w, struct svc_job *job, json_t *after, json_t *changes)
+{
+    (void)job;
+    size_t i;
+    json_t *c;
+    json_array_foreach(changes, i, c)
+    {
+        if (strcmp(json_string_value(json_object_get(c, "field")), "role_ids") == 0)
+            return tokens_revoke_access(w, json_integer_value(json_object_get(after, "id")));
+    }
+    return 0;
+}
+
+static json_t *user_event_data(json_t *after, const struct kit_in *in)
+{
+    (void)in;
+    return json_pack("{s:O}", "username", json_object_get(after, "username"));
+}
+
+static const char *const user_fields[] = {"display_name", "phone",    "email",
+                                          "dept_id",      "role_ids", NULL};
+static const struct kit_patch user_patch_ops = {
+    .subject = "user",
+    .event = "user.updated",
+    .fields = user_fields,
+    .get = user_get,
+    .check = patch_check,
+    .update = repo_user_update,
+    .also = patch_also,
+    .changed = patch_changed,
+    .event_data = user_event_data,
+};
+
 static void patch_work(struct svc_worker *w, struct svc_job *job)
 {
-    static const char *const fields[] = {"display_name", "phone",    "email",
-                                         "dept_id",      "role_ids", NULL};
-    struct users_in *in = job->data;
-    json_t *before = NULL, *after = NULL, *errors = json_array();
-    int dberr = 0;
-    uint64_t affected = 0;
-    if (db_begin(&w->db) != 0 || repo_user_get(&w->db, in->id, true, &before) != 0)
-        goto dberr;
-    json_decref(before);
-    before = NULL;
-    if (user_view(&w->db, in->id, &before) != 0)
-        goto dberr;
-    if (before == NULL) {
-        db_rollback(&w->db);
-        json_decref(errors);
-        svc_job_fail(job, 404, "not_found", "no such user");
-        return;
-    }
-    check_user_fields(&w->db, in->body, errors, &dberr);
-    if (dberr)
-        goto dberr;
-    if (json_array_size(errors) > 0) {
-        db_rollback(&w->db);
-        json_decref(before);
-        job->errors = errors;
-        svc_job_fail(job, 422, "validation_failed", "the user is not valid");
-        return;
-    }
-    long long version = json_integer_value(json_object_get(in->body, "version"));
-    json_t *role_ids = json_object_get(in->body, "role_ids");
-    if (repo_user_update(&w->db, in->id, version, in->body, &affected) != 0)
-        goto dberr;
-    if (affected == 0) {
-        db_rollback(&w->db);
-        json_decref(before);
-        json_decref(errors);
-        svc_job_fail(job, 409, "version_conflict",
-                     "the user was changed by someone else; reload and try again");
-        return;
-    }
-    if ((role_ids && repo_user_set_roles(&w->db, in->id, role_ids) != 0) ||
-        user_view(&w->db, in->id, &after) != 0)
-        goto dberr;
-    json_t *changes = auth_changes(before, after, fields);
-    bool roles_changed = role_ids && !json_equal(json_object_get(before, "role_ids"),
-                                                 json_object_get(after, "role_ids"));
-    struct events_actor actor = auth_actor(job);
-    char sid[32];
-    snprintf(sid, sizeof(sid), "%lld", in->id);
-    if (events_outbox_add(&w->db, "auth", "user.updated", &actor, "user", sid,
-                          json_pack("{s:O, s:o}", "username", json_object_get(after, "username"),
-                                    "changes", changes),
-                          job->req->request_id, NULL) != 0)
-        goto dberr;
-    /* New roles mean new permissions: the old access tokens go; a refresh gets the new set. */
-    if (roles_changed) {
-        if (auth_revoke_access(w, in->id) != 0)
-            goto dberr;
-    }
-    if (db_commit(&w->db) != 0)
-        goto dberr;
-    svc_events_committed(w->svc);
-    json_decref(before);
-    json_decref(errors);
-    svc_job_ok(job, 200, after);
-    return;
-dberr:
-    json_decref(before);
-    json_decref(after);
-    json_decref(errors);
-    db_rollback(&w->db);
-    svc_job_db_error(job, w);
+    kit_patch_work(w, job, &user_patch_ops);
 }
 
 static void patch(struct http_request *req, void *arg)
 {
-    long long id = auth_path_id(req, "id");
-    if (id == 0)
-        return;
-    json_t *body = auth_body(req, patch_fields);
+    long long id = kit_path_id(req, "id");
+    json_t *body = id ? kit_body(req, patch_fields) : NULL;
     if (body)
-        svc_submit(arg, req, patch_work, users_in_new(body, id), users_in_free);
+        kit_submit(arg, req, patch_work, body, id);
 }
 
-/* ---- status changes: disable, enable, unlock, force-logout, reset-password ---- */
+/* ---- actions: disable, enable, unlock, force-logout, reset-password ---- */
+
+/* What each action does: one table of names, one transition function (user_transition). */
+enum user_action {
+    UA_DISABLE,
+    UA_ENABLE,
+    UA_UNLOCK,
+    UA_FORCE_LOGOUT,
+    UA_RESET_PASSWORD,
+};
+
+static const struct {
+    const char *name;         /* the route's last segment */
+    const char *event;        /* what the audit records */
+    enum user_status to;      /* the status after it, or USER_STATUS_SAME */
+    bool revoke;              /* every token of the user ends */
+    bool password;            /* sets a new password (hashed on the hashing pool) */
+    int ok_status;            /* 200 with the user, or 204 */
+} user_actions[] = {
+    [UA_DISABLE] = {"disable", "user.disabled", USER_DISABLED, true, false, 200},
+    [UA_ENABLE] = {"enable", "user.enabled", USER_ENABLED, false, false, 200},
+    [UA_UNLOCK] = {"unlock", "user.unlocked", USER_ENABLED, false, false, 200},
+    [UA_FORCE_LOGOUT] = {"force-logout", "user.force_logout", USER_STATUS_SAME, true, false, 204},
+    [UA_RESET_PASSWORD] = {"reset-password", "user.password_reset", USER_STATUS_SAME, true, true,
+                           204},
+};
+
+/* Whether 'action' may happen to a user in 'status' ('locked': a lock is running), done by
+ * the user 'self' or not. NULL when it may, else why not (a 409). */
+static const char *user_transition(enum user_action action, enum user_status status, bool locked,
+                                   bool self)
+{
+    switch (action) {
+    case UA_DISABLE:
+        return self ? "you cannot disable your own account" : NULL;
+    case UA_ENABLE:
+        return status == USER_DISABLED ? NULL : "the user is not disabled";
+    case UA_UNLOCK:
+        return locked ? NULL : "the user is not locked";
+    case UA_FORCE_LOGOUT:
+    case UA_RESET_PASSWORD:
+        return NULL;
+    }
+    return "unknown action";
+}
 
 static const struct jsonv_field reset_fields[] = {
     {"new_password", JSONV_STRING, true, false, 1, 512, NULL, JSONV_STRING},
     JSONV_END,
 };
 
-static void action_work(struct svc_worker *w, struct svc_job *job)
+/* The new password of a reset, checked and hashed, into 'hash'; 0 or -1 (job failed). */
+static int action_password(struct svc_worker *w, struct svc_job *job, char *hash, size_t len)
 {
     struct auth_ctx *a = auth_of(w->svc);
-    struct users_in *in = job->data;
-    const struct svc_identity *me = svc_identity(job->req);
-    json_t *u = NULL;
-    const char *event = NULL, *status = NULL;
-    bool revoke = false, set_password = false;
-    char hash[160];
-    if (strcmp(in->action, "disable") == 0) {
-        event = "user.disabled", status = "disabled", revoke = true;
-        if (atoll(me->user_id) == in->id) {
-            svc_job_fail(job, 409, "conflict", "you cannot disable your own account");
-            return;
-        }
-    } else if (strcmp(in->action, "enable") == 0) {
-        event = "user.enabled", status = "enabled";
-    } else if (strcmp(in->action, "unlock") == 0) {
-        event = "user.unlocked", status = "enabled";
-    } else if (strcmp(in->action, "force-logout") == 0) {
-        event = "user.force_logout", revoke = true;
-    } else {
-        event = "user.password_reset", revoke = true, set_password = true;
-        const char *why =
-            password_policy(a, json_string_value(json_object_get(in->body, "new_password")));
-        if (why) {
-            job->errors = json_array();
-            jsonv_error_add(job->errors, "new_password", why);
-            svc_job_fail(job, 422, "validation_failed", "the new password is not acceptable");
-            return;
-        }
-        if (password_hash(a, json_string_value(json_object_get(in->body, "new_password")), hash,
-                          sizeof(hash)) != 0) {
-            svc_job_fail(job, 500, "internal", "the password could not be hashed");
-            return;
-        }
+    const struct kit_in *in = job->data;
+    const char *pw = json_string_value(json_object_get(in->body, "new_password"));
+    const char *why = password_policy(a, pw);
+    if (why) {
+        kit_fail(job, 422, "validation_failed", "the new password is not acceptable",
+                 "new_password", why);
+        return -1;
     }
-    if (db_begin(&w->db) != 0 || repo_user_get(&w->db, in->id, true, &u) != 0)
-        goto dberr;
-    if (u == NULL) {
-        db_rollback(&w->db);
-        svc_job_fail(job, 404, "not_found", "no such user");
-        return;
+    if (password_hash(a, pw, hash, len) != 0) {
+        svc_job_fail(job, 500, "internal", "the password could not be hashed");
+        return -1;
     }
-    const char *was = json_string_value(json_object_get(u, "status"));
-    if (strcmp(in->action, "enable") == 0 && strcmp(was, "disabled") != 0) {
-        db_rollback(&w->db);
-        json_decref(u);
-        svc_job_fail(job, 409, "conflict", "the user is not disabled");
-        return;
-    }
-    if (strcmp(in->action, "unlock") == 0 && json_is_null(json_object_get(u, "locked_until"))) {
-        db_rollback(&w->db);
-        json_decref(u);
-        svc_job_fail(job, 409, "conflict", "the user is not locked");
-        return;
-    }
-    struct events_actor actor = auth_actor(job);
-    char sid[32];
-    snprintf(sid, sizeof(sid), "%lld", in->id);
-    if ((status && repo_user_set_status(&w->db, in->id, status) != 0) ||
-        (set_password && repo_user_set_password(&w->db, in->id, hash) != 0) ||
-        (revoke && auth_revoke_user(w, in->id) != 0) ||
-        events_outbox_add(&w->db, "auth", event, &actor, "user", sid,
-                          json_pack("{s:O, s:O, s:s?}", "username", json_object_get(u, "username"),
-                                    "status_before", json_object_get(u, "status"), "status_after",
-                                    status),
-                          job->req->request_id, NULL) != 0)
-        goto dberr;
-    json_decref(u);
-    u = NULL;
-    if (user_view(&w->db, in->id, &u) != 0 || db_commit(&w->db) != 0)
-        goto dberr;
-    svc_events_committed(w->svc);
-    if (strcmp(in->action, "force-logout") == 0 || strcmp(in->action, "reset-password") == 0) {
-        json_decref(u);
-        svc_job_ok(job, 204, NULL);
-    } else {
-        svc_job_ok(job, 200, u);
-    }
-    return;
-dberr:
-    json_decref(u);
-    db_rollback(&w->db);
-    svc_job_db_error(job, w);
+    return 0;
 }
 
-static void action(struct http_request *req, struct svc *s, const char *name, json_t *body,
-                   bool hashes)
+static void action_work(struct svc_worker *w, struct svc_job *job)
 {
-    long long id = auth_path_id(req, "id");
+    struct kit_in *in = job->data;
+    enum user_action action = (enum user_action)in->variant;
+    struct scope sc = kit_scope(job);
+    json_t *u = NULL, *after = NULL;
+    char hash[160];
+    if (user_actions[action].password && action_password(w, job, hash, sizeof(hash)) != 0)
+        goto out;
+    if (db_begin(&w->db) != 0 || repo_user_get(&w->db, &sc, in->id, true, &u) != 0)
+        goto out;
+    if (u == NULL) {
+        svc_job_fail(job, 404, "not_found", "no such user");
+        goto out;
+    }
+    enum user_status was = user_status_parse(json_string_value(json_object_get(u, "status")));
+    const char *refusal =
+        user_transition(action, was, !json_is_null(json_object_get(u, "locked_until")),
+                        sc.user_id == in->id);
+    if (refusal) {
+        svc_job_fail(job, 409, "conflict", "%s", refusal);
+        goto out;
+    }
+    enum user_status to = user_actions[action].to;
+    if ((to != USER_STATUS_SAME && repo_user_set_status(&w->db, in->id, user_status_name(to)) != 0) ||
+        (user_actions[action].password && repo_user_set_password(&w->db, in->id, hash) != 0) ||
+        (user_actions[action].revoke && tokens_revoke_user(w, in->id) != 0) ||
+        user_view(&w->db, NULL, in->id, false, &after) != 0)
+        goto out;
+    json_t *data = json_pack("{s:O, s:O, s:s?}", "username", json_object_get(u, "username"),
+                             "status_before", json_object_get(u, "status"), "status_after",
+                             to == USER_STATUS_SAME ? NULL : user_status_name(to));
+    if (kit_commit(w, job, "user", in->id, user_actions[action].event, data, NULL) != 0)
+        goto out;
+    svc_job_ok(job, user_actions[action].ok_status,
+               user_actions[action].ok_status == 200 ? json_incref(after) : NULL);
+out:
+    json_decref(u);
+    json_decref(after);
+}
+
+static void action(struct http_request *req, struct svc *s, enum user_action a, json_t *body)
+{
+    long long id = kit_path_id(req, "id");
     if (id == 0) {
         json_decref(body);
         return;
     }
-    struct users_in *in = users_in_new(body, id);
-    snprintf(in->action, sizeof(in->action), "%s", name);
-    svc_submit_to(s, hashes ? auth_of(s)->hash_pool : s->pool, req, action_work, in, users_in_free);
+    struct kit_in *in = kit_in_new(body, id);
+    in->variant = (int)a;
+    svc_submit_to(s, user_actions[a].password ? auth_of(s)->hash_pool : s->pool, req, action_work,
+                  in, kit_in_free);
 }
 
 static void disable(struct http_request *req, void *arg)
 {
-    action(req, arg, "disable", NULL, false);
+    action(req, arg, UA_DISABLE, NULL);
 }
 
 static void enable(struct http_request *req, void *arg)
 {
-    action(req, arg, "enable", NULL, false);
+    action(req, arg, UA_ENABLE, NULL);
 }
 
 static void unlock(struct http_request *req, void *arg)
 {
-    action(req, arg, "unlock", NULL, false);
+    action(req, arg, UA_UNLOCK, NULL);
 }
 
 static void force_logout(struct http_request *req, void *arg)
 {
-    action(req, arg, "force-logout", NULL, false);
+    action(req, arg, UA_FORCE_LOGOUT, NULL);
 }
 
 static void reset_password(struct http_request *req, void *arg)
 {
-    json_t *body = auth_body(req, reset_fields);
+    json_t *body = kit_body(req, reset_fields);
     if (body)
-        action(req, arg, "reset-password", body, true);
+        action(req, arg, UA_RESET_PASSWORD, body);
 }
 
 int users_routes(struct svc *s)

@@ -8,13 +8,17 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "listq.h"
+#include "scope.h"
 
 #define WUR __attribute__((warn_unused_result))
 
 /* ---- users (repo_users.c) ---- */
 int repo_user_for_login(struct db *db, const char *username, json_t **row) WUR;
-/* One user as the API shows it (NULL row when absent); 'lock' takes a row lock. */
-int repo_user_get(struct db *db, long long id, bool lock, json_t **row) WUR;
+/* One user as the API shows it (NULL row when absent or outside 'sc'; 'sc' NULL: any user);
+ * 'lock' takes a row lock. */
+int repo_user_get(struct db *db, const struct scope *sc, long long id, bool lock,
+                  json_t **row) WUR;
 int repo_user_roles(struct db *db, long long id, json_t **roles) WUR;
 int repo_user_perms(struct db *db, long long id, json_t **codes) WUR;
 int repo_user_password_hash(struct db *db, long long id, json_t **row) WUR;
@@ -25,10 +29,10 @@ struct repo_user_filter {
     const char *q;              /* username or display name contains */
     long long dept_id, role_id; /* 0 = any */
     const char *status;         /* NULL = any */
-    long page, page_size;
 };
-int repo_users_list(struct db *db, const struct repo_user_filter *f, json_t **items,
-                    long long *total) WUR;
+/* A page of the users 'sc' covers, each with its roles. */
+int repo_users_list(struct db *db, const struct scope *sc, const struct repo_user_filter *f,
+                    const struct listq_page *pg, struct listq_result *out) WUR;
 int repo_user_insert(struct db *db, json_t *u, const char *hash, long long *id) WUR;
 /* Apply the fields present in 'patch' when 'version' matches; '*affected' 0 means stale. */
 int repo_user_update(struct db *db, long long id, long long version, json_t *patch,
@@ -58,7 +62,7 @@ int repo_dept_delete(struct db *db, long long id) WUR;
 int repo_dept_usage(struct db *db, long long id, long long *children, long long *users) WUR;
 int repo_dept_by_name(struct db *db, long long parent_id, const char *name, json_t **row) WUR;
 
-int repo_roles_list(struct db *db, long page, long page_size, json_t **items, long long *total) WUR;
+int repo_roles_list(struct db *db, const struct listq_page *pg, struct listq_result *out) WUR;
 int repo_role_get(struct db *db, long long id, bool lock, json_t **row) WUR;
 int repo_role_by_code(struct db *db, const char *code, json_t **row) WUR;
 int repo_role_insert(struct db *db, json_t *r, bool builtin, long long *id) WUR;
@@ -83,11 +87,6 @@ int repo_dict_item_insert(struct db *db, long long type_id, json_t *item, long l
 int repo_dict_item_update(struct db *db, long long id, long long version, json_t *patch,
                           uint64_t *affected) WUR;
 
-/* First row of 'rows' (borrowed) or NULL; frees nothing. */
-json_t *repo_first(json_t *rows);
-/* Run 'sql' and keep its first row (a new reference, or NULL when there is none). */
-int repo_query_one(struct db *db, const char *sql, const struct db_param *p, size_t n,
-                   json_t **row) WUR;
 /* Run a query of one column "code" and return the codes as an array of strings. */
 int repo_query_codes(struct db *db, const char *sql, const struct db_param *p, size_t n,
                      json_t **codes) WUR;

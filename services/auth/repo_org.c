@@ -19,7 +19,7 @@ int repo_depts_all(struct db *db, json_t **rows)
 int repo_dept_get(struct db *db, long long id, bool lock, json_t **row)
 {
     struct db_param p[] = {DBP_INT(id)};
-    return repo_query_one(db,
+    return db_query_one(db,
                           lock ? "SELECT id, parent_id, name, sort_order, version, created_at,"
                                  " updated_at FROM departments WHERE id = ? FOR UPDATE"
                                : "SELECT id, parent_id, name, sort_order, version, created_at,"
@@ -30,7 +30,7 @@ int repo_dept_get(struct db *db, long long id, bool lock, json_t **row)
 int repo_dept_by_name(struct db *db, long long parent_id, const char *name, json_t **row)
 {
     struct db_param p[] = {DBP_INT(parent_id), DBP_INT(parent_id), DBP_STR(name)};
-    return repo_query_one(db,
+    return db_query_one(db,
                           "SELECT id FROM departments WHERE ((? = 0 AND parent_id IS NULL) OR"
                           " parent_id = ?) AND name = ?",
                           p, 3, row);
@@ -100,15 +100,19 @@ static int roles_attach_perms(struct db *db, json_t *roles)
     return 0;
 }
 
-int repo_roles_list(struct db *db, long page, long page_size, json_t **items, long long *total)
+int repo_roles_list(struct db *db, const struct listq_page *pg, struct listq_result *out)
 {
-    struct db_param p[] = {DBP_INT(page_size), DBP_INT((page - 1) * page_size)};
-    *items = NULL;
-    if (repo_query_count(db, "SELECT COUNT(*) AS n FROM roles", NULL, 0, total) != 0 ||
-        db_query(db, "SELECT " ROLE_COLUMNS " FROM roles ORDER BY id LIMIT ? OFFSET ?", p, 2,
-                 items) != 0)
+    static const struct listq_spec spec = {
+        .from = "roles r",
+        .id = "r.id",
+        .columns = "r.id, r.code, r.name, r.data_scope, r.builtin, r.description, r.version,"
+                   " r.created_at, r.updated_at",
+    };
+    struct listq q;
+    listq_init(&q);
+    if (listq_run(db, &spec, &q, pg, out) != 0)
         return -1;
-    return roles_attach_perms(db, *items);
+    return roles_attach_perms(db, out->items);
 }
 
 int repo_role_get(struct db *db, long long id, bool lock, json_t **row)
@@ -124,7 +128,7 @@ int repo_role_get(struct db *db, long long id, bool lock, json_t **row)
         json_decref(rows);
         return -1;
     }
-    json_t *r = repo_first(rows);
+    json_t *r = json_array_get(rows, 0);
     *row = r ? json_incref(r) : NULL;
     json_decref(rows);
     return 0;
@@ -133,7 +137,7 @@ int repo_role_get(struct db *db, long long id, bool lock, json_t **row)
 int repo_role_by_code(struct db *db, const char *code, json_t **row)
 {
     struct db_param p[] = {DBP_STR(code)};
-    return repo_query_one(db, "SELECT " ROLE_COLUMNS " FROM roles WHERE code = ?", p, 1, row);
+    return db_query_one(db, "SELECT " ROLE_COLUMNS " FROM roles WHERE code = ?", p, 1, row);
 }
 
 int repo_role_insert(struct db *db, json_t *r, bool builtin, long long *id)
@@ -230,7 +234,7 @@ int repo_perm_upsert(struct db *db, json_t *perm, long sort, bool *is_new)
     const char *code = json_string_value(json_object_get(perm, "code"));
     json_t *row = NULL;
     struct db_param k[] = {DBP_STR(code)};
-    if (repo_query_one(db, "SELECT code FROM permissions WHERE code = ?", k, 1, &row) != 0)
+    if (db_query_one(db, "SELECT code FROM permissions WHERE code = ?", k, 1, &row) != 0)
         return -1;
     *is_new = row == NULL;
     json_decref(row);
@@ -273,7 +277,7 @@ int repo_dict_types(struct db *db, json_t **rows)
 int repo_dict_type_by_code(struct db *db, const char *code, json_t **row)
 {
     struct db_param p[] = {DBP_STR(code)};
-    if (repo_query_one(db, "SELECT " TYPE_COLUMNS " FROM dict_types WHERE code = ?", p, 1, row) !=
+    if (db_query_one(db, "SELECT " TYPE_COLUMNS " FROM dict_types WHERE code = ?", p, 1, row) !=
         0)
         return -1;
     if (*row)
@@ -317,7 +321,7 @@ int repo_dict_item_get(struct db *db, long long type_id, long long id, json_t **
                  &rows) != 0)
         return -1;
     bools(rows, "enabled");
-    json_t *r = repo_first(rows);
+    json_t *r = json_array_get(rows, 0);
     *row = r ? json_incref(r) : NULL;
     json_decref(rows);
     return 0;

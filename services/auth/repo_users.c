@@ -4,29 +4,14 @@
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-json_t *repo_first(json_t *rows)
-{
-    return json_array_size(rows) > 0 ? json_array_get(rows, 0) : NULL;
-}
-
-int repo_query_one(struct db *db, const char *sql, const struct db_param *p, size_t n, json_t **row)
-{
-    json_t *rows = NULL;
-    *row = NULL;
-    if (db_query(db, sql, p, n, &rows) != 0)
-        return -1;
-    json_t *r = repo_first(rows);
-    *row = r ? json_incref(r) : NULL;
-    json_decref(rows);
-    return 0;
-}
 
 int repo_user_for_login(struct db *db, const char *username, json_t **row)
 {
     struct db_param p[] = {DBP_STR(username)};
-    return repo_query_one(db,
+    return db_query_one(db,
                           "SELECT id, username, display_name, dept_id, status, password_hash,"
                           " failed_logins, (locked_until IS NOT NULL AND locked_until > NOW(3))"
                           " AS locked_now FROM users WHERE username = ? FOR UPDATE",
@@ -39,15 +24,19 @@ int repo_user_for_login(struct db *db, const char *username, json_t **row)
     " 'enabled', u.status) AS status, IF(u.locked_until > NOW(3), u.locked_until, NULL)"           \
     " AS locked_until, u.version, u.created_at, u.updated_at"
 
-int repo_user_get(struct db *db, long long id, bool lock, json_t **row)
+int repo_user_get(struct db *db, const struct scope *sc, long long id, bool lock, json_t **row)
 {
-    struct db_param p[] = {DBP_INT(id)};
-    return repo_query_one(db,
-                          lock ? "SELECT " USER_COLUMNS " FROM users u LEFT JOIN departments d ON"
-                                 " d.id = u.dept_id WHERE u.id = ? FOR UPDATE"
-                               : "SELECT " USER_COLUMNS " FROM users u LEFT JOIN departments d ON"
-                                 " d.id = u.dept_id WHERE u.id = ?",
-                          p, 1, row);
+    struct listq q;
+    listq_init(&q);
+    listq_add(&q, "u.id = ?", &DBP_INT(id), 1);
+    if (sc)
+        scope_where(&q, sc, "u.id", "u.dept_id");
+    char *sql = xasprintf("SELECT " USER_COLUMNS " FROM users u LEFT JOIN departments d ON"
+                          " d.id = u.dept_id%s%s",
+                          listq_sql(&q), lock ? " FOR UPDATE" : "");
+    int rc = db_query_one(db, sql, q.p, q.n, row);
+    free(sql);
+    return rc;
 }
 
 int repo_user_roles(struct db *db, long long id, json_t **roles)
@@ -90,7 +79,7 @@ int repo_user_perms(struct db *db, long long id, json_t **codes)
 int repo_user_password_hash(struct db *db, long long id, json_t **row)
 {
     struct db_param p[] = {DBP_INT(id)};
-    return repo_query_one(db, "SELECT id, password_hash FROM users WHERE id = ? FOR UPDATE", p, 1,
+    return db_query_one(db, "SELECT id, password_hash FROM users WHERE id = ? FOR UPDATE", p, 1,
                           row);
 }
 
@@ -115,85 +104,72 @@ int repo_user_login_succeeded(struct db *db, long long id)
                    p, 1, NULL, NULL);
 }
 
-/* The filter of the list, the same for the page, the count and the roles of the page. */
-#define USER_FILTER                                                                                \
-    " WHERE (? = '' OR u.username LIKE ? OR u.display_name LIKE ?)"                                \
-    " AND (? = 0 OR u.dept_id = ?) AND (? = '' OR u.status = ?)"                                   \
-    " AND (? = 0 OR EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id"                     \
-    " AND x.role_id = ?))"
-
-int repo_users_list(struct db *db, const struct repo_user_filter *f, json_t **items,
-                    long long *total)
+/* The roles of the users of a page, attached to each as "roles" and "role_ids". */
+static int users_attach_roles(struct db *db, json_t *items)
 {
-    char like[300] = "";
-    const char *q = f->q ? f->q : "";
-    const char *status = f->status ? f->status : "";
-    json_t *count = NULL, *roles = NULL;
-    /* escape LIKE wildcards: a search for "50%" finds "50%" */
-    size_t n = 0;
-    like[n++] = '%';
-    for (const char *c = q; *c && n + 3 < sizeof(like); c++) {
-        if (*c == '%' || *c == '_' || *c == '\\')
-            like[n++] = '\\';
-        like[n++] = *c;
-    }
-    like[n++] = '%';
-    like[n] = '\0';
-    struct db_param p[] = {DBP_STR(q),
-                           DBP_STR(like),
-                           DBP_STR(like),
-                           DBP_INT(f->dept_id),
-                           DBP_INT(f->dept_id),
-                           DBP_STR(status),
-                           DBP_STR(status),
-                           DBP_INT(f->role_id),
-                           DBP_INT(f->role_id),
-                           DBP_INT(f->page_size),
-                           DBP_INT((f->page - 1) * f->page_size)};
-    *items = NULL;
-    if (db_query(db, "SELECT COUNT(*) AS n FROM users u" USER_FILTER, p, 9, &count) != 0)
-        return -1;
-    *total = json_integer_value(json_object_get(repo_first(count), "n"));
-    json_decref(count);
-    /* deferred join: the page's ids come from the index, the rows after */
-    if (db_query(db,
-                 "SELECT " USER_COLUMNS " FROM (SELECT u.id FROM users u" USER_FILTER
-                 " ORDER BY u.id DESC LIMIT ? OFFSET ?) page JOIN users u ON u.id = page.id"
-                 " LEFT JOIN departments d ON d.id = u.dept_id ORDER BY u.id DESC",
-                 p, 11, items) != 0)
-        return -1;
-    if (db_query(
-            db,
-            "SELECT ur.user_id, r.id, r.code, r.name FROM (SELECT u.id FROM users u" USER_FILTER
-            " ORDER BY u.id DESC LIMIT ? OFFSET ?) page"
-            " JOIN user_roles ur ON ur.user_id = page.id JOIN roles r ON r.id = ur.role_id"
-            " ORDER BY r.id",
-            p, 11, &roles) != 0) {
-        json_decref(*items);
-        *items = NULL;
-        return -1;
-    }
-    size_t i, k;
-    json_t *u, *r;
-    json_array_foreach(*items, i, u)
+    struct db_param ids[LISTQ_PAGE_MAX];
+    size_t n = 0, i, k;
+    json_t *u, *r, *roles = NULL;
+    char in[4 * LISTQ_PAGE_MAX + 8] = "";
+    json_array_foreach(items, i, u)
     {
-        json_t *list = json_array(), *ids = json_array();
+        if (n == ARRAY_LEN(ids))
+            break;
+        ids[n] = DBP_INT(json_integer_value(json_object_get(u, "id")));
+        strcat(in, n++ ? ",?" : "?");
+    }
+    if (n == 0)
+        return 0;
+    char *sql = xasprintf("SELECT ur.user_id, r.id, r.code, r.name FROM user_roles ur"
+                          " JOIN roles r ON r.id = ur.role_id WHERE ur.user_id IN (%s)"
+                          " ORDER BY r.id",
+                          in);
+    int rc = db_query(db, sql, ids, n, &roles);
+    free(sql);
+    if (rc != 0)
+        return -1;
+    json_array_foreach(items, i, u)
+    {
+        json_t *list = json_array(), *rids = json_array();
         json_array_foreach(roles, k, r)
         {
-            if (json_integer_value(json_object_get(r, "user_id")) ==
-                json_integer_value(json_object_get(u, "id"))) {
-                json_array_append_new(list,
-                                      json_pack("{s:O, s:O, s:O}", "id", json_object_get(r, "id"),
-                                                "code", json_object_get(r, "code"), "name",
-                                                json_object_get(r, "name")));
-                json_array_append(ids, json_object_get(r, "id"));
-            }
+            if (!json_equal(json_object_get(r, "user_id"), json_object_get(u, "id")))
+                continue;
+            json_array_append_new(list, json_pack("{s:O, s:O, s:O}", "id", json_object_get(r, "id"),
+                                                  "code", json_object_get(r, "code"), "name",
+                                                  json_object_get(r, "name")));
+            json_array_append(rids, json_object_get(r, "id"));
         }
         json_object_set_new(u, "roles", list);
-        json_object_set_new(u, "role_ids", ids);
+        json_object_set_new(u, "role_ids", rids);
     }
     json_decref(roles);
     return 0;
+}
+
+static const struct listq_spec users_spec = {
+    .from = "users u",
+    .id = "u.id",
+    .columns = USER_COLUMNS,
+    .joins = " LEFT JOIN departments d ON d.id = u.dept_id",
+};
+
+int repo_users_list(struct db *db, const struct scope *sc, const struct repo_user_filter *f,
+                    const struct listq_page *pg, struct listq_result *out)
+{
+    static const char *const text_cols[] = {"u.username", "u.display_name", NULL};
+    struct listq q;
+    listq_init(&q);
+    listq_contains(&q, text_cols, f->q);
+    listq_eq_int(&q, "u.dept_id", f->dept_id);
+    listq_eq_str(&q, "u.status", f->status);
+    if (f->role_id)
+        listq_add(&q, "EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role_id = ?)",
+                  &DBP_INT(f->role_id), 1);
+    scope_where(&q, sc, "u.id", "u.dept_id");
+    if (listq_run(db, &users_spec, &q, pg, out) != 0)
+        return -1;
+    return users_attach_roles(db, out->items);
 }
 
 static const char *str_or_empty(json_t *o, const char *k)
@@ -238,7 +214,7 @@ int repo_query_count(struct db *db, const char *sql, const struct db_param *p, s
                      long long *out)
 {
     json_t *row = NULL;
-    if (repo_query_one(db, sql, p, n, &row) != 0)
+    if (db_query_one(db, sql, p, n, &row) != 0)
         return -1;
     *out = json_integer_value(json_object_get(row, "n"));
     json_decref(row);
@@ -302,7 +278,7 @@ int repo_user_set_password(struct db *db, long long id, const char *hash)
 int repo_user_count_admins(struct db *db, long long *n)
 {
     json_t *row = NULL;
-    if (repo_query_one(db,
+    if (db_query_one(db,
                        "SELECT COUNT(*) AS n FROM user_roles ur JOIN roles r ON r.id = ur.role_id"
                        " WHERE r.code = 'admin'",
                        NULL, 0, &row) != 0)
@@ -316,7 +292,7 @@ int repo_username_taken(struct db *db, const char *username, bool *taken)
 {
     json_t *row = NULL;
     struct db_param p[] = {DBP_STR(username)};
-    if (repo_query_one(db, "SELECT id FROM users WHERE username = ?", p, 1, &row) != 0)
+    if (db_query_one(db, "SELECT id FROM users WHERE username = ?", p, 1, &row) != 0)
         return -1;
     *taken = row != NULL;
     json_decref(row);
@@ -345,7 +321,7 @@ int repo_refresh_insert(struct db *db, const unsigned char hash[32], const char 
 int repo_refresh_find(struct db *db, const unsigned char hash[32], json_t **row)
 {
     struct db_param p[] = {DBP_STRN((const char *)hash, 32)};
-    return repo_query_one(db,
+    return db_query_one(db,
                           "SELECT id, family_id, user_id, used_at IS NOT NULL AS used,"
                           " revoked_at IS NOT NULL AS revoked, expires_at <= NOW(3) AS expired"
                           " FROM refresh_tokens WHERE token_hash = ? FOR UPDATE",

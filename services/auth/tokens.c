@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* tokens: the signing key (made on first start), access tokens, refresh tokens, JWKS. */
+/* tokens: the signing key (made on first start), access tokens, refresh tokens, JWKS, and the
+ * revocation of a user's tokens. */
 #include "auth.h"
 #include "crmlog.h"
 #include "events.h"
+#include "repo.h"
+#include "revoke.h"
+#include "scope.h"
 #include "util.h"
 
 #include <openssl/bn.h>
@@ -87,29 +91,35 @@ int tokens_load_or_create_key(struct auth_ctx *a, const char *dir, char *err, si
     return tokens_load_or_create_key(a, dir, err, errlen);
 }
 
-static int scope_rank(const char *s)
-{
-    static const char *const order[] = {"SELF", "DEPT", "DEPT_AND_CHILD", "ALL"};
-    for (int i = 0; i < 4; i++) {
-        if (s && strcmp(s, order[i]) == 0)
-            return i;
-    }
-    return 0;
-}
-
 const char *tokens_widest_scope(json_t *roles)
 {
-    static const char *const order[] = {"SELF", "DEPT", "DEPT_AND_CHILD", "ALL"};
-    int best = 0;
+    enum scope_kind best = SCOPE_SELF, k;
     size_t i;
     json_t *r;
     json_array_foreach(roles, i, r)
     {
-        int k = scope_rank(json_string_value(json_object_get(r, "data_scope")));
-        if (k > best)
+        if (scope_parse(json_string_value(json_object_get(r, "data_scope")), &k) == 0 &&
+            k > best)
             best = k;
     }
-    return order[best];
+    return scope_name(best);
+}
+
+int tokens_revoke_access(struct svc_worker *w, long long user_id)
+{
+    char uid[32];
+    struct timespec ts;
+    snprintf(uid, sizeof(uid), "%lld", user_id);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    /* every token issued up to this millisecond; one issued after it (a refresh) lives */
+    return revoke_user_before(&w->rds, uid, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1);
+}
+
+int tokens_revoke_user(struct svc_worker *w, long long user_id)
+{
+    if (repo_refresh_revoke_user(&w->db, user_id) != 0)
+        return -1;
+    return tokens_revoke_access(w, user_id);
 }
 
 char *tokens_access(const struct auth_ctx *a, json_t *user, json_t *roles, json_t *perms,

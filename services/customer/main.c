@@ -1,20 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* crm-customer: the customer service (customers, contacts and follow-up records). */
+/* crm-customer: customers, contacts and follow-up records. A skeleton on the service kit: its line of shared/services.def gives it
+ * its port, an outbox with its relay, and a consumer of transfer.completed (and the auth stream for its data scope),
+ * whose events it only records (processed_events) until its issue gives it handlers. */
 #include "svc.h"
-
-/* The service's own routes arrive with its issue; the platform gives it health, readiness,
- * metrics, migrations, workers, JWT identity and /api/v1/system/customer/info. */
-static int customer_setup(struct svc *s)
-{
-    (void)s;
-    return 0;
-}
 
 int main(int argc, char **argv)
 {
-    static const struct svc_def def = {.name = "customer",
-                                       .version = CRM_VERSION,
-                                       .setup = customer_setup,
-                                       .produces_events = true};
+    static const struct svc_def def = {.name = "customer", .version = CRM_VERSION};
     return svc_main(argc, argv, &def);
 }

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* handlers_roles: roles with their permissions and data scope, and the permission catalogue. */
+#include "auth.h"
+#include "kit.h"
+#include "repo.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Unknown permission codes, scopes and malformed codes become field errors. */
+static void check_role(const struct auth_ctx *a, json_t *body, json_t *errors)
+{
+    json_t *scope = json_object_get(body, "data_scope");
+    enum scope_kind k;
+    if (scope && scope_parse(json_string_value(scope), &k) != 0)
+        jsonv_error_add(errors, "data_scope", "must be ALL, DEPT_AND_CHILD, DEPT or SELF");
+    if (!auth_valid_code(json_string_value(json_object_get(body, "code"))))
+        jsonv_error_add(errors, "code", "may contain only a-z, 0-9 and _");
+    size_t i, k2;
+    json_t *p, *c;
+    json_array_foreach(json_object_get(body, "permissions"), i, p)
+    {
+        bool known = false;
+        json_array_foreach(a->catalogue, k2, c)
+        {
+            known = known || json_equal(json_object_get(c, "code"), p);
+        }
+        if (!known) {
+            char f[40];
+            snprintf(f, sizeof(f), "permissions[%zu]", i);
+            jsonv_error_add(errors, f, "no such permission");
+        }
+    }
+}
+
+/* Roles are not owned by anyone: the scope does not apply to them. */
+static int role_get(struct db *db, const struct scope *sc, const struct kit_in *in, bool lock,
+                    json_t **row)
+{
+    (void)sc;
+    return repo_role_get(db, in->id, lock, row);
+}
+
+/* ---- GET /api/v1/roles ---- */
+
+static const struct listq_sort role_sorts[] = {
+    {"id", "r.id", LISTQ_INT, false},
+    {"code", "r.code", LISTQ_STR, false},
+    {"name", "r.name", LISTQ_STR, false},
+    {NULL, NULL, 0, false},
+};
+
+static void roles_list_work(struct svc_worker *w, struct svc_job *job)
+{
+    struct kit_in *in = job->data;
+    struct listq_result res = {0};
+    if (repo_roles_list(&w->db, &in->page, &res) != 0)
+        goto out;
+    svc_job_ok(job, 200, listq_result_json(&res, &in->page));
+out:
+    json_decref(res.items);
+}
+
+static void roles_list(struct http_request *req, void *arg)
+{
+    json_t *errors = json_array();
+    struct kit_in *in = kit_in_new(NULL, 0);
+    kit_list_params(req, role_sorts, &in->page, errors);
+    if (kit_reject(req, errors)) {
+        kit_in_free(in);
+        return;
+    }
+    svc_submit(arg, req, roles_list_work, in, kit_in_free);
+}
+
+/* ---- GET /api/v1/roles/{id} ---- */
+
+static void role_get_work(struct svc_worker *w, struct svc_job *job)
+{
+    struct kit_in *in = job->data;
+    json_t *row = NULL;
+    if (repo_role_get(&w->db, in->id, false, &row) != 0)
+        goto out;
+    if (row == NULL)
+        svc_job_fail(job, 404, "not_found", "no such role");
+    else
+        svc_job_ok(job, 200, json_incref(row));
+out:
+    json_decref(row);
+}
+
+static void role_show(struct http_request *req, void *arg)
+{
+    long long id = kit_path_id(req, "id");
+    if (id)
+        kit_submit(arg, req, role_get_work, NULL, id);
+}
+
+/* ---- POST /api/v1/roles ---- */
+
+static const struct jsonv_field role_create_fields[] = {
+    {"code", JSONV_STRING, true, false, 2, 64, NULL, JSONV_STRING},
+    {"name", JSONV_STRING, true, false, 1, 64, NULL, JSONV_STRING},
+    {"data_scope", JSONV_STRING, true, false, 0, 0, NULL, JSONV_STRING},
+    {"description", JSONV_STRING, false, false, 0, 255, NULL, JSONV_STRING},
+    {"permissions", JSONV_ARRAY, false, false, 0, 500, NULL, JSONV_STRING},
+    JSONV_END,
+};
+
+static void role_create_work(struct svc_worker *w, struct svc_job *job)
+{
+    struct kit_in *in = job->data;
+    json_t *errors = json_array(), *row = NULL;
+    long long id = 0;
+    check_role(auth_of(w->svc), in->body, errors);
+    if (json_array_size(errors)) {
+        kit_fail_fields(job, json_incref(errors), "the role is not valid");
+        goto out;
+    }
+    json_t *perms = json_object_get(in->body, "permissions");
+    if (db_begin(&w->db) != 0)
+        goto out;
+    if (repo_role_insert(&w->db, in->body, false, &id) != 0) {
+        if (w->db.last_errno == DB_ER_DUP_ENTRY)
+            kit_fail(job, 409, "conflict", "the role code is taken", "code", "is already taken");
+        goto out;
+    }
+    if ((perms && repo_role_set_perms(&w->db, id, perms) != 0) ||
+        repo_role_get(&w->db, id, false, &row) != 0 ||
+        kit_commit(w, job, "role", id, "role.created", json_deep_copy(row), NULL) != 0)
+        goto out;
+    svc_job_ok(job, 201, json_incref(row));
+out:
+    json_decref(errors);
+    json_decref(row);
+}
+
+static void role_create(struct http_request *req, void *arg)
+{
+    json_t *body = kit_body(req, role_create_fields);
+    if (body)
+        kit_submit(arg, req, role_create_work, body, 0);
+}
+
+/* ---- PATCH /api/v1/roles/{id} ---- */
+
+static const struct jsonv_field role_patch_fields[] = {
+    {"version", JSONV_INT, true, false, 1, KIT_ID_MAX, NULL, JSONV_STRING},
+    {"name", JSONV_STRING, false, false, 1, 64, NULL, JSONV_STRING},
+    {"data_scope", JSONV_STRING, false, false, 0, 0, NULL, JSONV_STRING},
+    {"description", JSONV_STRING, false, false, 0, 255, NULL, JSONV_STRING},
+    {"permissions", JSONV_ARRAY, false, false, 0, 500, NULL, JSONV_STRING},
+    JSONV_END,
+};
+
+/* Valid fields; the administrator role keeps every permission. */
+static int role_patch_check(struct svc_worker *w, struct svc_job *job, json_t *before,
+                            json_t *body)
+{
+    json_t *errors = json_array();
+    check_role(auth_of(w->svc), body, errors);
+    if (json_array_size(errors)) {
+        kit_fail_fields(job, errors, "the role is not valid");
+        return -1;
+    }
+    json_decref(errors);
+    if (strcmp(json_string_value(json_object_get(before, "code")), "admin") == 0 &&
+        json_object_get(body, "permissions")) {
+        kit_fail(job, 409, "conflict", "the administrator role always has every permission",
+                 "permissions", "cannot be changed for the administrator role");
+        return -1;
+    }
+    return 0;
+}
+
+static int role_patch_also(struct svc_worker *w, struct svc_job *job, json_t *before, json_t *body)
+{
+    (void)job;
+    json_t *perms = json_object_get(body, "permissions");
+    return perms ? repo_role_set_perms(&w->db, json_integer_value(json_object_get(before, "id")),
+                                       perms)
+                 : 0;
+}
+
+/* The members' tokens carry the old permissions and scope: end them; a refresh gets the new. */
+static int role_patch_changed(struct svc_worker *w, struct svc_job *job, json_t *after,
+                              json_t *changes)
+{
+    (void)job;
+    json_t *members = NULL;
+    if (json_array_size(changes) == 0)
+        return 0;
+    if (repo_role_members(&w->db, json_integer_value(json_object_get(after, "id")), &members) != 0)
+        return -1;
+    int rc = 0;
+    size_t i;
+    json_t *m;
+    json_array_foreach(members, i, m)
+    {
+        if (rc == 0)
+            rc = tokens_revoke_access(w, json_integer_value(json_object_get(m, "user_id")));
+    }
+    json_decref(members);
+    return rc;
+}
+
+static json_t *role_event_data(json_t *after, const struct kit_in *in)
+{
+    (void)in;
+    return json_pack("{s:O}", "code", json_object_get(after, "code"));
+}
+
+static const char *const role_fields[] = {"name", "data_scope", "description", "permissions",
+                                          NULL};
+static const struct kit_patch role_patch_ops = {
+    .subject = "role",
+    .event = "role.updated",
+    .fields = role_fields,
+    .get = role_get,
+    .check = role_patch_check,
+    .update = repo_role_update,
+    .also = role_patch_also,
+    .changed = role_patch_changed,
+    .event_data = role_event_data,
+};
+
+static void role_patch_work(struct svc_worker *w, struct svc_job *job)
+{
+    kit_patch_work(w, job, &role_patch_ops);
+}
+
+static void role_patch(struct http_request *req, void *arg)
+{
+    long long id = kit_path_id(req, "id");
+    json_t *body = id ? kit_body(req, role_patch_fields) : NULL;
+    if (body)
+        kit_submit(arg, req, role_patch_work, body, id);
+}
+
+/* ---- DELETE /api/v1/roles/{id} ---- */
+
+/* Built-in roles stay, and so does a role someone still holds. */
+static int role_delete_check(struct svc_worker *w, struct svc_job *job, json_t *row)
+{
+    long long users = 0;
+    if (json_is_true(json_object_get(row, "builtin"))) {
+        kit_fail(job, 409, "conflict", "built-in roles cannot be deleted", NULL, NULL);
+        return -1;
+    }
+    if (repo_role_user_count(&w->db, json_integer_value(json_object_get(row, "id")), &users) != 0)
+        return -1;
+    if (users == 0)
+        return 0;
+    kit_fail(job, 409, "conflict", "the role is still assigned to users", NULL, NULL);
+    return -1;
+}
+
+static json_t *role_deleted_data(json_t *row, const struct kit_in *in)
+{
+    (void)in;
+    return json_pack("{s:O, s:O}", "code", json_object_get(row, "code"), "name",
+                     json_object_get(row, "name"));
+}
+
+static const struct kit_delete role_delete_ops = {
+    .subject = "role",
+    .event = "role.deleted",
+    .get = role_get,
+    .check = role_delete_check,
+    .remove = repo_role_delete,
+    .event_data = role_deleted_data,
+};
+
+static void role_delete_work(struct svc_worker *w, struct svc_job *job)
+{
+    kit_delete_work(w, job, &role_delete_ops);
+}
+
+static void role_delete(struct http_request *req, void *arg)
+{
+    long long id = kit_path_id(req, "id");
+    if (id)
+        kit_submit(arg, req, role_delete_work, NULL, id);
+}
+
+/* ---- GET /api/v1/permissions ---- */
+
+static void perms_list_work(struct svc_worker *w, struct svc_job *job)
+{
+    json_t *rows = NULL;
+    if (repo_perms_all(&w->db, &rows) == 0)
+        svc_job_ok(job, 200, json_pack("{s:o}", "items", rows));
+}
+
+static void perms_list(struct http_request *req, void *arg)
+{
+    kit_submit(arg, req, perms_list_work, NULL, 0);
+}
+
+int roles_routes(struct svc *s)
+{
+    return svc_route(s, "GET", "/api/v1/roles", roles_list) ||
+           svc_route(s, "POST", "/api/v1/roles", role_create) ||
+           svc_route(s, "GET", "/api/v1/roles/{id}", role_show) ||
+           svc_route(s, "PATCH", "/api/v1/roles/{id}", role_patch) ||
+           svc_route(s, "DELETE", "/api/v1/roles/{id}", role_delete) ||
+           svc_route(s, "GET", "/api/v1/permissions", perms_list);
+}

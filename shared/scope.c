@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* scope: data scope predicates and the projection of departments and users behind them. */
+#include "scope.h"
+#include "crmlog.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct migrate_unit scope_migration = {
+    "scope_projection.1",
+    /* the department tree and who belongs where, as the auth service's events tell it */
+    "CREATE TABLE IF NOT EXISTS scope_depts ("
+    " id BIGINT UNSIGNED NOT NULL PRIMARY KEY,"
+    " parent_id BIGINT UNSIGNED NULL,"
+    " name VARCHAR(64) NOT NULL DEFAULT '',"
+    " KEY ix_scope_depts_parent (parent_id)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;"
+    "CREATE TABLE IF NOT EXISTS scope_users ("
+    " user_id BIGINT UNSIGNED NOT NULL PRIMARY KEY,"
+    " dept_id BIGINT UNSIGNED NULL,"
+    " username VARCHAR(64) NOT NULL DEFAULT '',"
+    " display_name VARCHAR(64) NOT NULL DEFAULT '',"
+    " KEY ix_scope_users_dept (dept_id)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+};
+
+const struct scope_source scope_projection = {"scope_depts", "scope_users", "user_id"};
+const struct scope_source scope_unscoped = {"scope_depts", "scope_users", "user_id"};
+
+static const char *const scope_names[] = {
+    [SCOPE_SELF] = "SELF",
+    [SCOPE_DEPT] = "DEPT",
+    [SCOPE_DEPT_AND_CHILD] = "DEPT_AND_CHILD",
+    [SCOPE_ALL] = "ALL",
+};
+
+const char *scope_name(enum scope_kind k)
+{
+    return (unsigned)k < ARRAY_LEN(scope_names) ? scope_names[k] : "SELF";
+}
+
+int scope_parse(const char *s, enum scope_kind *out)
+{
+    for (size_t i = 0; s && i < ARRAY_LEN(scope_names); i++) {
+        if (strcmp(s, scope_names[i]) == 0) {
+            *out = (enum scope_kind)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The departments 'sc' covers, as a subquery of one placeholder (the caller's user id): the
+ * caller's current department, and for DEPT_AND_CHILD every department below it. */
+static void scope_depts_sql(const struct scope *sc, char *out, size_t outlen)
+{
+    const struct scope_source *s = sc->src;
+    if (sc->kind == SCOPE_DEPT)
+        snprintf(out, outlen, "SELECT dept_id FROM %s WHERE %s = ?", s->users, s->user_col);
+    else
+        snprintf(out, outlen,
+                 "WITH RECURSIVE scope_tree AS (SELECT dept_id AS id FROM %s WHERE %s = ?"
+                 " UNION ALL SELECT c.id FROM %s c JOIN scope_tree p ON c.parent_id = p.id)"
+                 " SELECT id FROM scope_tree",
+                 s->users, s->user_col, s->depts);
+}
+
+void scope_where(struct listq *q, const struct scope *sc, const char *owner_col,
+                 const char *dept_col)
+{
+    char depts[512], cond[1024];
+    struct db_param me = DBP_INT(sc->user_id);
+    switch (sc->kind) {
+    case SCOPE_ALL:
+        return;
+    case SCOPE_SELF:
+        if (owner_col == NULL)
+            abort(); /* a bug: SELF needs an owner column */
+        snprintf(cond, sizeof(cond), "%s = ?", owner_col);
+        listq_add(q, cond, &me, 1);
+        return;
+    case SCOPE_DEPT:
+    case SCOPE_DEPT_AND_CHILD:
+        scope_depts_sql(sc, depts, sizeof(depts));
+        if (dept_col)
+            snprintf(cond, sizeof(cond), "%s IN (%s)", dept_col, depts);
+        else if (owner_col)
+            snprintf(cond, sizeof(cond), "%s IN (SELECT o.%s FROM %s o WHERE o.dept_id IN (%s))",
+                     owner_col, sc->src->user_col, sc->src->users, depts);
+        else
+            abort(); /* a bug: neither column */
+        listq_add(q, cond, &me, 1);
+        return;
+    }
+}
+
+int scope_covers_dept(struct db *db, const struct scope *sc, long long dept_id, bool *covered)
+{
+    *covered = sc->kind == SCOPE_ALL;
+    if (sc->kind == SCOPE_ALL)
+        return 0;
+    struct listq q;
+    listq_init(&q);
+    listq_add(&q, "d.id = ?", &DBP_INT(dept_id), 1);
+    if (sc->kind == SCOPE_SELF) {
+        char cond[256];
+        snprintf(cond, sizeof(cond), "d.id = (SELECT dept_id FROM %s WHERE %s = ?)",
+                 sc->src->users, sc->src->user_col);
+        listq_add(&q, cond, &DBP_INT(sc->user_id), 1);
+    } else {
+        scope_where(&q, sc, NULL, "d.id");
+    }
+    char *sql = xasprintf("SELECT d.id FROM %s d%s", sc->src->depts, listq_sql(&q));
+    json_t *row = NULL;
+    int rc = db_query_one(db, sql, q.p, q.n, &row);
+    free(sql);
+    *covered = row != NULL;
+    json_decref(row);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* the projection                                                                              */
+
+/* The 'after' of field 'name' in data.changes, or NULL when the event did not change it. */
+static json_t *changed(json_t *data, const char *name)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(data, "changes"), i, c)
+    {
+        const char *f = json_string_value(json_object_get(c, "field"));
+        if (f && strcmp(f, name) == 0)
+            return json_object_get(c, "after");
+    }
+    return NULL;
+}
+
+static struct db_param int_or_null(json_t *v)
+{
+    return json_is_integer(v) ? DBP_INT(json_integer_value(v)) : DBP_NULL;
+}
+
+static struct db_param str_or_empty(json_t *v)
+{
+    return json_is_string(v) ? DBP_STR(json_string_value(v)) : DBP_STR("");
+}
+
+int scope_projection_apply(struct db *db, json_t *event)
+{
+    const char *type = json_string_value(json_object_get(event, "type"));
+    const char *sid = json_string_value(json_object_get(json_object_get(event, "subject"), "id"));
+    json_t *data = json_object_get(event, "data");
+    long id = 0;
+    if (type == NULL || sid == NULL || util_parse_long(sid, 1, (long)(~0UL >> 1), &id) != 0)
+        return 0; /* not about a department or user of ours */
+    if (strcmp(type, "department.created") == 0) {
+        struct db_param p[] = {DBP_INT(id), int_or_null(json_object_get(data, "parent_id")),
+                               str_or_empty(json_object_get(data, "name"))};
+        return db_exec(db,
+                       "INSERT INTO scope_depts (id, parent_id, name) VALUES (?,?,?)"
+                       " ON DUPLICATE KEY UPDATE parent_id = VALUES(parent_id),"
+                       " name = VALUES(name)",
+                       p, 3, NULL, NULL);
+    }
+    if (strcmp(type, "department.updated") == 0) {
+        json_t *parent = changed(data, "parent_id"), *name = json_object_get(data, "name");
+        struct db_param p[] = {DBP_INT(parent != NULL), int_or_null(parent), str_or_empty(name),
+                               str_or_empty(name), DBP_INT(id)};
+        return db_exec(db,
+                       "UPDATE scope_depts SET parent_id = IF(?, ?, parent_id),"
+                       " name = IF(? = '', name, ?) WHERE id = ?",
+                       p, 5, NULL, NULL);
+    }
+    if (strcmp(type, "department.deleted") == 0)
+        return db_exec(db, "DELETE FROM scope_depts WHERE id = ?", &DBP_INT(id), 1, NULL, NULL);
+    if (strcmp(type, "user.created") == 0) {
+        struct db_param p[] = {DBP_INT(id), int_or_null(json_object_get(data, "dept_id")),
+                               str_or_empty(json_object_get(data, "username")),
+                               str_or_empty(json_object_get(data, "display_name"))};
+        return db_exec(db,
+                       "INSERT INTO scope_users (user_id, dept_id, username, display_name)"
+                       " VALUES (?,?,?,?) ON DUPLICATE KEY UPDATE dept_id = VALUES(dept_id),"
+                       " username = VALUES(username), display_name = VALUES(display_name)",
+                       p, 4, NULL, NULL);
+    }
+    if (strcmp(type, "user.updated") == 0) {
+        json_t *dept = changed(data, "dept_id"), *name = changed(data, "display_name");
+        struct db_param p[] = {DBP_INT(dept != NULL), int_or_null(dept), DBP_INT(name != NULL),
+                               str_or_empty(name), DBP_INT(id)};
+        return db_exec(db,
+                       "UPDATE scope_users SET dept_id = IF(?, ?, dept_id),"
+                       " display_name = IF(?, ?, display_name) WHERE user_id = ?",
+                       p, 5, NULL, NULL);
+    }
+    return 0;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* scope: the data scope of a caller (ALL, DEPT_AND_CHILD, DEPT, SELF) as a SQL predicate on an
+ * owner column, and each service's projection of the department tree and of who belongs where,
+ * kept current from the auth service's events. */
+#ifndef CRM_SCOPE_H
+#define CRM_SCOPE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "db.h"
+#include "listq.h"
+#include "migrate.h"
+
+/* libcrm's migration of every service that consumes crm:stream:auth: the projection. */
+extern const struct migrate_unit scope_migration;
+
+/* Narrowest first: a wider scope has a larger value. */
+enum scope_kind { SCOPE_SELF, SCOPE_DEPT, SCOPE_DEPT_AND_CHILD, SCOPE_ALL };
+
+/* "SELF", "DEPT", "DEPT_AND_CHILD", "ALL". */
+const char *scope_name(enum scope_kind k);
+/* 0, or -1 when 's' is none of the names. */
+int scope_parse(const char *s, enum scope_kind *out) __attribute__((warn_unused_result));
+
+/* Where a service finds departments (id, parent_id) and users (their id column and dept_id).
+ * Every service but auth reads its projection (scope_projection: the tables scope_depts and
+ * scope_users of libcrm's migration); auth, which owns the real ones, names its own. */
+struct scope_source {
+    const char *depts;    /* table with columns id, parent_id */
+    const char *users;    /* table with columns <user_col>, dept_id */
+    const char *user_col; /* the user id column of 'users' */
+};
+extern const struct scope_source scope_projection;
+/* For a service whose records belong to nobody (audit: the administrators' logs): no
+ * projection is kept. */
+extern const struct scope_source scope_unscoped;
+
+/* A caller's scope: who, which kind, and where the tree is. */
+struct scope {
+    enum scope_kind kind;
+    long long user_id;
+    const struct scope_source *src;
+};
+
+/*
+ * AND to 'q' the predicate that keeps only the records 'sc' covers: records owned by a user
+ * ('owner_col' holds a user id: customers.manager_id) or records that lie in a department
+ * ('dept_col' holds a department id: users.dept_id). Give one of them or both: SELF uses
+ * 'owner_col' (a record with no owner column is covered by SELF only when it is the caller's:
+ * 'owner_col' then is the record's own user id), DEPT and DEPT_AND_CHILD use 'dept_col' when
+ * given, else the owner's department. The departments covered are resolved inside the
+ * statement from the source's current tree (the caller's department as it is now, not as the
+ * token says), so a move takes effect on the next statement. ALL adds nothing. Used for lists,
+ * counts and by-id reads alike: a record outside the scope is never read, and a by-id read of
+ * one finds nothing (404).
+ */
+void scope_where(struct listq *q, const struct scope *sc, const char *owner_col,
+                 const char *dept_col);
+
+/* Whether department 'dept_id' lies inside 'sc' (true for ALL; SELF covers no department but
+ * the caller's own, so a SELF caller may not place a record elsewhere). 0 or -1. */
+int scope_covers_dept(struct db *db, const struct scope *sc, long long dept_id, bool *covered)
+    __attribute__((warn_unused_result));
+
+/* The projection, inside the consumer's transaction: apply one event of crm:stream:auth
+ * (department.created/updated/deleted, user.created/updated) to scope_depts and scope_users.
+ * Other events change nothing. 0 or -1. */
+int scope_projection_apply(struct db *db, json_t *event) __attribute__((warn_unused_result));
+
+#endif
