@@ -8,6 +8,7 @@
 
 #include "consumer.h"
 #include "db.h"
+#include "listq.h"
 #include "svc.h"
 
 #define AUDIT_HASH_HEX 65
@@ -54,20 +55,13 @@ struct repo_audit_filter {
     const char *actor, *subject_type, *subject_id, *event_type, *request_id, *from, *to;
     const char *user, *result, *method, *path_prefix;
     long status;
-    long page, page_size;
 };
-/* Lists count their total up to LIST_COUNT_CAP; 'capped' says there are more. */
-#define LIST_COUNT_CAP 10000
-struct repo_page {
-    json_t *items;
-    long long total;
-    bool capped;
-};
-int repo_audit_list(struct db *db, const struct repo_audit_filter *f, struct repo_page *out)
-    __attribute__((warn_unused_result));
-int repo_login_list(struct db *db, const struct repo_audit_filter *f, struct repo_page *out)
-    __attribute__((warn_unused_result));
-int repo_operation_list(struct db *db, const struct repo_audit_filter *f, struct repo_page *out)
+int repo_audit_list(struct db *db, const struct repo_audit_filter *f, const struct listq_page *pg,
+                    struct listq_result *out) __attribute__((warn_unused_result));
+int repo_login_list(struct db *db, const struct repo_audit_filter *f, const struct listq_page *pg,
+                    struct listq_result *out) __attribute__((warn_unused_result));
+int repo_operation_list(struct db *db, const struct repo_audit_filter *f,
+                        const struct listq_page *pg, struct listq_result *out)
     __attribute__((warn_unused_result));
 /* The stored hash of entry 'id' ('found' false when there is none), and the newest entry's id
  * (0 when the log is empty). */

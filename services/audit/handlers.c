@@ -3,6 +3,7 @@
  * history) and the chain verification. */
 #include "audit.h"
 #include "jsonv.h"
+#include "kit.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -19,7 +20,14 @@ enum list_kind { LIST_AUDIT, LIST_LOGINS, LIST_OPERATIONS };
 struct list_in {
     enum list_kind kind;
     struct repo_audit_filter f;
+    struct listq_page page;
     char buf[10][140]; /* storage of the filter strings */
+};
+
+/* Newest first; a cursor (next_cursor) walks a log of millions at the cost of its first page. */
+static const struct listq_sort log_sorts[] = {
+    {"id", "t.id", LISTQ_INT, true},
+    {NULL, NULL, 0, false},
 };
 
 /* "2026-11-22T03:00:00Z" (or with .mmm) -> "2026-11-22 03:00:00[.mmm]"; false when malformed
@@ -56,19 +64,14 @@ static bool rfc3339_to_sql(const char *in, char *out, size_t outlen)
     return true;
 }
 
-/* Copy query parameter 'key' into the request's storage; NULL when absent. */
+/* Copy query parameter 'key' (at most 'maxlen' bytes) into the request's storage; NULL when
+ * absent or too long (a field error then). */
 static const char *param(struct http_request *req, struct list_in *in, int slot, const char *key,
                          size_t maxlen, json_t *errors)
 {
-    const char *v = http_query_get(&req->query, key);
+    const char *v = kit_query(req, key, maxlen, errors);
     if (v == NULL)
         return NULL;
-    if (strlen(v) > maxlen) {
-        char msg[64];
-        snprintf(msg, sizeof(msg), "must be at most %zu characters", maxlen);
-        jsonv_error_add(errors, key, msg);
-        return NULL;
-    }
     snprintf(in->buf[slot], sizeof(in->buf[slot]), "%s", v);
     return in->buf[slot];
 }
@@ -89,19 +92,13 @@ static const char *time_param(struct http_request *req, struct list_in *in, int 
 static void list_work(struct svc_worker *w, struct svc_job *job)
 {
     struct list_in *in = job->data;
-    struct repo_page pg = {0};
-    int rc = in->kind == LIST_AUDIT    ? repo_audit_list(&w->db, &in->f, &pg)
-             : in->kind == LIST_LOGINS ? repo_login_list(&w->db, &in->f, &pg)
-                                       : repo_operation_list(&w->db, &in->f, &pg);
-    if (rc != 0) {
-        json_decref(pg.items);
-        svc_job_db_error(job, w);
-        return;
-    }
-    svc_job_ok(job, 200,
-               json_pack("{s:o, s:I, s:b, s:i, s:i}", "items", pg.items, "total",
-                         (json_int_t)pg.total, "total_capped", pg.capped, "page", (int)in->f.page,
-                         "page_size", (int)in->f.page_size));
+    struct listq_result res = {0};
+    int rc = in->kind == LIST_AUDIT    ? repo_audit_list(&w->db, &in->f, &in->page, &res)
+             : in->kind == LIST_LOGINS ? repo_login_list(&w->db, &in->f, &in->page, &res)
+                                       : repo_operation_list(&w->db, &in->f, &in->page, &res);
+    if (rc == 0)
+        svc_job_ok(job, 200, listq_result_json(&res, &in->page));
+    json_decref(res.items);
 }
 
 static void list(struct http_request *req, struct svc *s, enum list_kind kind)
@@ -109,14 +106,7 @@ static void list(struct http_request *req, struct svc *s, enum list_kind kind)
     struct list_in *in = xcalloc(1, sizeof(*in));
     json_t *errors = json_array();
     in->kind = kind;
-    in->f.page = 1;
-    in->f.page_size = 20;
-    const char *p = http_query_get(&req->query, "page"),
-               *ps = http_query_get(&req->query, "page_size");
-    if (p && util_parse_long(p, 1, 1000000, &in->f.page) != 0)
-        jsonv_error_add(errors, "page", "must be an integer of at least 1");
-    if (ps && util_parse_long(ps, 1, 100, &in->f.page_size) != 0)
-        jsonv_error_add(errors, "page_size", "must be an integer from 1 to 100");
+    kit_list_params(req, log_sorts, &in->page, errors);
     in->f.from = time_param(req, in, 0, "from", errors);
     in->f.to = time_param(req, in, 1, "to", errors);
     if (kind == LIST_AUDIT) {
@@ -149,12 +139,10 @@ static void list(struct http_request *req, struct svc *s, enum list_kind kind)
         if (st && util_parse_long(st, 100, 599, &in->f.status) != 0)
             jsonv_error_add(errors, "status", "must be an HTTP status");
     }
-    if (json_array_size(errors) > 0) {
+    if (kit_reject(req, errors)) {
         free(in);
-        http_reply_problem(req, 422, "validation_failed", "invalid query", errors);
         return;
     }
-    json_decref(errors);
     svc_submit(s, req, list_work, in, free);
 }
 
@@ -185,67 +173,79 @@ struct verify_in {
     long long after_id;
 };
 
+/* Check one window of rows against the chain: 'prev' is the hash before the first row and
+ * becomes the last good one; '*after' and '*checked' advance. The first entry that does not
+ * match, or NULL. */
+static json_t *verify_rows(json_t *rows, char prev[AUDIT_HASH_HEX], long long *after,
+                           long long *checked)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+        char h[AUDIT_HASH_HEX];
+        audit_hash(r, prev, h);
+        const char *stored = json_string_value(json_object_get(r, "hash"));
+        const char *link = json_string_value(json_object_get(r, "prev_hash"));
+        const char *why = strcmp(link ? link : "", prev) != 0 ? "its link to the previous entry is broken"
+                          : strcmp(stored ? stored : "", h) != 0
+                              ? "its content no longer matches its hash"
+                              : NULL;
+        if (why)
+            return json_pack("{s:O, s:O, s:O, s:s}", "id", json_object_get(r, "id"), "event_id",
+                             json_object_get(r, "event_id"), "event_type",
+                             json_object_get(r, "event_type"), "reason", why);
+        snprintf(prev, AUDIT_HASH_HEX, "%s", stored);
+        *after = json_integer_value(json_object_get(r, "id"));
+        (*checked)++;
+    }
+    return NULL;
+}
+
 static void verify_work(struct svc_worker *w, struct svc_job *job)
 {
     const struct verify_in *in = job->data;
     const struct audit_ctx *a = w->svc->app;
     char prev[AUDIT_HASH_HEX] = "0000000000000000000000000000000000000000000000000000000000000000";
     long long after = in->after_id, checked = 0, max_id = 0;
+    json_t *rows = NULL, *bad = NULL;
+    bool found = false, complete = false;
     if (after > 0) {
-        bool found = false;
         if (repo_chain_hash_at(&w->db, after, prev, &found) != 0)
-            return svc_job_db_error(job, w);
-        if (!found)
-            return svc_job_fail(job, 404, "not_found", "no audit entry with id %lld", after);
+            goto out;
+        if (!found) {
+            svc_job_fail(job, 404, "not_found", "no audit entry with id %lld", after);
+            goto out;
+        }
     }
     if (repo_chain_max_id(&w->db, &max_id) != 0)
-        return svc_job_db_error(job, w);
+        goto out;
     uint64_t deadline = util_now_ms() + (uint64_t)a->cfg->verify_budget_ms;
-    bool complete = false;
     for (;;) {
-        json_t *rows = NULL;
-        if (repo_chain_rows(&w->db, after, VERIFY_SLICE, &rows) != 0)
-            return svc_job_db_error(job, w);
-        size_t i;
-        json_t *r;
-        json_array_foreach(rows, i, r)
-        {
-            char h[AUDIT_HASH_HEX];
-            audit_hash(r, prev, h);
-            const char *stored = json_string_value(json_object_get(r, "hash"));
-            const char *link = json_string_value(json_object_get(r, "prev_hash"));
-            const char *why =
-                strcmp(link ? link : "", prev) != 0    ? "its link to the previous entry is broken"
-                : strcmp(stored ? stored : "", h) != 0 ? "its content no longer matches its hash"
-                                                       : NULL;
-            if (why) {
-                json_t *bad = json_pack("{s:O, s:O, s:O, s:s}", "id", json_object_get(r, "id"),
-                                        "event_id", json_object_get(r, "event_id"), "event_type",
-                                        json_object_get(r, "event_type"), "reason", why);
-                svc_job_ok(job, 200,
-                           json_pack("{s:b, s:b, s:I, s:I, s:I, s:o}", "ok", 0, "complete", 1,
-                                     "checked", (json_int_t)checked, "last_id", (json_int_t)after,
-                                     "max_id", (json_int_t)max_id, "first_bad", bad));
-                json_decref(rows);
-                return;
-            }
-            snprintf(prev, sizeof(prev), "%s", stored);
-            after = json_integer_value(json_object_get(r, "id"));
-            checked++;
-        }
-        size_t n = json_array_size(rows);
         json_decref(rows);
-        if (n < VERIFY_SLICE) {
+        rows = NULL;
+        if (repo_chain_rows(&w->db, after, VERIFY_SLICE, &rows) != 0)
+            goto out;
+        if ((bad = verify_rows(rows, prev, &after, &checked)) != NULL)
+            break;
+        if (json_array_size(rows) < VERIFY_SLICE) {
             complete = true;
             break;
         }
         if (util_now_ms() >= deadline)
             break;
     }
-    svc_job_ok(job, 200,
-               json_pack("{s:b, s:b, s:I, s:I, s:I, s:s}", "ok", 1, "complete", complete, "checked",
-                         (json_int_t)checked, "last_id", (json_int_t)after, "max_id",
-                         (json_int_t)max_id, "head", prev));
+    json_t *body = json_pack("{s:b, s:b, s:I, s:I, s:I}", "ok", bad == NULL, "complete",
+                             bad != NULL || complete, "checked", (json_int_t)checked, "last_id",
+                             (json_int_t)after, "max_id", (json_int_t)max_id);
+    if (bad)
+        json_object_set_new(body, "first_bad", json_incref(bad));
+    else
+        json_object_set_new(body, "head", json_string(prev));
+    svc_job_ok(job, 200, body);
+out:
+    json_decref(rows);
+    json_decref(bad);
 }
 
 static void verify(struct http_request *req, void *arg)

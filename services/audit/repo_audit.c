@@ -7,6 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* from <= col < to, each when given */
+static void repo_time_range(struct listq *q, const char *col, const struct repo_audit_filter *f)
+{
+    char cond[96];
+    if (f->from && *f->from) {
+        snprintf(cond, sizeof(cond), "%s >= ?", col);
+        listq_add(q, cond, &DBP_STR(f->from), 1);
+    }
+    if (f->to && *f->to) {
+        snprintf(cond, sizeof(cond), "%s < ?", col);
+        listq_add(q, cond, &DBP_STR(f->to), 1);
+    }
+}
+
 static struct db_param str_param(json_t *row, const char *k)
 {
     const char *s = json_string_value(json_object_get(row, k));
@@ -111,72 +125,30 @@ int repo_operation_insert(struct db *db, json_t *rows)
 }
 
 /*
- * The three lists share one shape: WHERE holds only the filters given (so MariaDB can use the
- * index of each: "(? = '' OR col = ?)" defeats them), the total is counted up to LIST_COUNT_CAP
- * rows (an exact COUNT(*) over millions of audit rows costs seconds on every page), and the
- * page is a deferred join (ids first, then the rows).
+ * The three lists are listq lists: WHERE holds only the filters given (each has its index), the
+ * total is counted up to LISTQ_COUNT_CAP rows (an exact COUNT(*) over millions of audit rows
+ * costs seconds on every page), and the page is a deferred join or a keyset seek by id.
  */
-struct where {
-    char sql[512];
-    size_t len;
-    struct db_param p[16];
-    size_t n;
+static const struct listq_spec audit_spec = {
+    .from = "audit_log t",
+    .id = "t.id",
+    .columns = "t.id, t.event_id, t.event_type, t.producer, t.actor_user_id, t.actor_ip,"
+               " t.subject_type, t.subject_id, t.changes, t.request_id, t.occurred_at,"
+               " t.recorded_at, t.hash",
 };
 
-static void where_add(struct where *w, const char *cond, struct db_param v)
+int repo_audit_list(struct db *db, const struct repo_audit_filter *f, const struct listq_page *pg,
+                    struct listq_result *out)
 {
-    if (w->n + 2 >= ARRAY_LEN(w->p)) /* two places stay free for LIMIT and OFFSET */
-        abort();                     /* a bug: more filters than places */
-    w->len += (size_t)snprintf(w->sql + w->len, sizeof(w->sql) - w->len, "%s%s",
-                               w->n ? " AND " : " WHERE ", cond);
-    w->p[w->n++] = v;
-}
-
-static void where_str(struct where *w, const char *cond, const char *v)
-{
-    if (v && *v)
-        where_add(w, cond, DBP_STR(v));
-}
-
-static int page_query(struct db *db, const char *table, const char *columns, struct where *w,
-                      const struct repo_audit_filter *f, struct repo_page *out)
-{
-    char sql[1024];
-    json_t *count = NULL;
-    out->items = NULL;
-    snprintf(sql, sizeof(sql), "SELECT COUNT(*) AS n FROM (SELECT 1 FROM %s%s LIMIT %d) c", table,
-             w->sql, LIST_COUNT_CAP + 1);
-    if (db_query(db, sql, w->p, w->n, &count) != 0)
-        return -1;
-    out->total = json_integer_value(json_object_get(json_array_get(count, 0), "n"));
-    json_decref(count);
-    out->capped = out->total > LIST_COUNT_CAP;
-    if (out->capped)
-        out->total = LIST_COUNT_CAP;
-    snprintf(sql, sizeof(sql),
-             "SELECT %s FROM (SELECT id FROM %s%s ORDER BY id DESC LIMIT ? OFFSET ?) pg"
-             " JOIN %s t ON t.id = pg.id ORDER BY t.id DESC",
-             columns, table, w->sql, table);
-    w->p[w->n] = DBP_INT(f->page_size);
-    w->p[w->n + 1] = DBP_INT((f->page - 1) * f->page_size);
-    return db_query(db, sql, w->p, w->n + 2, &out->items);
-}
-
-int repo_audit_list(struct db *db, const struct repo_audit_filter *f, struct repo_page *out)
-{
-    struct where w = {0};
-    where_str(&w, "actor_user_id = ?", f->actor);
-    where_str(&w, "subject_type = ?", f->subject_type);
-    where_str(&w, "subject_id = ?", f->subject_id);
-    where_str(&w, "event_type = ?", f->event_type);
-    where_str(&w, "request_id = ?", f->request_id);
-    where_str(&w, "recorded_at >= ?", f->from);
-    where_str(&w, "recorded_at < ?", f->to);
-    if (page_query(db, "audit_log",
-                   "t.id, t.event_id, t.event_type, t.producer, t.actor_user_id, t.actor_ip,"
-                   " t.subject_type, t.subject_id, t.changes, t.request_id, t.occurred_at,"
-                   " t.recorded_at, t.hash",
-                   &w, f, out) != 0)
+    struct listq q;
+    listq_init(&q);
+    listq_eq_str(&q, "t.actor_user_id", f->actor);
+    listq_eq_str(&q, "t.subject_type", f->subject_type);
+    listq_eq_str(&q, "t.subject_id", f->subject_id);
+    listq_eq_str(&q, "t.event_type", f->event_type);
+    listq_eq_str(&q, "t.request_id", f->request_id);
+    repo_time_range(&q, "t.recorded_at", f);
+    if (listq_run(db, &audit_spec, &q, pg, out) != 0)
         return -1;
     /* "changes" is stored as JSON text: give it back as JSON */
     size_t i;
@@ -189,38 +161,43 @@ int repo_audit_list(struct db *db, const struct repo_audit_filter *f, struct rep
     return 0;
 }
 
-int repo_login_list(struct db *db, const struct repo_audit_filter *f, struct repo_page *out)
+static const struct listq_spec login_spec = {
+    .from = "login_log t",
+    .id = "t.id",
+    .columns = "t.id, t.user_id, t.username, t.ip, t.user_agent, t.result, t.reason,"
+               " t.occurred_at",
+};
+
+int repo_login_list(struct db *db, const struct repo_audit_filter *f, const struct listq_page *pg,
+                    struct listq_result *out)
 {
-    struct where w = {0};
-    where_str(&w, "username = ?", f->user);
-    where_str(&w, "result = ?", f->result);
-    where_str(&w, "occurred_at >= ?", f->from);
-    where_str(&w, "occurred_at < ?", f->to);
-    return page_query(db, "login_log",
-                      "t.id, t.user_id, t.username, t.ip, t.user_agent, t.result, t.reason,"
-                      " t.occurred_at",
-                      &w, f, out);
+    struct listq q;
+    listq_init(&q);
+    listq_eq_str(&q, "t.username", f->user);
+    listq_eq_str(&q, "t.result", f->result);
+    repo_time_range(&q, "t.occurred_at", f);
+    return listq_run(db, &login_spec, &q, pg, out);
 }
 
-int repo_operation_list(struct db *db, const struct repo_audit_filter *f, struct repo_page *out)
+static const struct listq_spec operation_spec = {
+    .from = "operation_log t",
+    .id = "t.id",
+    .columns = "t.id, t.request_id, t.user_id, t.ip, t.method, t.path, t.status,"
+               " t.duration_ms, t.occurred_at",
+};
+
+int repo_operation_list(struct db *db, const struct repo_audit_filter *f,
+                        const struct listq_page *pg, struct listq_result *out)
 {
-    struct where w = {0};
-    where_str(&w, "user_id = ?", f->user);
-    where_str(&w, "method = ?", f->method);
-    /* a prefix, taken literally: % and _ in it match only themselves */
-    where_str(&w,
-              "path LIKE CONCAT(REPLACE(REPLACE(REPLACE(?, '\\\\', '\\\\\\\\'), '%', '\\\\%'),"
-              " '_', '\\\\_'), '%')",
-              f->path_prefix);
-    if (f->status)
-        where_add(&w, "status = ?", DBP_INT(f->status));
-    where_str(&w, "request_id = ?", f->request_id);
-    where_str(&w, "occurred_at >= ?", f->from);
-    where_str(&w, "occurred_at < ?", f->to);
-    return page_query(db, "operation_log",
-                      "t.id, t.request_id, t.user_id, t.ip, t.method, t.path, t.status,"
-                      " t.duration_ms, t.occurred_at",
-                      &w, f, out);
+    struct listq q;
+    listq_init(&q);
+    listq_eq_str(&q, "t.user_id", f->user);
+    listq_eq_str(&q, "t.method", f->method);
+    listq_prefix(&q, "t.path", f->path_prefix); /* % and _ in it match only themselves */
+    listq_eq_int(&q, "t.status", f->status);
+    listq_eq_str(&q, "t.request_id", f->request_id);
+    repo_time_range(&q, "t.occurred_at", f);
+    return listq_run(db, &operation_spec, &q, pg, out);
 }
 
 int repo_chain_hash_at(struct db *db, long long id, char out[AUDIT_HASH_HEX], bool *found)

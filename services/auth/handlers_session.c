@@ -114,118 +114,142 @@ static const struct jsonv_field login_fields[] = {
     JSONV_END,
 };
 
-static void login_fail_reply(struct svc_job *job)
+/* How a login ends: one table of the reasons the audit records, one function that decides. */
+enum login_outcome {
+    LOGIN_OK,
+    LOGIN_UNKNOWN_USER,
+    LOGIN_DISABLED,
+    LOGIN_LOCKED,
+    LOGIN_BAD_CREDENTIALS,
+};
+
+static const char *const login_reasons[] = {
+    [LOGIN_OK] = "ok",
+    [LOGIN_UNKNOWN_USER] = "unknown_user",
+    [LOGIN_DISABLED] = "disabled",
+    [LOGIN_LOCKED] = "locked",
+    [LOGIN_BAD_CREDENTIALS] = "bad_credentials",
+};
+
+/* The outcome for 'user' (the login row, NULL when unknown) and 'password'. The password is
+ * verified in every case, against a dummy hash for an unknown user, so every answer takes as
+ * long as a known user's. */
+static enum login_outcome login_decide(const struct auth_ctx *a, json_t *user,
+                                       const char *password)
 {
-    svc_job_fail(job, 401, "invalid_credentials", "the username or password is wrong");
+    if (user == NULL) {
+        (void)password_verify(a->dummy_hash, password);
+        return LOGIN_UNKNOWN_USER;
+    }
+    bool ok = password_verify(json_string_value(json_object_get(user, "password_hash")), password);
+    if (strcmp(json_string_value(json_object_get(user, "status")), "disabled") == 0)
+        return LOGIN_DISABLED;
+    if (json_integer_value(json_object_get(user, "locked_now")) != 0)
+        return LOGIN_LOCKED;
+    return ok ? LOGIN_OK : LOGIN_BAD_CREDENTIALS;
 }
 
-static void login_work(struct svc_worker *w, struct svc_job *job)
+/* Whether this address or this account is over its per-minute budget ('*retry' says when it
+ * ends). The account key is the username lowercased. */
+static bool login_throttled(struct svc_worker *w, const struct session_in *in,
+                            const char *username, long *retry)
 {
-    struct auth_ctx *a = auth_of(w->svc);
-    struct session_in *in = job->data;
-    const char *username = json_string_value(json_object_get(in->body, "username"));
-    const char *password = json_string_value(json_object_get(in->body, "password"));
-    json_t *user = NULL;
-    char key[160];
-    long retry = 60;
-
+    const struct auth_ctx *a = auth_of(w->svc);
+    char key[160], lower[80];
     snprintf(key, sizeof(key), "crm:login:ip:%s", in->ip);
-    bool limited = throttled(w, key, a->cfg->login_per_ip_per_min, &retry);
-    char lower[80];
+    bool limited = throttled(w, key, a->cfg->login_per_ip_per_min, retry);
     size_t i = 0;
     for (; username[i] && i + 1 < sizeof(lower); i++)
         lower[i] =
             (char)((username[i] >= 'A' && username[i] <= 'Z') ? username[i] + 32 : username[i]);
     lower[i] = '\0';
     snprintf(key, sizeof(key), "crm:login:user:%s", lower);
-    limited = throttled(w, key, a->cfg->login_per_account_per_min, &retry) || limited;
-    if (limited) {
-        job->retry_after = retry;
-        svc_job_fail(job, 429, "too_many_attempts", "too many login attempts; wait and retry");
-        return;
-    }
+    return throttled(w, key, a->cfg->login_per_account_per_min, retry) || limited;
+}
 
-    if (db_begin(&w->db) != 0 || repo_user_for_login(&w->db, username, &user) != 0) {
-        svc_job_db_error(job, w);
-        goto rollback;
+/* A refused login inside the open transaction: a wrong password counts towards the lock, and
+ * the events say why (auth.login_failed, and user.locked when this failure locked the account).
+ * Commits; 0 or -1. */
+static int login_refused(struct svc_worker *w, const struct session_in *in, const char *username,
+                         long long uid, enum login_outcome outcome)
+{
+    const struct auth_ctx *a = auth_of(w->svc);
+    struct events_actor actor = {NULL, in->ip};
+    char sid[32];
+    bool now_locked = false;
+    snprintf(sid, sizeof(sid), "%lld", uid);
+    if (outcome == LOGIN_BAD_CREDENTIALS) {
+        json_t *after = NULL;
+        if (repo_user_login_failed(&w->db, uid, a->cfg->lockout_threshold, auth_lockout_s(a)) !=
+                0 ||
+            repo_user_for_login(&w->db, username, &after) != 0)
+            return -1;
+        now_locked = json_integer_value(json_object_get(after, "locked_now")) != 0;
+        json_decref(after);
     }
-    const char *reason = NULL;
-    long long uid = 0;
-    if (user == NULL) {
-        (void)password_verify(a->dummy_hash, password); /* same time as a known user */
-        reason = "unknown_user";
-    } else {
-        uid = json_integer_value(json_object_get(user, "id"));
-        const char *status = json_string_value(json_object_get(user, "status"));
-        bool ok =
-            password_verify(json_string_value(json_object_get(user, "password_hash")), password);
-        bool locked = json_integer_value(json_object_get(user, "locked_now")) != 0;
-        if (strcmp(status, "disabled") == 0)
-            reason = "disabled";
-        else if (locked)
-            reason = "locked";
-        else if (!ok)
-            reason = "bad_credentials";
-    }
+    if (events_outbox_add(&w->db, "auth", "auth.login_failed", &actor, "user",
+                          uid ? sid : username,
+                          json_pack("{s:s, s:s, s:s, s:s}", "username", username, "ip", in->ip,
+                                    "user_agent", in->ua, "reason", login_reasons[outcome]),
+                          in->request_id, NULL) != 0 ||
+        (now_locked && events_outbox_add(&w->db, "auth", "user.locked", &actor, "user", sid,
+                                         json_pack("{s:s, s:i, s:i}", "username", username,
+                                                   "minutes", (int)((auth_lockout_s(a) + 59) / 60),
+                                                   "seconds", (int)auth_lockout_s(a)),
+                                         in->request_id, NULL) != 0) ||
+        db_commit(&w->db) != 0)
+        return -1;
+    svc_events_committed(w->svc);
+    return 0;
+}
+
+/* A good login inside the open transaction: the failure count resets, a token pair is issued
+ * ('*pair') and auth.login_succeeded recorded. Commits; 0 or -1. */
+static int login_accepted(struct svc_worker *w, const struct session_in *in, const char *username,
+                          long long uid, json_t **pair)
+{
     struct events_actor actor = {NULL, in->ip};
     char sid[32];
     snprintf(sid, sizeof(sid), "%lld", uid);
-    if (reason != NULL) {
-        /* a wrong password counts towards the lock; the event says why for the audit */
-        if (uid && strcmp(reason, "bad_credentials") == 0 &&
-            repo_user_login_failed(&w->db, uid, a->cfg->lockout_threshold,
-                                   auth_lockout_s(a)) != 0) {
-            svc_job_db_error(job, w);
-            goto rollback;
-        }
-        json_t *after = NULL;
-        bool now_locked = false;
-        if (uid && strcmp(reason, "bad_credentials") == 0) {
-            if (repo_user_for_login(&w->db, username, &after) != 0) {
-                svc_job_db_error(job, w);
-                goto rollback;
-            }
-            now_locked = json_integer_value(json_object_get(after, "locked_now")) != 0;
-            json_decref(after);
-        }
-        if (events_outbox_add(&w->db, "auth", "auth.login_failed", &actor, "user",
-                              uid ? sid : username,
-                              json_pack("{s:s, s:s, s:s, s:s}", "username", username, "ip", in->ip,
-                                        "user_agent", in->ua, "reason", reason),
-                              in->request_id, NULL) != 0 ||
-            (now_locked && events_outbox_add(&w->db, "auth", "user.locked", &actor, "user", sid,
-                                             json_pack("{s:s, s:i, s:i}", "username", username,
-                                                       "minutes",
-                                                       (int)((auth_lockout_s(a) + 59) / 60),
-                                                       "seconds", (int)auth_lockout_s(a)),
-                                             in->request_id, NULL) != 0) ||
-            db_commit(&w->db) != 0) {
-            svc_job_db_error(job, w);
-            goto rollback;
-        }
-        svc_events_committed(w->svc);
-        login_fail_reply(job);
-        goto out;
-    }
-    json_t *pair = NULL;
     if (repo_user_login_succeeded(&w->db, uid) != 0 ||
-        (pair = issue_pair(a, w, uid, NULL, in)) == NULL ||
+        (*pair = issue_pair(auth_of(w->svc), w, uid, NULL, in)) == NULL ||
         events_outbox_add(
             &w->db, "auth", "auth.login_succeeded", &actor, "user", sid,
             json_pack("{s:s, s:s, s:s}", "username", username, "ip", in->ip, "user_agent", in->ua),
             in->request_id, NULL) != 0 ||
-        db_commit(&w->db) != 0) {
-        json_decref(pair);
-        svc_job_db_error(job, w);
-        goto rollback;
-    }
+        db_commit(&w->db) != 0)
+        return -1;
     svc_events_committed(w->svc);
-    svc_job_ok(job, 200, pair);
-    goto out;
-rollback:
-    db_rollback(&w->db);
+    return 0;
+}
+
+static void login_work(struct svc_worker *w, struct svc_job *job)
+{
+    struct session_in *in = job->data;
+    const char *username = json_string_value(json_object_get(in->body, "username"));
+    const char *password = json_string_value(json_object_get(in->body, "password"));
+    json_t *user = NULL, *pair = NULL;
+    long retry = 60;
+
+    if (login_throttled(w, in, username, &retry)) {
+        job->retry_after = retry;
+        svc_job_fail(job, 429, "too_many_attempts", "too many login attempts; wait and retry");
+        goto out;
+    }
+    if (db_begin(&w->db) != 0 || repo_user_for_login(&w->db, username, &user) != 0)
+        goto out;
+    enum login_outcome outcome = login_decide(auth_of(w->svc), user, password);
+    long long uid = user ? json_integer_value(json_object_get(user, "id")) : 0;
+    if (outcome != LOGIN_OK) {
+        if (login_refused(w, in, username, uid, outcome) == 0)
+            svc_job_fail(job, 401, "invalid_credentials", "the username or password is wrong");
+        goto out;
+    }
+    if (login_accepted(w, in, username, uid, &pair) == 0)
+        svc_job_ok(job, 200, json_incref(pair));
 out:
     json_decref(user);
+    json_decref(pair);
 }
 
 static void login(struct http_request *req, void *arg)
