@@ -12,14 +12,21 @@
 #include "jwtv.h"
 #include "router.h"
 
-#define GW_SERVICES 5
+/* The services the gateway proxies to: one per line of shared/services.def, in its order.
+ * GW_SVC_<name> indexes upstream[] and upstreams[]; GW_SERVICES counts them. */
+enum gw_service {
+#define SERVICE(name, port, produces, consumes) GW_SVC_##name,
+#include "services.def"
+#undef SERVICE
+    GW_SERVICES
+};
 
 struct gw_config {
     struct config_addr listen;
     char *tls_listen;
     char *tls_cert;
     char *tls_key;
-    struct config_addr upstream[GW_SERVICES]; /* auth customer transfer care audit */
+    struct config_addr upstream[GW_SERVICES]; /* upstream_<name>, by enum gw_service */
     long upstream_timeout_ms;
     long upstream_connect_timeout_ms;
     long upstream_max_conns;

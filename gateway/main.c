@@ -23,8 +23,11 @@
 
 #define GW_JWT_CACHE 8192
 
-const char *const gw_service_names[GW_SERVICES] = {"auth", "customer", "transfer", "care", "audit"};
-enum { SVC_AUTH, SVC_CUSTOMER, SVC_TRANSFER, SVC_CARE, SVC_AUDIT };
+const char *const gw_service_names[GW_SERVICES] = {
+#define SERVICE(name, port, produces, consumes) [GW_SVC_##name] = #name,
+#include "services.def"
+#undef SERVICE
+};
 /* The gateway checks the revocation set too; readiness reports it. */
 
 #define K(field) offsetof(struct gw_config, field)
@@ -33,11 +36,11 @@ static const struct config_entry gw_config_table[] = {
     {"tls_listen", CONFIG_STRING, K(tls_listen), "", 0, 0, "HTTPS host:port (with tls_cert)"},
     {"tls_cert", CONFIG_FILE, K(tls_cert), "", 0, 0, "PEM certificate chain"},
     {"tls_key", CONFIG_FILE, K(tls_key), "", 0, 0, "PEM private key"},
-    {"upstream_auth", CONFIG_ADDR, K(upstream[SVC_AUTH]), "127.0.0.1:7101", 0, 0, "auth"},
-    {"upstream_customer", CONFIG_ADDR, K(upstream[SVC_CUSTOMER]), "127.0.0.1:7102", 0, 0, ""},
-    {"upstream_transfer", CONFIG_ADDR, K(upstream[SVC_TRANSFER]), "127.0.0.1:7103", 0, 0, ""},
-    {"upstream_care", CONFIG_ADDR, K(upstream[SVC_CARE]), "127.0.0.1:7104", 0, 0, ""},
-    {"upstream_audit", CONFIG_ADDR, K(upstream[SVC_AUDIT]), "127.0.0.1:7105", 0, 0, ""},
+/* upstream_<name> = 127.0.0.1:<port> for every line of shared/services.def */
+#define SERVICE(name, port, produces, consumes)                                                    \
+    {"upstream_" #name, CONFIG_ADDR, K(upstream[GW_SVC_##name]), "127.0.0.1:" #port, 0, 0, #name},
+#include "services.def"
+#undef SERVICE
     {"upstream_timeout_ms", CONFIG_INT, K(upstream_timeout_ms), "5000", 50, 600000, ""},
     {"upstream_connect_timeout_ms", CONFIG_INT, K(upstream_connect_timeout_ms), "500", 10, 60000,
      ""},

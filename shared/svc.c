@@ -623,6 +623,11 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
         return 2;
     }
     s.nstreams = services_streams(s.entry, s.streams, CONSUMER_MAX_STREAMS);
+    if (s.nstreams > CONSUMER_MAX_STREAMS) {
+        fprintf(stderr, "bug: '%s' consumes more than %d streams\n", def->name,
+                CONSUMER_MAX_STREAMS);
+        return 2;
+    }
     s.scope_src = def->scope_source ? def->scope_source : &scope_projection;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)

@@ -96,7 +96,7 @@ struct svc {
     struct revoke *revoke;      /* revoked tokens, kept current from Redis */
     struct events_relay *relay; /* outbox publisher, for services that produce events */
     struct consumer *consumer;  /* for services that consume streams ... */
-    char streams[CONSUMER_MAX_STREAMS][64]; /* ... these, from its services.def line */
+    char streams[CONSUMER_MAX_STREAMS][SERVICES_STREAM_LEN]; /* ... these, from its services.def line */
     size_t nstreams;
     char consumer_name[96];
     const struct scope_source *scope_src; /* where its department tree is (data scope) */

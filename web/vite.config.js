@@ -3,11 +3,17 @@
 // content hash in its name and may be cached for a year ("immutable").
 import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath, URL } from 'node:url'
+import { parseServices } from '../shared/services.mjs'
 
 // `npm run dev` / `npm run preview` proxy /api to a running gateway (dev stack by default).
 const gateway = process.env.CRM_DEV_GATEWAY || 'http://127.0.0.1:8080'
 const proxy = { '/api': { target: gateway, changeOrigin: false } }
+
+// The services of the product (shared/services.def), whose names the dashboard lists. Only the
+// names reach the bundle; a change of the table needs a new build (deploy/crm watches the file).
+const services = parseServices(readFileSync(new URL('../shared/services.def', import.meta.url), 'utf8'))
 
 // Libraries that change rarely get their own chunks, so an application release does not make
 // browsers download Element Plus or ECharts again.
@@ -24,6 +30,7 @@ export default defineConfig({
     alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },
   },
   define: {
+    __CRM_SERVICES__: JSON.stringify(services.map((s) => s.name)),
     // vue-i18n: composition API only, no legacy API, no devtools in production builds.
     __VUE_I18N_FULL_INSTALL__: true,
     __VUE_I18N_LEGACY_API__: false,

@@ -12,9 +12,11 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRM_TESTS=OFF \
  && install -D -m 755 build/gateway/crm-gateway /out/crm-gateway
 
 FROM node:20-bookworm-slim AS web
-WORKDIR /web
+WORKDIR /src/web
 COPY web/package.json web/package-lock.json ./
 RUN npm ci --no-audit --no-fund
+# the dashboard's list of services is read from shared/services.def at build time
+COPY shared/services.def shared/services.mjs /src/shared/
 COPY web/ ./
 RUN npm run build
 
@@ -24,7 +26,7 @@ COPY deploy/docker/deps.sh /usr/local/sbin/crm-deps
 RUN crm-deps runtime \
  && useradd --system --uid ${CRM_UID} --user-group --no-create-home --shell /usr/sbin/nologin crm-gateway
 COPY --from=build /out/crm-gateway /usr/local/bin/
-COPY --from=web /web/dist /usr/local/share/crm/web
+COPY --from=web /src/web/dist /usr/local/share/crm/web
 COPY deploy/docker/gateway.conf /etc/crm/gateway.conf
 ENV CRM_LISTEN=0.0.0.0:8080
 USER ${CRM_UID}:${CRM_UID}

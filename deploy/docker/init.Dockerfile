@@ -3,4 +3,6 @@ FROM debian:12-slim
 COPY deploy/docker/deps.sh /usr/local/sbin/crm-deps
 RUN crm-deps init
 COPY deploy/docker/init.sh /usr/local/bin/crm-init
+# the services whose password files init.sh writes, and their ports (which give their uids)
+COPY shared/services.def /usr/local/share/crm/services.def
 ENTRYPOINT ["/bin/sh", "/usr/local/bin/crm-init"]

@@ -6,31 +6,41 @@
 #     already; the private key is readable only by auth, which signs the tokens;
 #   * /var/lib/crm/tls: a self-signed certificate for CRM_TLS_HOSTNAME unless one is there
 #     (put your own cert.pem/key.pem into the crm-tls volume to replace it).
-# The uids are the CRM_UID build arguments of deploy/docker/<name>.Dockerfile.
+# The services are the lines of shared/services.def (copied into this image). Their uids are
+# those of deploy/docker/service.Dockerfile, 3000 + the service's port; the gateway's is 10100.
 set -eu
 umask 077
 
 secrets=/run/crm/secrets keys=/var/lib/crm/keys tls=/var/lib/crm/tls
+def=/usr/local/share/crm/services.def
+# name:port, one a service
+services=$(sed -nE 's/^SERVICE\(([a-z][a-z0-9_]*), *([0-9]+),.*/\1:\2/p' "$def")
+[ -n "$services" ] || { echo "init: no SERVICE lines in $def" >&2; exit 1; }
 uid_of() {
-    case $1 in
-    gateway) echo 10100 ;; auth) echo 10101 ;; customer) echo 10102 ;; transfer) echo 10103 ;;
-    care) echo 10104 ;; audit) echo 10105 ;;
-    esac
+    [ "$1" = gateway ] && { echo 10100; return 0; }
+    for entry in $services; do
+        [ "${entry%%:*}" = "$1" ] && { echo $((3000 + ${entry#*:})); return 0; }
+    done
+    echo "init: $1 is not a service of $def" >&2
+    return 1
 }
 
-for svc in auth customer transfer care audit; do
+for entry in $services; do
+    svc=${entry%%:*}
+    uid=$(uid_of "$svc")
     var=CRM_DB_PASSWORD_$(echo "$svc" | tr "[:lower:]" "[:upper:]")
     eval "pw=\${$var:-}"
     [ -n "$pw" ] || { echo "init: $var is not set" >&2; exit 1; }
     printf '%s\n' "$pw" >"$secrets/db_$svc.tmp"
-    chown "$(uid_of "$svc"):$(uid_of "$svc")" "$secrets/db_$svc.tmp"
+    chown "$uid:$uid" "$secrets/db_$svc.tmp"
     chmod 400 "$secrets/db_$svc.tmp"
     mv "$secrets/db_$svc.tmp" "$secrets/db_$svc"
 done
 # The first administrator's password: auth creates the user admin with it when it has none.
 [ -n "${CRM_ADMIN_PASSWORD:-}" ] || { echo "init: CRM_ADMIN_PASSWORD is not set" >&2; exit 1; }
+auth_uid=$(uid_of auth)
 printf '%s' "$CRM_ADMIN_PASSWORD" >"$secrets/admin_password.tmp"
-chown "$(uid_of auth):$(uid_of auth)" "$secrets/admin_password.tmp"
+chown "$auth_uid:$auth_uid" "$secrets/admin_password.tmp"
 chmod 400 "$secrets/admin_password.tmp"
 mv "$secrets/admin_password.tmp" "$secrets/admin_password"
 chmod 755 "$secrets"
@@ -43,7 +53,7 @@ if ! ls "$keys"/*.pub.pem >/dev/null 2>&1; then
     openssl ec -in "$keys/$kid.key.pem" -pubout -out "$keys/$kid.pub.pem" 2>/dev/null
 fi
 for f in "$keys"/*.key.pem; do
-    [ -f "$f" ] && chown "$(uid_of auth)" "$f" && chmod 400 "$f"
+    [ -f "$f" ] && chown "$auth_uid" "$f" && chmod 400 "$f"
 done
 chmod 644 "$keys"/*.pub.pem
 chmod 755 "$keys"

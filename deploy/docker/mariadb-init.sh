@@ -1,7 +1,8 @@
 #!/bin/bash
 # mariadb-init.sh — mounted into /docker-entrypoint-initdb.d of the mariadb container; runs once,
-# when the data volume is first initialised. Creates one schema per service (utf8mb4) and one user
-# per service with ALL on its own schema only, allowed from the private network only.
+# when the data volume is first initialised. Creates one schema per service of shared/services.def
+# (utf8mb4) and one user per service with ALL on its own schema only, allowed from the private
+# network only.
 # Passwords come from CRM_DB_PASSWORD_<SVC> (docker-compose.yml); changing them later needs an
 # ALTER USER by hand (see deploy/README.md), because this script does not run again.
 # Sourced by the entrypoint: keep its shell options, define everything inside one function.
@@ -18,8 +19,15 @@ crm_sql_quote() { # 'text' with \ and ' escaped
 }
 
 crm_init_databases() {
-    local svc var grant net=${CRM_DB_CLIENT_HOSTS:-172.28.0.%}
-    for svc in auth customer transfer care audit; do
+    local svc var grant net=${CRM_DB_CLIENT_HOSTS:-172.28.0.%} def=/etc/crm/services.def
+    local -a services
+    # the services: the lines of shared/services.def (mounted by docker-compose.yml)
+    mapfile -t services < <(sed -nE 's/^SERVICE\(([a-z][a-z0-9_]*),.*/\1/p' "$def" 2>/dev/null)
+    if ((${#services[@]} == 0)); then
+        echo "mariadb-init: no SERVICE lines in $def" >&2
+        return 1
+    fi
+    for svc in "${services[@]}"; do
         # the audit log is append-only: its user never gets UPDATE, DELETE or DROP
         grant=ALL
         [[ $svc == audit ]] && grant='SELECT, INSERT, CREATE, ALTER, INDEX, REFERENCES'

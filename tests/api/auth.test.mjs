@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocalJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
-import { GATEWAY, accounts, api, expectProblem, login, redis, sleep, tokenOf } from './lib.mjs';
+import { GATEWAY, accounts, api, expectProblem, login, redis, serviceUrl, sleep, tokenOf } from './lib.mjs';
 
 const rnd = () => Math.random().toString(36).slice(2, 8);
 const GOOD_PW = 'Correct-Horse-9-Battery';
@@ -163,7 +163,7 @@ test('logout kills the access token at once and the refresh token too', async ()
   const after = await expectProblem(await api('GET', '/api/v1/auth/me', s.access_token), 401, 'unauthorized');
   assert.equal(after.detail, 'token revoked');
   // services refuse it too, not only the gateway
-  const direct = await fetch(`http://127.0.0.1:${process.env.CRM_TEST_PORT_AUTH ?? 8101}/api/v1/auth/me`, { headers: { authorization: `Bearer ${s.access_token}` } });
+  const direct = await fetch(`${serviceUrl('auth')}/api/v1/auth/me`, { headers: { authorization: `Bearer ${s.access_token}` } });
   assert.equal(direct.status, 401);
   await expectProblem(await api('POST', '/api/v1/auth/refresh', null, { refresh_token: s.refresh_token }), 401, 'invalid_refresh_token');
 });
@@ -231,7 +231,7 @@ test('a read-only user cannot write anything', async () => {
 
 test('services check permissions themselves: a token without the permission fails straight at auth', async () => {
   const tok = await tokenOf('manager_east1');
-  const res = await fetch(`http://127.0.0.1:${process.env.CRM_TEST_PORT_AUTH ?? 8101}/api/v1/users`, { headers: { authorization: `Bearer ${tok}` } });
+  const res = await fetch(`${serviceUrl('auth')}/api/v1/users`, { headers: { authorization: `Bearer ${tok}` } });
   await expectProblem(res, 403, 'forbidden');
 });
 

@@ -6,15 +6,19 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { SERVICES, SERVICE_TABLE } from '../services.mjs';
 
 export const GATEWAY = process.env.CRM_TEST_GATEWAY ?? 'http://127.0.0.1:9080';
 export const GATEWAY_TLS = process.env.CRM_TEST_GATEWAY_TLS ?? 'https://127.0.0.1:9443';
 export const STATE = process.env.CRM_TEST_STATE ?? '.run/test';
 export const KEYS = process.env.CRM_TEST_KEYS ?? `${STATE}/keys`;
 export const REPO = process.env.CRM_REPO ?? process.cwd();
-export const SERVICES = ['auth', 'customer', 'transfer', 'care', 'audit'];
+export { SERVICES };
+// A service's port: CRM_TEST_PORT_<NAME> (deploy/crm sets it), else its port in
+// shared/services.def moved by the test stack's offset.
+const PORT_OFFSET = Number(process.env.CRM_TEST_PORT_OFFSET ?? 1000);
 export const PORTS = Object.fromEntries(
-  SERVICES.map((s, i) => [s, Number(process.env[`CRM_TEST_PORT_${s.toUpperCase()}`] ?? 8101 + i)]),
+  SERVICE_TABLE.map((s) => [s.name, Number(process.env[`CRM_TEST_PORT_${s.name.toUpperCase()}`] ?? s.port + PORT_OFFSET)]),
 );
 export const serviceUrl = (svc) => `http://127.0.0.1:${PORTS[svc]}`;
 

@@ -18,12 +18,11 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { redis, serviceUrl } from './lib.mjs';
+import { PRODUCERS as OUTBOX_SERVICES, STREAM_PRODUCERS as PRODUCERS } from '../services.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const TESTS = path.resolve(HERE, '..');
 const ASYNCAPI = process.env.CRM_TEST_ASYNCAPI ?? path.resolve(TESTS, '../proto-docs/asyncapi.yaml');
-const PRODUCERS = ['auth', 'customer', 'transfer', 'care', 'gateway'];
-const OUTBOX_SERVICES = ['auth', 'customer', 'transfer', 'care'];
 const PAGE = 500; // XRANGE page: keeps each redis-cli answer well under execFileSync's 1 MiB buffer
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -8,9 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { yamlParse } from './yaml.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ROUTES_DEF = 'shared/routes.def';
@@ -30,25 +30,6 @@ function readRepoFile(rel, missingHint) {
         throw new Error(`${rel} does not exist (looked for ${file}). ${missingHint}`);
     }
     return readFileSync(file, 'utf8');
-}
-
-// A YAML parser from tests/node_modules: spectral (a devDependency) brings @stoplight/yaml.
-function yamlParse(text) {
-    const require = createRequire(path.join(REPO, 'tests/package.json'));
-    for (const [name, parse] of [
-        ['@stoplight/yaml', (m) => m.parse],
-        ['js-yaml', (m) => m.load],
-        ['yaml', (m) => m.parse],
-    ]) {
-        let mod;
-        try {
-            mod = require(name);
-        } catch {
-            continue;
-        }
-        return parse(mod)(text);
-    }
-    throw new Error("no YAML parser in tests/node_modules; run 'cd tests && npm ci' first");
 }
 
 // Same path, whatever the parameters are called: /a/{id}/b -> /a/{}/b

@@ -18,6 +18,10 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
+import { SERVICES } from '../services.mjs'
+
+/** The services the dashboard lists (shared/services.def). */
+export { SERVICES }
 
 export const GATEWAY = (process.env.CRM_TEST_GATEWAY || 'http://127.0.0.1:9080').replace(/\/+$/, '')
 export const CHROMIUM = process.env.CRM_CHROMIUM || '/usr/bin/chromium'

@@ -8,7 +8,7 @@
 // otherwise screenshots are written as *.tmp.png (ignored by git).
 import { beforeEach } from 'node:test'
 import assert from 'node:assert/strict'
-import { GATEWAY, USER, PASSWORD, shotPath, useBrowser, timedTest, context, page, visible } from './lib.mjs'
+import { GATEWAY, USER, PASSWORD, SERVICES, shotPath, useBrowser, timedTest, context, page, visible } from './lib.mjs'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -169,7 +169,7 @@ test('logged in: the dashboard shows the menu and the service status', { skip: !
   await page.waitForURL((u) => u.pathname === '/dashboard')
   await page.getByTestId('sidebar').waitFor()
   await page.getByTestId('service-status').waitFor()
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid^="status-"]').length === 5)
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid^="status-"]').length === n, SERVICES.length)
   assert.equal(await page.getByTestId('profile-error').count(), 0, '/auth/me answered')
   await page.waitForTimeout(1200) // let the chart finish its animation
   await page.screenshot({ path: shotPath('dashboard') })

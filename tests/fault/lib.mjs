@@ -4,11 +4,12 @@
 // still verifies). Everything else comes from the API tests' helpers.
 import assert from 'node:assert/strict';
 import { accounts, api, eventually, healthy, login, mysql, serviceUrl, sleep } from '../api/lib.mjs';
+import { PRODUCERS } from '../services.mjs';
 
 export * from '../api/lib.mjs';
 
-/** The producers with an outbox (one schema each). */
-export const PRODUCERS = ['auth', 'customer', 'transfer', 'care'];
+/** The producers with an outbox (one schema each), from shared/services.def. */
+export { PRODUCERS };
 
 /** Prometheus text of a process's /metrics (a service name or a base URL). */
 export async function metricsText(where) {

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: Apache-2.0
+// The services table (shared/services.def) against what is built and run from it:
+//   - the table itself: names and ports once each, every consumed stream has a producer, one
+//     directory services/<name>/ (main.c, migrations/) a line and no directory without one;
+//   - docker-compose.yml: one compose service a line and nothing extra, built from
+//     deploy/docker/service.Dockerfile with its name and port, its environment and volumes, a
+//     gateway upstream at its address and port, its database password everywhere it is needed,
+//     depends_on that can start (known targets, no cycle, every service before the gateway);
+//   - the contracts: the service and producer names in openapi.yaml and asyncapi.yaml.
+// Reads files only (no stack, no Docker): node --test tests/contract/
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { PRODUCERS, SERVICE_TABLE, SERVICES, STREAM_PRODUCERS } from '../services.mjs';
+import { yamlParse } from './yaml.mjs';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const DEF = 'shared/services.def';
+const COMPOSE = 'docker-compose.yml';
+const SERVICE_DOCKERFILE = 'deploy/docker/service.Dockerfile';
+const ENV_EXAMPLE = 'deploy/docker/compose.env.example';
+// What compose runs besides the services of the table.
+const INFRA = ['init', 'mariadb', 'redis'];
+const CONDITIONS = ['service_started', 'service_healthy', 'service_completed_successfully'];
+
+const read = (rel) => readFileSync(path.join(REPO, rel), 'utf8');
+const report = (title, problems) => `${title}:\n  ${problems.join('\n  ')}`;
+const upper = (name) => name.toUpperCase();
+const passwordVar = (name) => `CRM_DB_PASSWORD_${upper(name)}`;
+
+let composeCache;
+function compose() {
+    composeCache ??= yamlParse(read(COMPOSE));
+    return composeCache;
+}
+const svc = (name) => compose().services?.[name] ?? {};
+const backendIp = (name) => svc(name).networks?.backend?.ipv4_address;
+// The `def=...` path a script reads services.def from.
+const defPathIn = (rel) => /\bdef=(\/\S+)/.exec(read(rel))?.[1];
+
+test('services.def: names and ports once each, every consumed stream has a producer', () => {
+    const problems = [];
+    const names = new Set();
+    const ports = new Map();
+    for (const s of SERVICE_TABLE) {
+        if (names.has(s.name)) problems.push(`${s.name} is declared twice`);
+        names.add(s.name);
+        if (s.name === 'gateway') problems.push('gateway is the stream writer of the gateway, not a service');
+        if (!(s.port > 1024 && s.port < 65536)) problems.push(`${s.name}: port ${s.port} is not in 1025..65535`);
+        if (ports.has(s.port)) problems.push(`${s.name}: port ${s.port} is ${ports.get(s.port)}'s already`);
+        ports.set(s.port, s.name);
+        for (const p of s.consumes) {
+            if (p === s.name) problems.push(`${s.name} consumes its own stream`);
+            else if (!STREAM_PRODUCERS.includes(p)) {
+                problems.push(`${s.name} consumes crm:stream:${p}, which nobody writes (writers: ${STREAM_PRODUCERS.join(', ')})`);
+            }
+        }
+        if (new Set(s.consumes).size !== s.consumes.length) problems.push(`${s.name} names a producer twice`);
+    }
+    assert.deepEqual(problems, [], report(`${DEF} is inconsistent`, problems));
+});
+
+test('services.def <-> services/: a directory with main.c and migrations/ for every line, no other', () => {
+    const problems = [];
+    for (const name of SERVICES) {
+        for (const f of ['main.c', 'migrations']) {
+            if (!existsSync(path.join(REPO, 'services', name, f))) problems.push(`services/${name}/${f} is missing`);
+        }
+    }
+    const dirs = readdirSync(path.join(REPO, 'services'), { withFileTypes: true }).filter((d) => d.isDirectory());
+    for (const d of dirs) {
+        if (!SERVICES.includes(d.name)) problems.push(`services/${d.name}/ has no line in ${DEF}, so nothing builds or runs it`);
+    }
+    assert.deepEqual(problems, [], report(`${DEF} and services/ disagree`, problems));
+});
+
+test('docker-compose.yml: one compose service per line of services.def, and nothing else', () => {
+    const have = Object.keys(compose().services ?? {}).sort();
+    const want = [...INFRA, ...SERVICES, 'gateway'].sort();
+    assert.deepEqual(have, want, `${COMPOSE} runs ${have.join(', ')}; ${DEF} says ${want.join(', ')}`);
+});
+
+test('docker-compose.yml: each service is built from service.Dockerfile with its name and port', () => {
+    const problems = [];
+    for (const { name, port } of SERVICE_TABLE) {
+        const s = svc(name);
+        const where = `${COMPOSE} services.${name}`;
+        if (s.build?.context !== '.') problems.push(`${where}.build.context is ${s.build?.context}, not .`);
+        if (s.build?.dockerfile !== SERVICE_DOCKERFILE) problems.push(`${where}.build.dockerfile is ${s.build?.dockerfile}, not ${SERVICE_DOCKERFILE}`);
+        const args = s.build?.args ?? {};
+        if (args.SERVICE !== name) problems.push(`${where}.build.args.SERVICE is ${args.SERVICE}, not ${name}`);
+        if (String(args.PORT) !== String(port)) problems.push(`${where}.build.args.PORT is ${args.PORT}, not ${port}`);
+        const extra = Object.keys(args).filter((a) => a !== 'SERVICE' && a !== 'PORT');
+        if (extra.length) problems.push(`${where}.build.args has ${extra.join(', ')}; the Dockerfile reads SERVICE and PORT only`);
+        if (!String(s.image ?? '').startsWith(`crm-${name}:`)) problems.push(`${where}.image is ${s.image}, not crm-${name}:<tag>`);
+        const listen = s.environment?.CRM_LISTEN;
+        if (listen !== undefined && !String(listen).endsWith(`:${port}`)) {
+            problems.push(`${where}: CRM_LISTEN=${listen} is not on port ${port}, where the gateway and the healthcheck look`);
+        }
+    }
+    // the image takes what it needs from the table; the build stops on a SERVICE/PORT not in it
+    const dockerfile = read(SERVICE_DOCKERFILE);
+    for (const needle of ['ARG SERVICE', 'ARG PORT', 'shared/services.def', 'HEALTHCHECK', 'crm-${SERVICE}']) {
+        if (!dockerfile.includes(needle)) problems.push(`${SERVICE_DOCKERFILE} does not have ${needle}`);
+    }
+    assert.deepEqual(problems, [], report(`${COMPOSE} builds services not as ${DEF} says`, problems));
+});
+
+test('docker-compose.yml: every Dockerfile it builds exists, and every Dockerfile is used', () => {
+    const used = new Set(Object.values(compose().services ?? {}).map((s) => s.build?.dockerfile).filter(Boolean));
+    const problems = [...used].filter((f) => !existsSync(path.join(REPO, f))).map((f) => `${f} does not exist`);
+    for (const f of readdirSync(path.join(REPO, 'deploy/docker')).filter((f) => f.endsWith('Dockerfile'))) {
+        if (!used.has(`deploy/docker/${f}`)) problems.push(`deploy/docker/${f} is built by no compose service`);
+    }
+    assert.deepEqual(problems, [], report('Dockerfiles and docker-compose.yml disagree', problems));
+});
+
+test('docker-compose.yml: each service has its address, environment and volumes', () => {
+    const problems = [];
+    const ips = new Map();
+    for (const name of [...INFRA, ...SERVICES, 'gateway']) {
+        const ip = backendIp(name);
+        if (ip === undefined) continue; // init has no network
+        if (ips.has(ip)) problems.push(`${name} and ${ips.get(ip)} both have the address ${ip}`);
+        ips.set(ip, name);
+    }
+    const expectEnv = {
+        CRM_DB_HOST: backendIp('mariadb'),
+        CRM_REDIS_HOST: backendIp('redis'),
+        CRM_TRUSTED_PROXY: backendIp('gateway'), // its X-Forwarded-For names the client
+    };
+    for (const name of SERVICES) {
+        const s = svc(name);
+        const where = `${COMPOSE} services.${name}`;
+        if (!backendIp(name)) problems.push(`${where} has no fixed address on the backend network (the gateway's upstream needs one)`);
+        for (const [k, v] of Object.entries(expectEnv)) {
+            if (s.environment?.[k] !== v) problems.push(`${where}.environment.${k} is ${s.environment?.[k]}, not ${v}`);
+        }
+        for (const v of ['crm-secrets:/run/crm/secrets:ro', 'crm-keys:/var/lib/crm/keys:ro']) {
+            if (!(s.volumes ?? []).includes(v)) problems.push(`${where}.volumes lacks ${v}`);
+        }
+        if (s.ports?.length) problems.push(`${where} publishes ports; only the gateway may`);
+    }
+    assert.deepEqual(problems, [], report(`${COMPOSE} does not wire the services`, problems));
+});
+
+test('docker-compose.yml: the gateway has an upstream per service at its address and port, no other', () => {
+    const env = svc('gateway').environment ?? {};
+    // the gateway's own upstream_* keys (timeouts, pool sizes) are literals in its config table;
+    // the upstream_<service> keys are made from services.def there
+    const ownKeys = new Set([...read('gateway/main.c').matchAll(/\{"upstream_([a-z_]+)"/g)].map((m) => `CRM_UPSTREAM_${upper(m[1])}`));
+    const problems = [];
+    for (const { name, port } of SERVICE_TABLE) {
+        const want = `${backendIp(name)}:${port}`;
+        const have = env[`CRM_UPSTREAM_${upper(name)}`];
+        if (have !== want) problems.push(`CRM_UPSTREAM_${upper(name)} is ${have}, not ${want}`);
+    }
+    const known = new Set([...ownKeys, ...SERVICES.map((n) => `CRM_UPSTREAM_${upper(n)}`)]);
+    for (const k of Object.keys(env)) {
+        if (k.startsWith('CRM_UPSTREAM_') && !known.has(k)) problems.push(`${k} names no service of ${DEF} and no gateway key`);
+    }
+    assert.ok(ownKeys.has('CRM_UPSTREAM_TIMEOUT_MS'), 'the gateway config table in gateway/main.c was read');
+    assert.deepEqual(problems, [], report(`${COMPOSE} services.gateway.environment`, problems));
+});
+
+test('docker-compose.yml: a database password per service, for init and mariadb, in the example env', () => {
+    const problems = [];
+    const want = SERVICES.map(passwordVar).sort();
+    const keysOf = (env) => Object.keys(env ?? {}).filter((k) => k.startsWith('CRM_DB_PASSWORD_')).sort();
+    for (const [where, env] of [
+        ['x-db-passwords', compose()['x-db-passwords']],
+        ['services.init.environment', svc('init').environment],
+        ['services.mariadb.environment', svc('mariadb').environment],
+    ]) {
+        const have = keysOf(env);
+        if (JSON.stringify(have) !== JSON.stringify(want)) problems.push(`${COMPOSE} ${where} has ${have.join(', ')}; want ${want.join(', ')}`);
+    }
+    for (const k of want) {
+        const v = compose()['x-db-passwords']?.[k];
+        if (!/^\$\{[A-Z_]+:\?/.test(String(v))) problems.push(`${COMPOSE} x-db-passwords.${k} is not a required variable (\${VAR:?...}): ${v}`);
+    }
+    const example = [...read(ENV_EXAMPLE).matchAll(/^(CRM_DB_PASSWORD_[A-Z0-9_]+)=/gm)].map((m) => m[1]).sort();
+    if (JSON.stringify(example) !== JSON.stringify(want)) problems.push(`${ENV_EXAMPLE} sets ${example.join(', ')}; want ${want.join(', ')}`);
+    assert.deepEqual(problems, [], report('database passwords do not follow services.def', problems));
+});
+
+test('docker-compose.yml: the init and mariadb scripts find services.def where it is put', () => {
+    const problems = [];
+    const mariadbDef = defPathIn('deploy/docker/mariadb-init.sh');
+    const mount = `./${DEF}:${mariadbDef}:ro`;
+    if (!(svc('mariadb').volumes ?? []).some((v) => String(v).startsWith(mount))) {
+        problems.push(`services.mariadb.volumes lacks ${mount} (deploy/docker/mariadb-init.sh reads ${mariadbDef})`);
+    }
+    const initDef = defPathIn('deploy/docker/init.sh');
+    const dockerfile = read(svc('init').build?.dockerfile ?? 'deploy/docker/init.Dockerfile');
+    if (!dockerfile.includes(`COPY ${DEF} ${initDef}`)) problems.push(`the init image does not COPY ${DEF} to ${initDef}, where init.sh reads it`);
+    assert.deepEqual(problems, [], report('services.def is not where the container scripts read it', problems));
+});
+
+test('docker-compose.yml: depends_on can start (known targets, no cycle, every service before the gateway)', () => {
+    const services = compose().services ?? {};
+    const deps = (name) => services[name]?.depends_on ?? {};
+    // in the compose file, or in the image it builds
+    const hasHealthcheck = (s) => Boolean(s.healthcheck) || Boolean(s.build?.dockerfile && read(s.build.dockerfile).includes('HEALTHCHECK'));
+    const problems = [];
+    for (const name of Object.keys(services)) {
+        const d = deps(name);
+        if (Array.isArray(d)) {
+            problems.push(`${name}.depends_on is a list; say the condition of each`);
+            continue;
+        }
+        for (const [target, { condition } = {}] of Object.entries(d)) {
+            if (!(target in services)) problems.push(`${name} depends on ${target}, which is not a compose service`);
+            if (!CONDITIONS.includes(condition)) problems.push(`${name} -> ${target}: condition ${condition} is not one of ${CONDITIONS.join(', ')}`);
+            if (condition === 'service_healthy' && target in services && !hasHealthcheck(services[target])) {
+                problems.push(`${name} waits for ${target} to be healthy, but ${target} has no healthcheck`);
+            }
+        }
+    }
+    const expect = (name, want) => {
+        const have = Object.fromEntries(Object.entries(deps(name)).map(([t, c]) => [t, c?.condition]));
+        if (JSON.stringify(Object.entries(have).sort()) !== JSON.stringify(Object.entries(want).sort())) {
+            problems.push(`${name}.depends_on is ${JSON.stringify(have)}; want ${JSON.stringify(want)}`);
+        }
+    };
+    const base = { init: 'service_completed_successfully', redis: 'service_healthy' };
+    // a service needs its database and Redis, never another service (events go through streams)
+    for (const name of SERVICES) expect(name, { ...base, mariadb: 'service_healthy' });
+    expect('gateway', { ...base, ...Object.fromEntries(SERVICES.map((n) => [n, 'service_healthy'])) });
+    // no cycle: depth-first search over depends_on
+    const state = new Map();
+    const visit = (name, trail) => {
+        if (state.get(name) === 'done') return;
+        if (state.get(name) === 'open') {
+            problems.push(`depends_on cycle: ${[...trail, name].join(' -> ')}`);
+            return;
+        }
+        state.set(name, 'open');
+        for (const t of Object.keys(Array.isArray(deps(name)) ? {} : deps(name))) if (t in services) visit(t, [...trail, name]);
+        state.set(name, 'done');
+    };
+    for (const name of Object.keys(services)) visit(name, []);
+    assert.deepEqual(problems, [], report(`${COMPOSE} depends_on`, problems));
+});
+
+test('openapi.yaml and asyncapi.yaml name the services and producers of services.def', () => {
+    const schemas = (rel) => yamlParse(read(rel)).components?.schemas ?? {};
+    const openapi = schemas('proto-docs/openapi.yaml');
+    const asyncapi = schemas('proto-docs/asyncapi.yaml');
+    const problems = [];
+    for (const [where, have, want] of [
+        ['openapi.yaml ServiceName', openapi.ServiceName?.enum, SERVICES],
+        ['openapi.yaml AuditEntry.producer (the outboxes)', openapi.AuditEntry?.properties?.producer?.enum, PRODUCERS],
+        ['asyncapi.yaml Envelope.producer (the streams)', asyncapi.Envelope?.properties?.producer?.enum, STREAM_PRODUCERS],
+    ]) {
+        if (JSON.stringify([...(have ?? [])].sort()) !== JSON.stringify([...want].sort())) {
+            problems.push(`${where} is [${(have ?? []).join(', ')}]; ${DEF} says [${want.join(', ')}]`);
+        }
+    }
+    assert.deepEqual(problems, [], report(`the contracts and ${DEF} disagree`, problems));
+});
