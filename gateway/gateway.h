@@ -10,6 +10,7 @@
 #include "config.h"
 #include "http.h"
 #include "jwtv.h"
+#include "proc.h"
 #include "router.h"
 
 /* The services the gateway proxies to: one per line of shared/services.def, in its order.
@@ -53,22 +54,15 @@ struct gw_oplog;
 struct gateway {
     struct gw_config cfg;
     struct http_config http_cfg;
-    struct event_base *base;
-    struct router router;
-    struct metrics *metrics;
-    struct http_server *http;
-    struct jwtv jwt;
+    struct proc proc;        /* config, loop, router, metrics, HTTP server, JWT keys, revocations */
+    struct event_base *base; /* proc.base */
     struct gw_upstream *upstreams[GW_SERVICES];
     struct gw_static *web;
     struct gw_ratelimit *rl;
-    struct revoke *revoke;
     struct gw_oplog *oplog;
     SSL_CTX *ssl_ctx;
     FILE *access_log;
     struct event *flush_timer;
-    struct event *sig_term, *sig_int;
-    int64_t started_at;
-    long long keys_mtime; /* of jwt_keys_dir when last read */
 };
 
 extern const char *const gw_service_names[GW_SERVICES];

@@ -5,6 +5,7 @@
 #include "crmlog.h"
 #include "metrics.h"
 #include "oplog.h"
+#include "proc.h"
 #include "proxy.h"
 #include "ratelimit.h"
 #include "revoke.h"
@@ -128,18 +129,18 @@ static void gw_readyz(struct http_request *req, void *arg)
                                       "errors", (json_int_t)errors, "timeouts",
                                       (json_int_t)timeouts));
     }
-    bool ready = gw->jwt.nkeys > 0 && revoke_ready(gw->revoke);
+    bool ready = gw->proc.jwt.nkeys > 0 && revoke_ready(gw->proc.revoke);
     http_reply_json(req, ready ? 200 : 503,
                     json_pack("{s:s, s:{s:i, s:s}, s:o}", "status", ready ? "ready" : "degraded",
-                              "checks", "jwt_keys", (int)gw->jwt.nkeys, "revocations",
-                              revoke_ready(gw->revoke) ? "ok" : "down", "upstreams", ups));
+                              "checks", "jwt_keys", (int)gw->proc.jwt.nkeys, "revocations",
+                              revoke_ready(gw->proc.revoke) ? "ok" : "down", "upstreams", ups));
 }
 
 static void gw_metrics(struct http_request *req, void *arg)
 {
     struct gateway *gw = arg;
     struct evbuffer *out = evbuffer_new();
-    metrics_render(gw->metrics, out);
+    metrics_render(gw->proc.metrics, out);
     evbuffer_add_printf(out, "# HELP crm_upstream_connections Pooled connections to services.\n"
                              "# TYPE crm_upstream_connections gauge\n");
     for (int i = 0; i < GW_SERVICES; i++) {
@@ -157,9 +158,9 @@ static void gw_metrics(struct http_request *req, void *arg)
                             (unsigned long long)timeouts);
     }
     metrics_render_gauge(out, "crm_http_connections", "Open client connections.", "svc=\"gateway\"",
-                         (double)http_server_connections(gw->http));
+                         (double)http_server_connections(gw->proc.http));
     metrics_render_gauge(out, "crm_jwt_cache_hits", "Verified-token cache hits.", "svc=\"gateway\"",
-                         (double)gw->jwt.cache_hits);
+                         (double)gw->proc.jwt.cache_hits);
     uint64_t sent, queued, dropped;
     gw_oplog_stats(gw->oplog, &sent, &queued, &dropped);
     evbuffer_add_printf(out,
@@ -202,7 +203,7 @@ static bool gw_pre(struct http_request *req, void *arg)
     json_t *claims = NULL;
     enum jwtv_result r = JWTV_MALFORMED;
     if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
-        r = jwtv_verify(&gw->jwt, auth + 7, util_wall_s(), &claims);
+        r = jwtv_verify(&gw->proc.jwt, auth + 7, util_wall_s(), &claims);
     if (r != JWTV_OK) {
         http_add_header(req, "WWW-Authenticate",
                         auth ? "Bearer error=\"invalid_token\"" : "Bearer");
@@ -220,7 +221,7 @@ static bool gw_pre(struct http_request *req, void *arg)
     int64_t issued_ms = json_is_integer(iat_ms)
                             ? json_integer_value(iat_ms)
                             : json_integer_value(json_object_get(claims, "iat")) * 1000;
-    bool revoked = revoke_is_revoked(gw->revoke, jti, ri->user_id, issued_ms);
+    bool revoked = revoke_is_revoked(gw->proc.revoke, jti, ri->user_id, issued_ms);
     bool allowed = routes_perms_allow(json_object_get(claims, "perms"), req->route->permission);
     json_decref(claims);
     if (revoked) {
@@ -264,9 +265,7 @@ static void gw_flush(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (gw->access_log)
         fflush(gw->access_log);
-    int added = jwtv_refresh_dir(&gw->jwt, gw->cfg.jwt_keys_dir, false, &gw->keys_mtime);
-    if (added > 0)
-        log_info(NULL, "%d new verification key(s) loaded", added);
+    proc_refresh_keys(&gw->proc);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -288,122 +287,90 @@ static SSL_CTX *gw_tls_context(const char *cert, const char *key)
     return ctx;
 }
 
-static void gw_on_drained(void *arg)
-{
-    struct gateway *gw = arg;
-    event_base_loopexit(gw->base, NULL);
-}
-
-static void gw_on_signal(evutil_socket_t sig, short what, void *arg)
-{
-    struct gateway *gw = arg;
-    (void)what;
-    log_info(NULL, "signal %d: draining", (int)sig);
-    http_server_drain(gw->http, gw_on_drained, gw);
-}
-
 static int gw_routes_add(struct gateway *gw)
 {
     int rc = 0;
-    rc |= router_add(&gw->router, "GET", "/healthz", gw_healthz, gw, NULL, ROUTE_PUBLIC);
-    rc |= router_add(&gw->router, "GET", "/readyz", gw_readyz, gw, NULL, ROUTE_PUBLIC);
-    rc |= router_add(&gw->router, "GET", "/metrics", gw_metrics, gw, NULL, ROUTE_PUBLIC);
+    rc |= router_add(&gw->proc.router, "GET", "/healthz", gw_healthz, gw, NULL, ROUTE_PUBLIC);
+    rc |= router_add(&gw->proc.router, "GET", "/readyz", gw_readyz, gw, NULL, ROUTE_PUBLIC);
+    rc |= router_add(&gw->proc.router, "GET", "/metrics", gw_metrics, gw, NULL, ROUTE_PUBLIC);
     for (size_t i = 0; i < routes_count; i++) {
         const struct routes_entry *e = &routes_table[i];
-        rc |= router_add(&gw->router, e->method, e->pattern, gw_api_proxy, gw, e->permission,
+        rc |= router_add(&gw->proc.router, e->method, e->pattern, gw_api_proxy, gw, e->permission,
                          routes_is_public(e->permission) ? ROUTE_PUBLIC : 0);
     }
-    rc |= router_add(&gw->router, "*", "/api/*", gw_api_unknown, gw, NULL, ROUTE_PUBLIC);
-    rc |= router_add(&gw->router, "GET", "/*", gw_web, gw, NULL, ROUTE_PUBLIC);
+    rc |= router_add(&gw->proc.router, "*", "/api/*", gw_api_unknown, gw, NULL, ROUTE_PUBLIC);
+    rc |= router_add(&gw->proc.router, "GET", "/*", gw_web, gw, NULL, ROUTE_PUBLIC);
     return rc;
+}
+
+/* TLS: the address and the context when tls_listen is set; 0 or -1 (said in the log). */
+static int gw_tls_setup(struct gateway *gw, struct config_addr *addr, bool *tls)
+{
+    *tls = gw->cfg.tls_listen[0] != '\0';
+    if (!*tls)
+        return 0;
+    if (config_parse_addr(gw->cfg.tls_listen, addr) != 0) {
+        log_error(NULL, "config key 'tls_listen': '%s' is not host:port", gw->cfg.tls_listen);
+        return -1;
+    }
+    if (gw->cfg.tls_cert[0] == '\0' || gw->cfg.tls_key[0] == '\0') {
+        log_error(NULL, "config key 'tls_listen' needs 'tls_cert' and 'tls_key'");
+        return -1;
+    }
+    if ((gw->ssl_ctx = gw_tls_context(gw->cfg.tls_cert, gw->cfg.tls_key)) == NULL) {
+        log_error(NULL, "config key 'tls_cert'/'tls_key': the certificate or key is unusable");
+        return -1;
+    }
+    return 0;
+}
+
+/* The upstream pools, one per service of shared/services.def; 0 or -1. */
+static int gw_upstreams_new(struct gateway *gw)
+{
+    struct gw_upstream_opts uo = {gw->cfg.upstream_timeout_ms, gw->cfg.upstream_connect_timeout_ms,
+                                  gw->cfg.upstream_max_conns, gw->cfg.upstream_idle_conns};
+    for (int i = 0; i < GW_SERVICES; i++) {
+        gw->upstreams[i] =
+            gw_upstream_new(gw->proc.base, gw_service_names[i], &gw->cfg.upstream[i], &uo);
+        if (gw->upstreams[i] == NULL) {
+            log_error(NULL, "config key 'upstream_%s': not an IPv4 address", gw_service_names[i]);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
     struct gateway gw;
-    const char *config_path = NULL;
-    bool check_only = false;
-    char err[512];
-    int rc = 1;
+    struct config_addr tls_addr;
+    bool tls = false;
+    int rc = 2;
 
     memset(&gw, 0, sizeof(gw));
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            config_path = argv[++i];
-        else if (strcmp(argv[i], "--check-config") == 0)
-            check_only = true;
-        else {
-            fprintf(stderr, "usage: %s --config FILE [--check-config]\n", argv[0]);
-            return 2;
-        }
-    }
-    crmlog_init("gateway", CRMLOG_INFO);
     const struct config_entry *const tables[] = {gw_config_table, http_config_table, NULL};
     void *const targets[] = {&gw.cfg, &gw.http_cfg, NULL};
-    if (config_loadv(tables, targets, config_path, err, sizeof(err)) != 0) {
-        log_error(NULL, "%s", err);
-        config_free(gw_config_table, &gw.cfg);
-        return 2;
-    }
-    enum crmlog_level lvl;
-    if (crmlog_parse_level(gw.cfg.log_level, &lvl) != 0) {
-        log_error(NULL, "config key 'log_level': '%s' is not debug, info, warn or error",
-                  gw.cfg.log_level);
+    const struct proc_spec spec = {"gateway",          tables,           targets,
+                                   &gw.cfg.log_level,  &gw.cfg.jwt_keys_dir, &gw.cfg.jwt_issuer,
+                                   &gw.cfg.jwt_audience, GW_JWT_CACHE,   &gw.http_cfg};
+    if (proc_start(&gw.proc, &spec, argc, argv, gw_pre, gw_done, &gw) != 0 ||
+        gw_tls_setup(&gw, &tls_addr, &tls) != 0)
         goto out;
-    }
-    crmlog_init("gateway", lvl);
-    struct config_addr tls_addr;
-    bool tls = gw.cfg.tls_listen[0] != '\0';
-    if (tls && config_parse_addr(gw.cfg.tls_listen, &tls_addr) != 0) {
-        log_error(NULL, "config key 'tls_listen': '%s' is not host:port", gw.cfg.tls_listen);
-        goto out;
-    }
-    if (tls && (gw.cfg.tls_cert[0] == '\0' || gw.cfg.tls_key[0] == '\0')) {
-        log_error(NULL, "config key 'tls_listen' needs 'tls_cert' and 'tls_key'");
-        goto out;
-    }
-    if (tls && (gw.ssl_ctx = gw_tls_context(gw.cfg.tls_cert, gw.cfg.tls_key)) == NULL) {
-        log_error(NULL, "config key 'tls_cert'/'tls_key': the certificate or key is unusable");
-        goto out;
-    }
-    jwtv_init(&gw.jwt, gw.cfg.jwt_issuer, gw.cfg.jwt_audience, GW_JWT_CACHE);
-    int nkeys = jwtv_load_dir(&gw.jwt, gw.cfg.jwt_keys_dir, false, err, sizeof(err));
-    if (nkeys < 0) {
-        log_error(NULL, "config key 'jwt_keys_dir': %s", err);
-        goto out;
-    }
-    if (check_only) {
+    if (gw.proc.check_only) {
         printf("config ok\n");
         rc = 0;
         goto out;
     }
-    if (gw.cfg.access_log[0] != '\0') {
-        gw.access_log = fopen(gw.cfg.access_log, "a");
-        if (gw.access_log == NULL) {
-            log_error(NULL, "config key 'access_log': cannot open '%s'", gw.cfg.access_log);
-            goto out;
-        }
+    if (gw.cfg.access_log[0] != '\0' && (gw.access_log = fopen(gw.cfg.access_log, "a")) == NULL) {
+        log_error(NULL, "config key 'access_log': cannot open '%s'", gw.cfg.access_log);
+        goto out;
     }
-    signal(SIGPIPE, SIG_IGN);
-    gw.base = event_base_new();
-    gw.started_at = util_wall_s();
-    router_init(&gw.router);
-    gw.metrics = metrics_new("gateway");
-    struct http_limits lim;
-    http_limits_from_config(&gw.http_cfg, &lim);
-    gw.http = http_server_new(gw.base, "gateway", &lim, &gw.router, gw.metrics);
-    http_server_set_hooks(gw.http, gw_pre, gw_done, &gw);
-    struct gw_upstream_opts uo = {gw.cfg.upstream_timeout_ms, gw.cfg.upstream_connect_timeout_ms,
-                                  gw.cfg.upstream_max_conns, gw.cfg.upstream_idle_conns};
-    for (int i = 0; i < GW_SERVICES; i++) {
-        gw.upstreams[i] = gw_upstream_new(gw.base, gw_service_names[i], &gw.cfg.upstream[i], &uo);
-        if (gw.upstreams[i] == NULL) {
-            log_error(NULL, "config key 'upstream_%s': not an IPv4 address", gw_service_names[i]);
-            goto out;
-        }
-    }
+    rc = 1;
+    gw.base = gw.proc.base;
+    if (gw_upstreams_new(&gw) != 0)
+        goto out;
     gw.web = gw_static_new(gw.cfg.web_root);
-    gw.revoke = revoke_new(gw.base, gw.cfg.redis_host, (int)gw.cfg.redis_port);
+    proc_revocations(&gw.proc, gw.cfg.redis_host, (int)gw.cfg.redis_port);
     gw.oplog = gw_oplog_new(gw.base, gw.cfg.redis_host, (int)gw.cfg.redis_port, 100000,
                             gw.cfg.stream_trim_above);
     gw.rl = gw_ratelimit_new(gw.cfg.rate_limit_rps, gw.cfg.rate_limit_burst);
@@ -411,45 +378,28 @@ int main(int argc, char **argv)
         log_error(NULL, "bug: a gateway route is malformed");
         goto out;
     }
-    if (http_server_listen(gw.http, &gw.cfg.listen, NULL) != 0 ||
-        (tls && http_server_listen(gw.http, &tls_addr, gw.ssl_ctx) != 0))
+    if (proc_listen(&gw.proc, &gw.cfg.listen, NULL) != 0 ||
+        (tls && proc_listen(&gw.proc, &tls_addr, gw.ssl_ctx) != 0))
         goto out;
-    gw.sig_term = evsignal_new(gw.base, SIGTERM, gw_on_signal, &gw);
-    gw.sig_int = evsignal_new(gw.base, SIGINT, gw_on_signal, &gw);
-    event_add(gw.sig_term, NULL);
-    event_add(gw.sig_int, NULL);
     gw.flush_timer = event_new(gw.base, -1, EV_PERSIST, gw_flush, &gw);
     struct timeval ftv = {1, 0};
     event_add(gw.flush_timer, &ftv);
-    log_info(NULL, "gateway %s up with %d verification keys", CRM_VERSION, nkeys);
-    event_base_dispatch(gw.base);
+    log_info(NULL, "gateway %s up with %d verification keys", CRM_VERSION, gw.proc.nkeys);
+    proc_run(&gw.proc);
     rc = 0;
 out:
-    if (gw.http)
-        http_server_free(gw.http);
+    proc_close_http(&gw.proc); /* its requests go before the upstream pools they wait on */
     for (int i = 0; i < GW_SERVICES; i++)
         gw_upstream_free(gw.upstreams[i]);
     gw_static_free(gw.web);
-    revoke_free(gw.revoke);
     gw_oplog_free(gw.oplog);
     gw_ratelimit_free(gw.rl);
     if (gw.flush_timer)
         event_free(gw.flush_timer);
-    if (gw.sig_term)
-        event_free(gw.sig_term);
-    if (gw.sig_int)
-        event_free(gw.sig_int);
-    if (gw.metrics)
-        metrics_free(gw.metrics);
-    router_cleanup(&gw.router);
-    jwtv_cleanup(&gw.jwt);
-    if (gw.ssl_ctx)
-        SSL_CTX_free(gw.ssl_ctx);
     if (gw.access_log)
         fclose(gw.access_log);
-    if (gw.base)
-        event_base_free(gw.base);
-    config_free(gw_config_table, &gw.cfg);
-    config_free(http_config_table, &gw.http_cfg);
+    proc_stop(&gw.proc);
+    if (gw.ssl_ctx)
+        SSL_CTX_free(gw.ssl_ctx);
     return rc;
 }

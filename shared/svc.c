@@ -2,6 +2,7 @@
 /* svc: what every CRM service process shares: config, HTTP, workers with MySQL and Redis, JWT
  * identity, health/readiness/metrics, migrations at start and a graceful drain on SIGTERM. */
 #include "svc.h"
+#include "proc.h"
 #include "crmlog.h"
 #include "metrics.h"
 #include "migrate.h"
@@ -90,7 +91,7 @@ static bool svc_pre(struct http_request *req, void *arg)
         return false;
     }
     if (strncasecmp(auth, "Bearer ", 7) == 0)
-        r = jwtv_verify(&s->jwt, auth + 7, util_wall_s(), &claims);
+        r = jwtv_verify(&s->proc.jwt, auth + 7, util_wall_s(), &claims);
     if (r != JWTV_OK) {
         http_add_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
         http_reply_problem(req, 401, "unauthorized", jwtv_strerror(r), NULL);
@@ -118,7 +119,7 @@ static bool svc_pre(struct http_request *req, void *arg)
     id->roles = json_is_array(roles) ? json_incref(roles) : json_array();
     json_t *perms = json_object_get(claims, "perms");
     id->perms = json_is_array(perms) ? json_incref(perms) : json_array();
-    if (revoke_is_revoked(s->revoke, id->jti, id->user_id, id->iat_ms)) {
+    if (revoke_is_revoked(s->proc.revoke, id->jti, id->user_id, id->iat_ms)) {
         http_add_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
         http_reply_problem(req, 401, "unauthorized", "token revoked", NULL);
         return false;
@@ -140,7 +141,7 @@ int svc_route(struct svc *s, const char *method, const char *pattern, router_han
                   s->name);
         return -1;
     }
-    return router_add(&s->router, method, pattern, fn, s, e->permission,
+    return router_add(&s->proc.router, method, pattern, fn, s, e->permission,
                       routes_is_public(e->permission) ? ROUTE_PUBLIC : 0);
 }
 
@@ -151,7 +152,7 @@ void svc_events_committed(struct svc *s)
 
 int svc_route_public(struct svc *s, const char *method, const char *pattern, router_handler_fn fn)
 {
-    return router_add(&s->router, method, pattern, fn, s, NULL, ROUTE_PUBLIC);
+    return router_add(&s->proc.router, method, pattern, fn, s, NULL, ROUTE_PUBLIC);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -417,7 +418,7 @@ static void svc_metrics(struct http_request *req, void *arg)
     struct evbuffer *out = evbuffer_new();
     char labels[64];
     snprintf(labels, sizeof(labels), "svc=\"%s\"", s->name);
-    metrics_render(s->metrics, out);
+    metrics_render(s->proc.metrics, out);
     metrics_render_gauge(out, "crm_worker_queue_depth", "Jobs waiting for a worker.", labels,
                          pool_queue_depth(s->pool));
     metrics_render_gauge(out, "crm_worker_busy", "Workers running a job.", labels,
@@ -425,7 +426,7 @@ static void svc_metrics(struct http_request *req, void *arg)
     metrics_render_gauge(out, "crm_worker_threads", "Worker threads.", labels,
                          pool_threads(s->pool));
     metrics_render_gauge(out, "crm_http_connections", "Open client connections.", labels,
-                         (double)http_server_connections(s->http));
+                         (double)http_server_connections(s->proc.http));
     char dep[96];
     snprintf(dep, sizeof(dep), "svc=\"%s\",dep=\"db\"", s->name);
     metrics_render_gauge(out, "crm_dependency_up", "Dependency reachable at the last probe.", dep,
@@ -451,7 +452,7 @@ static void svc_metrics(struct http_request *req, void *arg)
                             labels, (unsigned long long)events_relay_purged(s->relay));
     }
     metrics_render_gauge(out, "crm_jwt_cache_hits", "Verified-token cache hits.", labels,
-                         (double)s->jwt.cache_hits);
+                         (double)s->proc.jwt.cache_hits);
     if (s->consumer)
         svc_consumer_metrics(s, out);
     if (s->def->metrics)
@@ -471,11 +472,11 @@ static void svc_info(struct http_request *req, void *arg)
         return;
     }
     char started[32];
-    util_format_time(s->started_at, started, sizeof(started));
+    util_format_time(s->proc.started_at, started, sizeof(started));
     json_t *body = json_pack(
         "{s:s, s:s, s:s, s:I, s:i, s:i, s:i, s:s, s:s, s:{s:s, s:s}}", "service", s->name,
         "version", s->version, "started_at", started, "uptime_s",
-        (json_int_t)(util_wall_s() - s->started_at), "workers", pool_threads(s->pool),
+        (json_int_t)(util_wall_s() - s->proc.started_at), "workers", pool_threads(s->pool),
         "queue_depth", pool_queue_depth(s->pool), "queue_max", pool_queue_max(s->pool), "db",
         s->health.db_ok ? "ok" : "down", "redis", s->health.redis_ok ? "ok" : "down", "caller",
         "user_id", id->user_id, "name", id->name);
@@ -534,10 +535,7 @@ static void svc_probe_tick(evutil_socket_t fd, short what, void *arg)
     struct svc *s = arg;
     (void)fd;
     (void)what;
-    /* a key added to the directory (rotation) verifies here within a tick */
-    int added = jwtv_refresh_dir(&s->jwt, s->cfg.jwt_keys_dir, false, &s->keys_mtime);
-    if (added > 0)
-        log_info(NULL, "%d new verification key(s) loaded", added);
+    proc_refresh_keys(&s->proc); /* a key added to the directory verifies within a tick */
     if (s->probe_running)
         return;
     /* the probe's own record, freed in svc_probe_done */
@@ -552,25 +550,12 @@ static void svc_probe_tick(evutil_socket_t fd, short what, void *arg)
 /* ------------------------------------------------------------------------------------------ */
 /* start and stop                                                                              */
 
-static void svc_on_drained(void *arg)
+/* A signal starts the drain: no more probes. */
+static void svc_on_signal(struct proc *p, void *arg)
 {
     struct svc *s = arg;
-    log_info(NULL, "drained; stopping");
-    event_base_loopexit(s->base, NULL);
-}
-
-static void svc_on_signal(evutil_socket_t sig, short what, void *arg)
-{
-    struct svc *s = arg;
-    (void)what;
-    log_info(NULL, "signal %d: draining", (int)sig);
+    (void)p;
     event_del(s->probe_timer);
-    http_server_drain(s->http, svc_on_drained, s);
-}
-
-static void svc_usage(const char *prog)
-{
-    fprintf(stderr, "usage: %s --config FILE [--check-config]\n", prog);
 }
 
 /* Apply libcrm's migrations the service needs (the outbox of a producer, processed_events of a
@@ -605,116 +590,99 @@ static int svc_migrate(struct svc *s)
     return -1;
 }
 
+/* Register the built-in routes: health, readiness, metrics, the service's info (and, on a test
+ * stack, the debug sleep). 0 or -1. */
+static int svc_builtin_routes(struct svc *s)
+{
+    return svc_route_public(s, "GET", "/healthz", svc_healthz) ||
+                   svc_route_public(s, "GET", "/readyz", svc_readyz) ||
+                   svc_route_public(s, "GET", "/metrics", svc_metrics) ||
+                   svc_route(s, "GET", "/api/v1/system/{service}/info", svc_info) ||
+                   (s->cfg.debug_endpoints &&
+                    svc_route_public(s, "GET", "/_debug/sleep", svc_debug_sleep))
+               ? -1
+               : 0;
+}
+
+/* The service's row of shared/services.def and the streams it consumes; 0 or -1. */
+static int svc_declare(struct svc *s, const struct svc_def *def)
+{
+    s->def = def;
+    s->name = def->name;
+    s->version = def->version;
+    s->entry = services_find(def->name);
+    if (s->entry == NULL) {
+        fprintf(stderr, "bug: service '%s' has no line in shared/services.def\n", def->name);
+        return -1;
+    }
+    s->nstreams = services_streams(s->entry, s->streams, CONSUMER_MAX_STREAMS);
+    if (s->nstreams > CONSUMER_MAX_STREAMS) {
+        fprintf(stderr, "bug: '%s' consumes more than %d streams\n", def->name,
+                CONSUMER_MAX_STREAMS);
+        return -1;
+    }
+    s->scope_src = def->scope_source ? def->scope_source : &scope_projection;
+    return 0;
+}
+
+/* The database password from db_password_file, its trailing newline cut; 0 or -1. */
+static int svc_read_password(struct svc *s)
+{
+    size_t plen = 0;
+    s->db_password = util_read_file(s->cfg.db_password_file, 4096, &plen);
+    if (s->db_password == NULL) {
+        log_error(NULL, "config key 'db_password_file': cannot read '%s'", s->cfg.db_password_file);
+        return -1;
+    }
+    while (plen > 0 && (s->db_password[plen - 1] == '\n' || s->db_password[plen - 1] == '\r'))
+        s->db_password[--plen] = '\0';
+    s->dbcfg = (struct db_config){s->cfg.db_host, (int)s->cfg.db_port, s->cfg.db_user,
+                                  s->db_password, s->cfg.db_name,      (int)s->cfg.db_timeout_s};
+    return 0;
+}
+
 int svc_main(int argc, char **argv, const struct svc_def *def)
 {
+    static const struct config_entry no_keys[] = {CONFIG_END};
     struct svc s;
-    const char *config_path = NULL;
-    bool check_only = false;
-    char err[512];
     int rc = 1;
 
     memset(&s, 0, sizeof(s));
-    s.def = def;
-    s.name = def->name;
-    s.version = def->version;
-    s.entry = services_find(def->name);
-    if (s.entry == NULL) {
-        fprintf(stderr, "bug: service '%s' has no line in shared/services.def\n", def->name);
+    if (svc_declare(&s, def) != 0)
         return 2;
-    }
-    s.nstreams = services_streams(s.entry, s.streams, CONSUMER_MAX_STREAMS);
-    if (s.nstreams > CONSUMER_MAX_STREAMS) {
-        fprintf(stderr, "bug: '%s' consumes more than %d streams\n", def->name,
-                CONSUMER_MAX_STREAMS);
-        return 2;
-    }
-    s.scope_src = def->scope_source ? def->scope_source : &scope_projection;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            config_path = argv[++i];
-        else if (strcmp(argv[i], "--check-config") == 0)
-            check_only = true;
-        else {
-            svc_usage(argv[0]);
-            return 2;
-        }
-    }
-    crmlog_init(def->name, CRMLOG_INFO);
-    static const struct config_entry no_keys[] = {CONFIG_END};
     s.config = xcalloc(1, def->config_size ? def->config_size : 1);
     const struct config_entry *const tables[] = {svc_config_table, http_config_table,
                                                  def->config ? def->config : no_keys, NULL};
     void *const targets[] = {&s.cfg, &s.http_cfg, s.config, NULL};
-    if (config_loadv(tables, targets, config_path, err, sizeof(err)) != 0) {
-        log_error(NULL, "%s", err);
-        config_free(svc_config_table, &s.cfg);
-        if (def->config)
-            config_free(def->config, s.config);
-        free(s.config);
-        return 2;
-    }
-    enum crmlog_level lvl;
-    if (crmlog_parse_level(s.cfg.log_level, &lvl) != 0) {
-        log_error(NULL, "config key 'log_level': '%s' is not debug, info, warn or error",
-                  s.cfg.log_level);
+    const struct proc_spec spec = {def->name,          tables,          targets,
+                                   &s.cfg.log_level,   &s.cfg.jwt_keys_dir, &s.cfg.jwt_issuer,
+                                   &s.cfg.jwt_audience, SVC_JWT_CACHE,  &s.http_cfg};
+    rc = proc_start(&s.proc, &spec, argc, argv, svc_pre, NULL, &s);
+    if (rc != 0 || svc_read_password(&s) != 0) {
         rc = 2;
         goto out;
     }
-    crmlog_init(def->name, lvl);
-    size_t plen = 0;
-    s.db_password = util_read_file(s.cfg.db_password_file, 4096, &plen);
-    if (s.db_password == NULL) {
-        log_error(NULL, "config key 'db_password_file': cannot read '%s'", s.cfg.db_password_file);
-        rc = 2;
-        goto out;
-    }
-    while (plen > 0 && (s.db_password[plen - 1] == '\n' || s.db_password[plen - 1] == '\r'))
-        s.db_password[--plen] = '\0';
-    jwtv_init(&s.jwt, s.cfg.jwt_issuer, s.cfg.jwt_audience, SVC_JWT_CACHE);
-    int nkeys = jwtv_load_dir(&s.jwt, s.cfg.jwt_keys_dir, false, err, sizeof(err));
-    if (nkeys < 0) {
-        log_error(NULL, "config key 'jwt_keys_dir': %s", err);
-        rc = 2;
-        goto out;
-    }
-    if (check_only) {
+    if (s.proc.check_only) {
         fprintf(stdout, "config ok\n");
-        rc = 0;
         goto out;
     }
-    log_info(NULL, "starting %s %s with %d verification keys", def->name, def->version, nkeys);
-    signal(SIGPIPE, SIG_IGN);
-    s.dbcfg = (struct db_config){s.cfg.db_host, (int)s.cfg.db_port, s.cfg.db_user,
-                                 s.db_password, s.cfg.db_name,      (int)s.cfg.db_timeout_s};
+    rc = 1;
+    log_info(NULL, "starting %s %s with %d verification keys", def->name, def->version,
+             s.proc.nkeys);
     if (s.cfg.consumer_name[0])
         snprintf(s.consumer_name, sizeof(s.consumer_name), "%s", s.cfg.consumer_name);
     else
         snprintf(s.consumer_name, sizeof(s.consumer_name), "%s-%d", s.name, s.cfg.listen.port);
     if (svc_migrate(&s) != 0)
         goto out;
-
-    evthread_use_pthreads();
-    s.base = event_base_new();
-    s.started_at = util_wall_s();
-    router_init(&s.router);
-    s.metrics = metrics_new(def->name);
-    struct http_limits lim;
-    http_limits_from_config(&s.http_cfg, &lim);
-    s.http = http_server_new(s.base, def->name, &lim, &s.router, s.metrics);
-    http_server_set_hooks(s.http, svc_pre, NULL, &s);
+    s.base = s.proc.base;
     s.pool = pool_new(s.base, (int)s.cfg.workers, (int)s.cfg.queue_max, svc_worker_init,
                       svc_worker_cleanup, &s);
-
-    if (svc_route_public(&s, "GET", "/healthz", svc_healthz) != 0 ||
-        svc_route_public(&s, "GET", "/readyz", svc_readyz) != 0 ||
-        svc_route_public(&s, "GET", "/metrics", svc_metrics) != 0 ||
-        svc_route(&s, "GET", "/api/v1/system/{service}/info", svc_info) != 0 ||
-        (s.cfg.debug_endpoints &&
-         svc_route_public(&s, "GET", "/_debug/sleep", svc_debug_sleep) != 0)) {
+    if (svc_builtin_routes(&s) != 0) {
         log_error(NULL, "bug: a built-in route is malformed");
         goto out;
     }
-    s.revoke = revoke_new(s.base, s.cfg.redis_host, (int)s.cfg.redis_port);
+    proc_revocations(&s.proc, s.cfg.redis_host, (int)s.cfg.redis_port);
     if (s.entry->produces) {
         struct events_relay_config relay_cfg = {&s.dbcfg,
                                                 s.cfg.redis_host,
@@ -726,22 +694,17 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
                                                 s.cfg.outbox_keep_hours};
         s.relay = events_relay_start(&relay_cfg);
     }
-    if (def->setup && def->setup(&s) != 0)
+    if ((def->setup && def->setup(&s) != 0) ||
+        proc_listen(&s.proc, &s.cfg.listen, NULL) != 0)
         goto out;
     svc_consumer_start(&s);
-    if (http_server_listen(s.http, &s.cfg.listen, NULL) != 0)
-        goto out;
-
-    s.sig_term = evsignal_new(s.base, SIGTERM, svc_on_signal, &s);
-    s.sig_int = evsignal_new(s.base, SIGINT, svc_on_signal, &s);
-    event_add(s.sig_term, NULL);
-    event_add(s.sig_int, NULL);
+    s.proc.on_signal = svc_on_signal;
+    s.proc.arg = &s;
     s.probe_timer = event_new(s.base, -1, EV_PERSIST, svc_probe_tick, &s);
     struct timeval ptv = {SVC_PROBE_INTERVAL_MS / 1000, 0};
     event_add(s.probe_timer, &ptv);
     svc_probe_tick(-1, 0, &s);
-
-    event_base_dispatch(s.base);
+    proc_run(&s.proc);
     rc = 0;
 out:
     /* Workers first: their last completions still reply through live connections. */
@@ -751,26 +714,10 @@ out:
     if (def->teardown && s.base)
         def->teardown(&s);
     events_relay_stop(s.relay);
-    revoke_free(s.revoke);
-    if (s.http)
-        http_server_free(s.http);
     if (s.probe_timer)
         event_free(s.probe_timer);
-    if (s.sig_term)
-        event_free(s.sig_term);
-    if (s.sig_int)
-        event_free(s.sig_int);
-    if (s.metrics)
-        metrics_free(s.metrics);
-    router_cleanup(&s.router);
-    jwtv_cleanup(&s.jwt);
-    if (s.base)
-        event_base_free(s.base);
     free(s.db_password);
-    config_free(svc_config_table, &s.cfg);
-    config_free(http_config_table, &s.http_cfg);
-    if (def->config)
-        config_free(def->config, s.config);
+    proc_stop(&s.proc);
     free(s.config);
     log_info(NULL, "stopped");
     return rc;

@@ -15,6 +15,7 @@
 #include "http.h"
 #include "jwtv.h"
 #include "pool.h"
+#include "proc.h"
 #include "rds.h"
 #include "revoke.h"
 #include "router.h"
@@ -81,19 +82,14 @@ struct svc {
     const struct services_entry *entry; /* its line of shared/services.def */
     const char *name;
     const char *version;
-    int64_t started_at;
+    struct proc proc; /* config, loop, router, metrics, HTTP server, JWT keys, revocations */
     struct svc_config cfg;
     struct http_config http_cfg;
     char *db_password;
     struct db_config dbcfg;
-    struct event_base *base;
-    struct router router;
-    struct metrics *metrics;
-    struct http_server *http;
+    struct event_base *base; /* proc.base */
     struct pool *pool;
-    struct jwtv jwt;
     struct svc_health health;
-    struct revoke *revoke;      /* revoked tokens, kept current from Redis */
     struct events_relay *relay; /* outbox publisher, for services that produce events */
     struct consumer *consumer;  /* for services that consume streams ... */
     char streams[CONSUMER_MAX_STREAMS][SERVICES_STREAM_LEN]; /* ... these, from its services.def line */
@@ -102,8 +98,6 @@ struct svc {
     const struct scope_source *scope_src; /* where its department tree is (data scope) */
     bool probe_running;
     struct event *probe_timer;
-    long long keys_mtime; /* of jwt_keys_dir when last read */
-    struct event *sig_term, *sig_int;
     void *app;    /* the service's own context */
     void *config; /* the service's own config block (svc_def.config) */
 };

@@ -58,10 +58,10 @@ static int auth_trust_signer(struct svc *s, struct auth_ctx *a)
 {
     for (size_t i = 0; i < a->signer.nkeys; i++) {
         bool known = false;
-        for (size_t k = 0; k < s->jwt.nkeys; k++)
-            known = known || strcmp(s->jwt.keys[k].kid, a->signer.keys[i].kid) == 0;
+        for (size_t k = 0; k < s->proc.jwt.nkeys; k++)
+            known = known || strcmp(s->proc.jwt.keys[k].kid, a->signer.keys[i].kid) == 0;
         if (!known &&
-            jwtv_add_key(&s->jwt, a->signer.keys[i].kid, a->signer.keys[i].pub_pem, NULL) != 0)
+            jwtv_add_key(&s->proc.jwt, a->signer.keys[i].kid, a->signer.keys[i].pub_pem, NULL) != 0)
             return -1;
     }
     return 0;

@@ -195,7 +195,7 @@ json_t *tokens_jwks(const struct auth_ctx *a)
 {
     json_t *keys = json_array();
     /* every key the services trust: rotated keys stay published until their tokens expire */
-    const struct jwtv *v = &a->svc->jwt;
+    const struct jwtv *v = &a->svc->proc.jwt;
     for (size_t i = 0; i < v->nkeys; i++) {
         json_t *jwk = tokens_jwk(&v->keys[i]);
         if (jwk)
