@@ -270,6 +270,32 @@ static const struct jsonv_field refresh_fields[] = {
     JSONV_END,
 };
 
+static void refresh_invalid(struct svc_job *job)
+{
+    svc_job_fail(job, 401, "invalid_refresh_token", "the refresh token is not valid");
+}
+
+/* A used refresh token came back: someone holds a stolen copy. The whole chain dies, and with
+ * it the access tokens of the user. Commits; 0 or -1. */
+static int refresh_reused(struct svc_worker *w, const struct session_in *in, json_t *row)
+{
+    long long uid = json_integer_value(json_object_get(row, "user_id"));
+    char sid[32];
+    snprintf(sid, sizeof(sid), "%lld", uid);
+    struct events_actor actor = {sid, in->ip};
+    if (repo_refresh_revoke_family(&w->db, json_string_value(json_object_get(row, "family_id"))) !=
+            0 ||
+        events_outbox_add(&w->db, "auth", "auth.token_reuse_detected", &actor, "user", sid,
+                          json_pack("{s:s, s:s}", "ip", in->ip, "user_agent", in->ua),
+                          in->request_id, NULL) != 0 ||
+        db_commit(&w->db) != 0)
+        return -1;
+    svc_events_committed(w->svc);
+    if (tokens_revoke_access(w, uid) != 0)
+        log_warn(in->request_id, "could not publish the revocation of user %lld", uid);
+    return 0;
+}
+
 static void refresh_work(struct svc_worker *w, struct svc_job *job)
 {
     struct auth_ctx *a = auth_of(w->svc);
@@ -277,61 +303,36 @@ static void refresh_work(struct svc_worker *w, struct svc_job *job)
     unsigned char hash[32];
     json_t *row = NULL, *user = NULL, *pair = NULL;
     tokens_refresh_hash(json_string_value(json_object_get(in->body, "refresh_token")), hash);
-    if (db_begin(&w->db) != 0 || repo_refresh_find(&w->db, hash, &row) != 0) {
-        svc_job_db_error(job, w);
-        goto rollback;
-    }
+    if (db_begin(&w->db) != 0 || repo_refresh_find(&w->db, hash, &row) != 0)
+        goto out;
     if (row == NULL || json_integer_value(json_object_get(row, "expired")) ||
         json_integer_value(json_object_get(row, "revoked"))) {
-        db_rollback(&w->db);
-        svc_job_fail(job, 401, "invalid_refresh_token", "the refresh token is not valid");
+        refresh_invalid(job);
+        goto out;
+    }
+    if (json_integer_value(json_object_get(row, "used"))) {
+        if (refresh_reused(w, in, row) == 0)
+            refresh_invalid(job);
         goto out;
     }
     long long uid = json_integer_value(json_object_get(row, "user_id"));
-    const char *family = json_string_value(json_object_get(row, "family_id"));
-    char sid[32];
-    snprintf(sid, sizeof(sid), "%lld", uid);
-    struct events_actor actor = {sid, in->ip};
-    if (json_integer_value(json_object_get(row, "used"))) {
-        /* A used token came back: someone holds a stolen copy. The whole chain dies, and with
-         * it the access tokens of the user. */
-        if (repo_refresh_revoke_family(&w->db, family) != 0 ||
-            events_outbox_add(&w->db, "auth", "auth.token_reuse_detected", &actor, "user", sid,
-                              json_pack("{s:s, s:s}", "ip", in->ip, "user_agent", in->ua),
-                              in->request_id, NULL) != 0 ||
-            db_commit(&w->db) != 0) {
-            svc_job_db_error(job, w);
-            goto rollback;
-        }
-        svc_events_committed(w->svc);
-        if (tokens_revoke_access(w, uid) != 0)
-            log_warn(in->request_id, "could not publish the revocation of user %lld", uid);
-        svc_job_fail(job, 401, "invalid_refresh_token", "the refresh token is not valid");
+    if (repo_user_get(&w->db, NULL, uid, false, &user) != 0)
         goto out;
-    }
-    if (repo_user_get(&w->db, NULL, uid, false, &user) != 0) {
-        svc_job_db_error(job, w);
-        goto rollback;
-    }
     const char *status = user ? json_string_value(json_object_get(user, "status")) : "disabled";
     if (strcmp(status, "enabled") != 0) {
-        db_rollback(&w->db);
-        svc_job_fail(job, 401, "invalid_refresh_token", "the refresh token is not valid");
+        refresh_invalid(job);
         goto out;
     }
     if (repo_refresh_mark_used(&w->db, json_integer_value(json_object_get(row, "id"))) != 0 ||
-        (pair = issue_pair(a, w, uid, family, in)) == NULL || db_commit(&w->db) != 0) {
-        json_decref(pair);
-        svc_job_db_error(job, w);
-        goto rollback;
-    }
-    svc_job_ok(job, 200, pair);
-    goto out;
-rollback:
-    db_rollback(&w->db);
+        (pair = issue_pair(a, w, uid, json_string_value(json_object_get(row, "family_id")), in)) ==
+            NULL ||
+        db_commit(&w->db) != 0)
+        goto out;
+    svc_job_ok(job, 200, json_incref(pair));
 out:
     json_decref(row);
     json_decref(user);
+    json_decref(pair);
 }
 
 static void refresh(struct http_request *req, void *arg)
@@ -353,48 +354,37 @@ static const struct jsonv_field logout_fields[] = {
 static void logout_work(struct svc_worker *w, struct svc_job *job)
 {
     struct session_in *in = job->data;
-    struct events_actor actor = kit_actor(job);
-    char sid[32];
-    snprintf(sid, sizeof(sid), "%lld", in->user_id);
+    const char *refresh_tok = json_string_value(json_object_get(in->body, "refresh_token"));
+    json_t *row = NULL, *user = NULL;
     if (revoke_token(&w->rds, in->jti, in->exp) != 0) {
         svc_job_fail(job, 503, "redis_unavailable", "the logout could not be recorded; retry");
-        return;
+        goto out;
     }
-    const char *refresh_tok = json_string_value(json_object_get(in->body, "refresh_token"));
-    json_t *row = NULL;
     if (db_begin(&w->db) != 0)
-        goto dberr;
+        goto out;
     if (refresh_tok) {
         unsigned char hash[32];
         tokens_refresh_hash(refresh_tok, hash);
         if (repo_refresh_find(&w->db, hash, &row) != 0)
-            goto dberr;
+            goto out;
         /* only the caller's own session: someone else's token changes nothing */
         if (row && json_integer_value(json_object_get(row, "user_id")) == in->user_id &&
             repo_refresh_revoke_family(&w->db,
                                        json_string_value(json_object_get(row, "family_id"))) != 0)
-            goto dberr;
+            goto out;
     }
-    json_t *user = NULL;
     if (repo_user_get(&w->db, NULL, in->user_id, false, &user) != 0)
-        goto dberr;
+        goto out;
     /* the username, so the login log can be searched by it for logouts too */
     json_t *data = json_pack("{s:s?, s:s, s:s}", "username",
                              json_string_value(json_object_get(user, "username")), "ip", in->ip,
                              "user_agent", in->ua);
-    json_decref(user);
-    if (events_outbox_add(&w->db, "auth", "auth.logout", &actor, "user", sid, data, in->request_id,
-                          NULL) != 0 ||
-        db_commit(&w->db) != 0)
-        goto dberr;
-    svc_events_committed(w->svc);
-    json_decref(row);
+    if (kit_commit(w, job, "user", in->user_id, "auth.logout", data, NULL) != 0)
+        goto out;
     svc_job_ok(job, 204, NULL);
-    return;
-dberr:
+out:
     json_decref(row);
-    db_rollback(&w->db);
-    svc_job_db_error(job, w);
+    json_decref(user);
 }
 
 static void logout(struct http_request *req, void *arg)
@@ -460,10 +450,8 @@ static void me_work(struct svc_worker *w, struct svc_job *job)
     long long uid = atoll(id->user_id);
     json_t *user = NULL, *roles = NULL, *perms = NULL;
     if (repo_user_get(&w->db, NULL, uid, false, &user) != 0 ||
-        repo_user_roles(&w->db, uid, &roles) != 0 || repo_user_perms(&w->db, uid, &perms) != 0) {
-        svc_job_db_error(job, w);
+        repo_user_roles(&w->db, uid, &roles) != 0 || repo_user_perms(&w->db, uid, &perms) != 0)
         goto out;
-    }
     if (user == NULL) {
         svc_job_fail(job, 404, "not_found", "the account no longer exists");
         goto out;
@@ -503,39 +491,27 @@ static void password_work(struct svc_worker *w, struct svc_job *job)
     char hash[160];
     const char *why = password_policy(a, new_pw);
     if (why != NULL) {
-        job->errors = json_array();
-        jsonv_error_add(job->errors, "new_password", why);
-        svc_job_fail(job, 422, "validation_failed", "the new password is not acceptable");
-        return;
+        kit_fail(job, 422, "validation_failed", "the new password is not acceptable",
+                 "new_password", why);
+        goto out;
     }
     if (db_begin(&w->db) != 0 || repo_user_password_hash(&w->db, in->user_id, &row) != 0)
-        goto dberr;
+        goto out;
     if (row == NULL ||
         !password_verify(json_string_value(json_object_get(row, "password_hash")), old_pw)) {
-        db_rollback(&w->db);
-        json_decref(row);
-        job->errors = json_array();
-        jsonv_error_add(job->errors, "old_password", "is not the current password");
-        svc_job_fail(job, 422, "validation_failed", "the current password is wrong");
-        return;
+        kit_fail(job, 422, "validation_failed", "the current password is wrong", "old_password",
+                 "is not the current password");
+        goto out;
     }
-    struct events_actor actor = kit_actor(job);
-    char sid[32];
-    snprintf(sid, sizeof(sid), "%lld", in->user_id);
     if (password_hash(a, new_pw, hash, sizeof(hash)) != 0 ||
         repo_user_set_password(&w->db, in->user_id, hash) != 0 ||
-        events_outbox_add(&w->db, "auth", "auth.password_changed", &actor, "user", sid,
-                          json_pack("{s:s}", "ip", in->ip), in->request_id, NULL) != 0 ||
-        tokens_revoke_user(w, in->user_id) != 0 || db_commit(&w->db) != 0)
-        goto dberr;
-    svc_events_committed(w->svc);
-    json_decref(row);
+        tokens_revoke_user(w, in->user_id) != 0 ||
+        kit_commit(w, job, "user", in->user_id, "auth.password_changed",
+                   json_pack("{s:s}", "ip", in->ip), NULL) != 0)
+        goto out;
     svc_job_ok(job, 204, NULL);
-    return;
-dberr:
+out:
     json_decref(row);
-    db_rollback(&w->db);
-    svc_job_db_error(job, w);
 }
 
 static void password(struct http_request *req, void *arg)
