@@ -120,6 +120,78 @@ static int stage(json_t **rows, json_t *row)
     return json_array_append_new(*rows, row) == 0 ? 0 : -1;
 }
 
+/* The gateway's operation log: a row of its own table, staged for audit_flush. */
+static int apply_operation(struct audit_ctx *actx, json_t *ev, json_t *data, const char *when)
+{
+    json_t *row =
+        json_pack("{s:s, s:s, s:O?, s:s, s:s, s:s, s:O, s:O, s:s}", "event_id",
+                  str_or(ev, "id", ""), "request_id", str_or(data, "request_id", ""), "user_id",
+                  json_object_get(data, "user_id"), "ip", str_or(data, "ip", ""), "method",
+                  str_or(data, "method", ""), "path", str_or(data, "path", ""), "status",
+                  json_object_get(data, "status"), "duration_ms",
+                  json_object_get(data, "duration_ms"), "occurred_at", when);
+    return row ? stage(&actx->staged_ops, row) : -1;
+}
+
+/* A login, failed login or logout: a row of the login log. */
+static int apply_login(struct db *db, const char *type, json_t *ev, json_t *data, const char *when)
+{
+    json_t *actor = json_object_get(ev, "actor"), *subject = json_object_get(ev, "subject");
+    const char *result = strcmp(type, "auth.login_succeeded") == 0 ? "success"
+                         : strcmp(type, "auth.logout") == 0        ? "logout"
+                                                                   : "failure";
+    /* the subject is the account; for an unknown username there is none */
+    bool known = strcmp(str_or(data, "reason", ""), "unknown_user") != 0;
+    json_t *row = json_pack(
+        "{s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:s}", "event_id", str_or(ev, "id", ""), "user_id",
+        known ? str_or(subject, "id", NULL) : NULL, "username", str_or(data, "username", ""), "ip",
+        str_or(data, "ip", str_or(actor, "ip", "")), "user_agent", str_or(data, "user_agent", ""),
+        "result", result, "reason", str_or(data, "reason", ""), "occurred_at", when);
+    int rc = row ? repo_login_insert(db, row) : -1;
+    json_decref(row);
+    return rc;
+}
+
+/* Every event of a service: one entry of the chain, linked to the head and staged. The chain
+ * lock is taken and the head read once per transaction (audit_after lets both go). */
+static int apply_chained(struct audit_ctx *actx, struct db *db, const char *type, json_t *ev,
+                         json_t *data)
+{
+    json_t *actor = json_object_get(ev, "actor"), *subject = json_object_get(ev, "subject");
+    json_t *changes = changes_of(data);
+    char *changes_text = json_dumps(changes, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(changes);
+    json_t *uid = json_object_get(actor, "user_id"), *ip = json_object_get(actor, "ip");
+    json_t *rid = json_object_get(ev, "request_id");
+    json_t *row = json_pack(
+        "{s:s, s:s, s:s, s:O?, s:O?, s:s, s:s, s:s, s:O?, s:s}", "event_id", str_or(ev, "id", ""),
+        "event_type", type, "producer", str_or(ev, "producer", ""), "actor_user_id",
+        json_is_string(uid) ? uid : NULL, "actor_ip", json_is_string(ip) ? ip : NULL,
+        "subject_type", str_or(subject, "type", ""), "subject_id", str_or(subject, "id", ""),
+        "changes", changes_text ? changes_text : "[]", "request_id",
+        json_is_string(rid) ? rid : NULL, "occurred_at", str_or(ev, "occurred_at", ""));
+    free(changes_text);
+    char hash[AUDIT_HASH_HEX];
+    if (row == NULL)
+        return -1;
+    if (!actx->chain_locked) {
+        if (repo_chain_lock(db) != 0) {
+            json_decref(row);
+            return -1;
+        }
+        actx->chain_locked = true;
+        if (repo_chain_last_hash(db, actx->chain_head) != 0) {
+            json_decref(row);
+            return -1;
+        }
+    }
+    audit_hash(row, actx->chain_head, hash);
+    json_object_set_new(row, "prev_hash", json_string(actx->chain_head));
+    json_object_set_new(row, "hash", json_string(hash));
+    memcpy(actx->chain_head, hash, AUDIT_HASH_HEX);
+    return stage(&actx->staged_audit, row);
+}
+
 int audit_apply(struct db *db, const char *stream, const char *entry_id, json_t *ev, void *arg)
 {
     struct audit_ctx *actx = arg;
@@ -127,85 +199,20 @@ int audit_apply(struct db *db, const char *stream, const char *entry_id, json_t 
     (void)entry_id;
     const char *type = str_or(ev, "type", "");
     json_t *data = json_deep_copy(json_object_get(ev, "data"));
-    json_t *actor = json_object_get(ev, "actor"), *subject = json_object_get(ev, "subject");
     char when[40];
-    int rc = -1;
+    int rc;
     if (!json_is_object(data)) {
         json_decref(data);
         data = json_object();
     }
     audit_redact(data);
     sql_time(str_or(ev, "occurred_at", NULL), when, sizeof(when));
-
-    /* the gateway's operation log: its own table only */
-    if (strcmp(type, "gateway.operation") == 0) {
-        json_t *row =
-            json_pack("{s:s, s:s, s:O?, s:s, s:s, s:s, s:O, s:O, s:s}", "event_id",
-                      str_or(ev, "id", ""), "request_id", str_or(data, "request_id", ""), "user_id",
-                      json_object_get(data, "user_id"), "ip", str_or(data, "ip", ""), "method",
-                      str_or(data, "method", ""), "path", str_or(data, "path", ""), "status",
-                      json_object_get(data, "status"), "duration_ms",
-                      json_object_get(data, "duration_ms"), "occurred_at", when);
-        rc = row ? stage(&actx->staged_ops, row) : -1;
-        json_decref(data);
-        return rc;
-    }
-
-    if (strncmp(type, "auth.log", 8) == 0) {
-        const char *result = strcmp(type, "auth.login_succeeded") == 0 ? "success"
-                             : strcmp(type, "auth.logout") == 0        ? "logout"
-                                                                       : "failure";
-        /* the subject is the account; for an unknown username there is none */
-        bool known = strcmp(str_or(data, "reason", ""), "unknown_user") != 0;
-        json_t *row = json_pack(
-            "{s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:s}", "event_id", str_or(ev, "id", ""),
-            "user_id", known ? str_or(subject, "id", NULL) : NULL, "username",
-            str_or(data, "username", ""), "ip", str_or(data, "ip", str_or(actor, "ip", "")),
-            "user_agent", str_or(data, "user_agent", ""), "result", result, "reason",
-            str_or(data, "reason", ""), "occurred_at", when);
-        rc = row ? repo_login_insert(db, row) : -1;
-        json_decref(row);
-        if (rc != 0) {
-            json_decref(data);
-            return rc;
-        }
-    }
-
-    /* every event: one chained audit entry */
-    json_t *changes = changes_of(data);
-    char *changes_text = json_dumps(changes, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(changes);
-    json_t *row = json_pack(
-        "{s:s, s:s, s:s, s:O?, s:O?, s:s, s:s, s:s, s:O?, s:s}", "event_id", str_or(ev, "id", ""),
-        "event_type", type, "producer", str_or(ev, "producer", ""), "actor_user_id",
-        json_is_string(json_object_get(actor, "user_id")) ? json_object_get(actor, "user_id")
-                                                          : NULL,
-        "actor_ip",
-        json_is_string(json_object_get(actor, "ip")) ? json_object_get(actor, "ip") : NULL,
-        "subject_type", str_or(subject, "type", ""), "subject_id", str_or(subject, "id", ""),
-        "changes", changes_text ? changes_text : "[]", "request_id",
-        json_is_string(json_object_get(ev, "request_id")) ? json_object_get(ev, "request_id")
-                                                          : NULL,
-        "occurred_at", str_or(ev, "occurred_at", ""));
-    free(changes_text);
-    char hash[AUDIT_HASH_HEX];
-    if (row == NULL)
-        goto out;
-    if (!actx->chain_locked) {
-        if (repo_chain_lock(db) != 0)
-            goto out;
-        actx->chain_locked = true;
-        if (repo_chain_last_hash(db, actx->chain_head) != 0)
-            goto out;
-    }
-    audit_hash(row, actx->chain_head, hash);
-    json_object_set_new(row, "prev_hash", json_string(actx->chain_head));
-    json_object_set_new(row, "hash", json_string(hash));
-    memcpy(actx->chain_head, hash, AUDIT_HASH_HEX);
-    rc = stage(&actx->staged_audit, row);
-    row = NULL;
-out:
-    json_decref(row);
+    if (strcmp(type, "gateway.operation") == 0)
+        rc = apply_operation(actx, ev, data, when);
+    else if (strncmp(type, "auth.log", 8) == 0 && apply_login(db, type, ev, data, when) != 0)
+        rc = -1;
+    else
+        rc = apply_chained(actx, db, type, ev, data);
     json_decref(data);
     return rc;
 }
