@@ -44,6 +44,10 @@ test('kill -9 of auth between commit and publish: the committed events are publi
     t.diagnostic(`killed auth (pid ${pid}) with ${stranded.length} events committed since XADD was refused (${unstamped} not marked published)`);
     assert.equal(redis('ACL', 'SETUSER', 'default', '+xadd'), 'OK');
     held = false;
+    // the burst sees auth gone (502) before anything here blocks the event loop: the polls
+    // below run child processes synchronously, and the burst sends nothing while they do
+    await eventually(() => b.results.some((r) => r.at >= killedAt && r.status !== 201), 10000,
+      'a write refused while auth is down');
     // supervisord restarts it (a new pid); the burst keeps going meanwhile (502 while it is down)
     await eventually(() => { const s = supervisorctl('status', 'auth'); return /RUNNING/.test(s) && !s.includes(`pid ${pid},`); },
       20000, 'supervisord restarting auth');
