@@ -235,7 +235,8 @@ static void create_work(struct svc_worker *w, struct svc_job *job)
     if (why)
         jsonv_error_add(errors, "password", why);
     check_user_shapes(in->body, errors);
-    if (sc.kind != SCOPE_ALL && !json_is_integer(json_object_get(in->body, "dept_id")))
+    /* absent: said here; null: check_user_refs says it */
+    if (sc.kind != SCOPE_ALL && json_object_get(in->body, "dept_id") == NULL)
         jsonv_error_add(errors, "dept_id", "is required within your data scope");
     if (db_begin(&w->db) != 0 || check_user_refs(&w->db, &sc, in->body, errors) != 0 ||
         repo_username_taken(&w->db, json_string_value(json_object_get(in->body, "username")),
@@ -441,14 +442,15 @@ static void action_work(struct svc_worker *w, struct svc_job *job)
     struct scope sc = kit_scope(job);
     json_t *u = NULL, *after = NULL;
     char hash[160];
-    if (user_actions[action].password && action_password(w, job, hash, sizeof(hash)) != 0)
-        goto out;
     if (db_begin(&w->db) != 0 || repo_user_get(&w->db, &sc, in->id, true, &u) != 0)
         goto out;
     if (u == NULL) {
         svc_job_fail(job, 404, "not_found", "no such user");
         goto out;
     }
+    /* after the scope: a user outside it is 404 whatever the password */
+    if (user_actions[action].password && action_password(w, job, hash, sizeof(hash)) != 0)
+        goto out;
     enum user_status was = user_status_parse(json_string_value(json_object_get(u, "status")));
     const char *refusal =
         user_transition(action, was, !json_is_null(json_object_get(u, "locked_until")),
