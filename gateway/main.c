@@ -2,6 +2,7 @@
 /* crm-gateway: the only public entry point: TLS, JWT checks, rate limits, routing to the
  * services over pooled keep-alive connections, and the web front end. */
 #include "gateway.h"
+#include "authz.h"
 #include "crmlog.h"
 #include "metrics.h"
 #include "oplog.h"
@@ -19,7 +20,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #define GW_JWT_CACHE 8192
@@ -183,6 +183,16 @@ static void reqinfo_free(void *p)
     free(p);
 }
 
+/* authz_request's hook: who called, for the access and operation logs (refusals included). */
+static void gw_note_caller(struct http_request *req, json_t *claims)
+{
+    struct gw_reqinfo *ri = xcalloc(1, sizeof(*ri));
+    snprintf(ri->user_id, sizeof(ri->user_id), "%s",
+             json_string_value(json_object_get(claims, "sub")));
+    req->user = ri;
+    req->user_free = reqinfo_free;
+}
+
 static bool gw_pre(struct http_request *req, void *arg)
 {
     struct gateway *gw = arg;
@@ -197,45 +207,7 @@ static bool gw_pre(struct http_request *req, void *arg)
         http_reply_problem(req, 429, "rate_limited", "too many requests from this address", NULL);
         return false;
     }
-    if (req->route->flags & ROUTE_PUBLIC)
-        return true;
-    const char *auth = http_req_header(req, "Authorization");
-    json_t *claims = NULL;
-    enum jwtv_result r = JWTV_MALFORMED;
-    if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
-        r = jwtv_verify(&gw->proc.jwt, auth + 7, util_wall_s(), &claims);
-    if (r != JWTV_OK) {
-        http_add_header(req, "WWW-Authenticate",
-                        auth ? "Bearer error=\"invalid_token\"" : "Bearer");
-        http_reply_problem(req, 401, "unauthorized",
-                           auth ? jwtv_strerror(r) : "a bearer token is required", NULL);
-        return false;
-    }
-    struct gw_reqinfo *ri = xcalloc(1, sizeof(*ri));
-    snprintf(ri->user_id, sizeof(ri->user_id), "%s",
-             json_string_value(json_object_get(claims, "sub")));
-    req->user = ri;
-    req->user_free = reqinfo_free;
-    const char *jti = json_string_value(json_object_get(claims, "jti"));
-    json_t *iat_ms = json_object_get(claims, "iat_ms");
-    int64_t issued_ms = json_is_integer(iat_ms)
-                            ? json_integer_value(iat_ms)
-                            : json_integer_value(json_object_get(claims, "iat")) * 1000;
-    bool revoked = revoke_is_revoked(gw->proc.revoke, jti, ri->user_id, issued_ms);
-    bool allowed = routes_perms_allow(json_object_get(claims, "perms"), req->route->permission);
-    json_decref(claims);
-    if (revoked) {
-        http_add_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-        http_reply_problem(req, 401, "unauthorized", "token revoked", NULL);
-        return false;
-    }
-    if (!allowed) {
-        char detail[160];
-        snprintf(detail, sizeof(detail), "the permission %s is required", req->route->permission);
-        http_reply_problem(req, 403, "forbidden", detail, NULL);
-        return false;
-    }
-    return true;
+    return authz_request(req, &gw->proc.jwt, gw->proc.revoke, gw_note_caller, NULL);
 }
 
 static void gw_done(struct http_request *req, void *arg)

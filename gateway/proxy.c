@@ -58,11 +58,6 @@ struct gw_upstream {
 
 static void ex_send(struct gw_exchange *ex);
 
-const char *gw_upstream_name(const struct gw_upstream *u)
-{
-    return u->name;
-}
-
 void gw_upstream_stats(const struct gw_upstream *u, long *busy, long *idle, uint64_t *errors,
                        uint64_t *timeouts)
 {

@@ -28,7 +28,6 @@ void gw_upstream_free(struct gw_upstream *u);
  * fails (502) or times out (504). 'tls' says how the client reached us (X-Forwarded-Proto). */
 void gw_proxy(struct gw_upstream *u, struct http_request *req, bool tls);
 
-const char *gw_upstream_name(const struct gw_upstream *u);
 /* Counters for /metrics. */
 void gw_upstream_stats(const struct gw_upstream *u, long *busy, long *idle, uint64_t *errors,
                        uint64_t *timeouts);

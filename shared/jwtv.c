@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* jwtv: ES256 JWT sign and verify around libjwt 1.10, which checks none of alg/exp/nbf/iss/aud. */
+/* jwtv: ES256 JWTs: verified with OpenSSL against keys parsed once, signed with libjwt 1.10. */
 #include "jwtv.h"
 #include "util.h"
 
 #include <dirent.h>
 #include <jwt.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -73,44 +75,56 @@ void jwtv_cleanup(struct jwtv *v)
     for (size_t i = 0; i < v->nkeys; i++) {
         free(v->keys[i].pub_pem);
         free(v->keys[i].priv_pem);
+        EVP_PKEY_free(v->keys[i].pub);
     }
     memset(v, 0, sizeof(*v));
 }
 
-/* True when 'pem' holds a P-256 key (public, or private when 'priv'). */
-static bool pem_is_p256(const char *pem, bool priv)
+/* The P-256 key in 'pem' (public, or private when 'priv'), parsed; NULL when it is not one.
+ * Under OpenSSL 3 this parse costs several times an ECDSA verify: it is done once per key. */
+static EVP_PKEY *pem_read_p256(const char *pem, bool priv)
 {
     BIO *bio = BIO_new_mem_buf(pem, -1);
-    EVP_PKEY *k = priv ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)
-                       : PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-    bool ok = false;
-    if (k != NULL && EVP_PKEY_base_id(k) == EVP_PKEY_EC) {
-        char curve[64];
-        size_t len = 0;
-        ok = EVP_PKEY_get_utf8_string_param(k, "group", curve, sizeof(curve), &len) == 1 &&
-             strcmp(curve, "prime256v1") == 0;
+    EVP_PKEY *k = NULL;
+    char curve[64];
+    size_t len = 0;
+    if (bio != NULL)
+        k = priv ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)
+                 : PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    if (k != NULL && (EVP_PKEY_base_id(k) != EVP_PKEY_EC ||
+                      EVP_PKEY_get_utf8_string_param(k, "group", curve, sizeof(curve), &len) != 1 ||
+                      strcmp(curve, "prime256v1") != 0)) {
+        EVP_PKEY_free(k);
+        k = NULL;
     }
-    EVP_PKEY_free(k);
     BIO_free(bio);
-    return ok;
+    return k;
 }
 
 int jwtv_add_key(struct jwtv *v, const char *kid, const char *pub_pem, const char *priv_pem)
 {
+    EVP_PKEY *pub = NULL, *priv = NULL;
+    int rc = -1;
     if (v->nkeys == JWTV_MAX_KEYS || strlen(kid) == 0 || strlen(kid) >= sizeof(v->keys[0].kid))
-        return -1;
-    if (!pem_is_p256(pub_pem, false) || (priv_pem && !pem_is_p256(priv_pem, true)))
-        return -1;
+        goto out;
+    pub = pem_read_p256(pub_pem, false);
+    if (pub == NULL || (priv_pem && (priv = pem_read_p256(priv_pem, true)) == NULL))
+        goto out;
     struct jwtv_key *k = &v->keys[v->nkeys++];
     snprintf(k->kid, sizeof(k->kid), "%s", kid);
     k->pub_pem = xstrdup(pub_pem);
-    k->pub_len = strlen(pub_pem);
+    k->pub = pub;
+    pub = NULL;
     if (priv_pem) {
         k->priv_pem = xstrdup(priv_pem);
         k->priv_len = strlen(priv_pem);
     }
     jwtv_cache_flush(v);
-    return 0;
+    rc = 0;
+out:
+    EVP_PKEY_free(pub);
+    EVP_PKEY_free(priv); /* only checked: jwtv_sign hands libjwt the PEM */
+    return rc;
 }
 
 int jwtv_load_dir(struct jwtv *v, const char *dir, bool want_private, char *err, size_t errlen)
@@ -205,6 +219,60 @@ static json_t *segment_json(const char *seg, size_t len)
     return j;
 }
 
+/* The order n of P-256, big-endian. */
+static const unsigned char p256_order[32] = {
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+};
+
+/* True when the 32-byte big-endian 'x' lies in [1, n-1], as an ECDSA r or s must (OpenSSL
+ * checks too; refusing here does not depend on it). memcmp orders equal-length big-endian
+ * numbers, and nothing here is secret. */
+static bool p256_scalar_ok(const unsigned char *x)
+{
+    static const unsigned char zero[32];
+    return memcmp(x, zero, 32) != 0 && memcmp(x, p256_order, 32) < 0;
+}
+
+/*
+ * True when 'sig' ('siglen' base64url characters: r||s, 32 bytes each, as JWS writes ES256) is
+ * a signature by 'key' over the 'len' bytes of 'input' ("header.payload"), SHA-256. OpenSSL
+ * takes an ECDSA signature as DER, so r and s are re-encoded as an ECDSA_SIG.
+ */
+static bool es256_verify(EVP_PKEY *key, const char *input, size_t len, const char *sig,
+                         size_t siglen)
+{
+    size_t n = 0;
+    unsigned char *raw = util_b64url_decode(sig, siglen, &n);
+    ECDSA_SIG *es = NULL;
+    BIGNUM *r = NULL, *s = NULL;
+    unsigned char *der = NULL;
+    EVP_MD_CTX *md = NULL;
+    bool ok = false;
+
+    if (raw == NULL || n != 64 || !p256_scalar_ok(raw) || !p256_scalar_ok(raw + 32))
+        goto out;
+    es = ECDSA_SIG_new();
+    r = BN_bin2bn(raw, 32, NULL);
+    s = BN_bin2bn(raw + 32, 32, NULL);
+    if (es == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1)
+        goto out;
+    r = s = NULL; /* 'es' owns them now */
+    int der_len = i2d_ECDSA_SIG(es, &der);
+    md = EVP_MD_CTX_new();
+    ok = der_len > 0 && md != NULL &&
+         EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
+         EVP_DigestVerify(md, der, (size_t)der_len, (const unsigned char *)input, len) == 1;
+out:
+    EVP_MD_CTX_free(md);
+    OPENSSL_free(der);
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(es);
+    free(raw);
+    return ok;
+}
+
 /* Time-based and pinned claims of an already signature-checked payload. */
 static enum jwtv_result jwtv_check_claims(const struct jwtv *v, json_t *claims, int64_t now,
                                           int64_t *exp_out, int64_t *nbf_out)
@@ -248,7 +316,6 @@ enum jwtv_result jwtv_verify(struct jwtv *v, const char *token, int64_t now, jso
 {
     size_t len = strnlen(token, JWTV_MAX_TOKEN + 1);
     json_t *header = NULL, *payload = NULL;
-    jwt_t *jwt = NULL;
     enum jwtv_result rc = JWTV_MALFORMED;
     struct jwtv_cache_entry *slot = NULL;
     unsigned char hash[32];
@@ -288,8 +355,8 @@ enum jwtv_result jwtv_verify(struct jwtv *v, const char *token, int64_t now, jso
     if (header == NULL || payload == NULL)
         goto out;
 
-    /* Pin the algorithm before libjwt sees the token: it would accept alg=none without a key
-     * and HS256 keyed with our public key. */
+    /* Pin the algorithm: only ES256 is ever verified (never alg=none, never HS256 keyed with
+     * our public key). */
     json_t *alg = json_object_get(header, "alg");
     if (!json_is_string(alg) || strcmp(json_string_value(alg), "ES256") != 0) {
         rc = JWTV_BAD_ALG;
@@ -314,8 +381,7 @@ enum jwtv_result jwtv_verify(struct jwtv *v, const char *token, int64_t now, jso
         rc = JWTV_BAD_SIGNATURE;
         goto out;
     }
-    if (jwt_decode(&jwt, token, (const unsigned char *)key->pub_pem, (int)key->pub_len) != 0 ||
-        jwt == NULL || jwt_get_alg(jwt) != JWT_ALG_ES256) {
+    if (!es256_verify(key->pub, token, (size_t)(d2 - token), d2 + 1, slen)) {
         rc = JWTV_BAD_SIGNATURE;
         goto out;
     }
@@ -334,8 +400,6 @@ enum jwtv_result jwtv_verify(struct jwtv *v, const char *token, int64_t now, jso
     if (rc == JWTV_OK)
         *claims = json_incref(payload);
 out:
-    if (jwt)
-        jwt_free(jwt);
     json_decref(header);
     json_decref(payload);
     return rc;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* jwtv: ES256 JWT sign and verify around libjwt 1.10, which checks none of alg/exp/nbf/iss/aud. */
+/* jwtv: ES256 JWTs: verified with OpenSSL against keys parsed once, signed with libjwt 1.10. */
 #ifndef CRM_JWTV_H
 #define CRM_JWTV_H
 
 #include <jansson.h>
+#include <openssl/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,7 +30,8 @@ struct jwtv_key {
     char kid[64];
     char *pub_pem;  /* always */
     char *priv_pem; /* only where this process signs (auth) */
-    size_t pub_len, priv_len;
+    size_t priv_len;
+    EVP_PKEY *pub; /* 'pub_pem' parsed once by jwtv_add_key: what verification uses */
 };
 
 struct jwtv_cache_entry {
@@ -57,8 +59,8 @@ struct jwtv {
 void jwtv_init(struct jwtv *v, const char *issuer, const char *audience, size_t cache_size);
 void jwtv_cleanup(struct jwtv *v);
 
-/* Add a P-256 key by PEM text ('priv' may be NULL). Returns -1 when the PEM is not an EC P-256
- * key or the set is full. */
+/* Add a P-256 key by PEM text ('priv' may be NULL); the public key is parsed here, once, and
+ * freed by jwtv_cleanup. Returns -1 when a PEM is not an EC P-256 key or the set is full. */
 int jwtv_add_key(struct jwtv *v, const char *kid, const char *pub_pem, const char *priv_pem)
     __attribute__((warn_unused_result));
 

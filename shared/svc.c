@@ -2,6 +2,7 @@
 /* svc: what every CRM service process shares: config, HTTP, workers with MySQL and Redis, JWT
  * identity, health/readiness/metrics, migrations at start and a graceful drain on SIGTERM. */
 #include "svc.h"
+#include "authz.h"
 #include "proc.h"
 #include "crmlog.h"
 #include "metrics.h"
@@ -76,27 +77,16 @@ const struct svc_identity *svc_identity(const struct http_request *req)
 }
 
 /* Verify the bearer token (signature, claims, revocation) and the route's permission before an
- * API handler runs: the gateway checked too, but a service trusts nobody's word for it. */
+ * API handler runs (authz_request): the gateway checked too, but a service trusts nobody's word
+ * for it. Then keep the caller's identity on the request. */
 static bool svc_pre(struct http_request *req, void *arg)
 {
     struct svc *s = arg;
-    if (req->route->flags & ROUTE_PUBLIC)
-        return true;
-    const char *auth = http_req_header(req, "Authorization");
     json_t *claims = NULL;
-    enum jwtv_result r = JWTV_MALFORMED;
-    if (auth == NULL) {
-        http_add_header(req, "WWW-Authenticate", "Bearer");
-        http_reply_problem(req, 401, "unauthorized", "a bearer token is required", NULL);
+    if (!authz_request(req, &s->proc.jwt, s->proc.revoke, NULL, &claims))
         return false;
-    }
-    if (strncasecmp(auth, "Bearer ", 7) == 0)
-        r = jwtv_verify(&s->proc.jwt, auth + 7, util_wall_s(), &claims);
-    if (r != JWTV_OK) {
-        http_add_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-        http_reply_problem(req, 401, "unauthorized", jwtv_strerror(r), NULL);
-        return false;
-    }
+    if (claims == NULL) /* a public route */
+        return true;
     struct svc_identity *id = xcalloc(1, sizeof(*id));
     req->user = id;
     req->user_free = identity_free;
@@ -119,17 +109,6 @@ static bool svc_pre(struct http_request *req, void *arg)
     id->roles = json_is_array(roles) ? json_incref(roles) : json_array();
     json_t *perms = json_object_get(claims, "perms");
     id->perms = json_is_array(perms) ? json_incref(perms) : json_array();
-    if (revoke_is_revoked(s->proc.revoke, id->jti, id->user_id, id->iat_ms)) {
-        http_add_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-        http_reply_problem(req, 401, "unauthorized", "token revoked", NULL);
-        return false;
-    }
-    if (!routes_perms_allow(id->perms, req->route->permission)) {
-        char detail[160];
-        snprintf(detail, sizeof(detail), "the permission %s is required", req->route->permission);
-        http_reply_problem(req, 403, "forbidden", detail, NULL);
-        return false;
-    }
     return true;
 }
 

@@ -197,15 +197,6 @@ unsigned char *util_b64url_decode(const char *in, size_t len, size_t *outlen)
     return out;
 }
 
-bool util_ct_equal(const void *a, const void *b, size_t n)
-{
-    const unsigned char *x = a, *y = b;
-    unsigned char d = 0;
-    for (size_t i = 0; i < n; i++)
-        d |= x[i] ^ y[i];
-    return d == 0;
-}
-
 char *util_read_file(const char *path, size_t max, size_t *outlen)
 {
     FILE *f = fopen(path, "rb");

@@ -35,9 +35,6 @@ void util_random_hex(char *out, size_t nbytes_hex);
 char *util_b64url_encode(const unsigned char *in, size_t len);
 unsigned char *util_b64url_decode(const char *in, size_t len, size_t *outlen) WUR;
 
-/* Constant-time comparison of two equal-length buffers. */
-bool util_ct_equal(const void *a, const void *b, size_t n);
-
 /* Read a whole file (at most 'max' bytes) into a NUL-terminated malloc'd buffer. */
 char *util_read_file(const char *path, size_t max, size_t *outlen) WUR;
 

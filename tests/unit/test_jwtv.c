@@ -291,6 +291,98 @@ static void test_cache_rechecks_time(void **state)
     free(t);
 }
 
+/* The r||s of 'token's signature into 'rs'. */
+static void signature_of(const char *token, unsigned char rs[64])
+{
+    const char *d2 = strrchr(token, '.');
+    size_t n = 0;
+    unsigned char *raw = util_b64url_decode(d2 + 1, strlen(d2 + 1), &n);
+    assert_non_null(raw);
+    assert_int_equal(n, 64);
+    memcpy(rs, raw, 64);
+    free(raw);
+}
+
+/* 'token' with its signature replaced by 'rs'. */
+static char *with_signature(const char *token, const unsigned char rs[64])
+{
+    const char *d2 = strrchr(token, '.');
+    char *sig = util_b64url_encode(rs, 64);
+    char *out = xasprintf("%.*s.%s", (int)(d2 - token), token, sig);
+    free(sig);
+    return out;
+}
+
+static void test_verifies_with_parsed_key(void **state)
+{
+    struct fixture *f = *state;
+    struct jwtv v;
+    jwtv_init(&v, "crm-auth", "crm", 0); /* no cache: every verify checks the signature */
+    assert_int_equal(jwtv_add_key(&v, "k1", f->good.pub, NULL), 0);
+    assert_non_null(v.keys[0].pub);
+    /* verification uses the key parsed when it was added, not the PEM text: spoil the text */
+    memset(v.keys[0].pub_pem, 'x', strlen(v.keys[0].pub_pem));
+    char *prev = NULL;
+    for (int i = 0; i < 3; i++) {
+        json_t *c = claims();
+        json_object_set_new(c, "jti", json_integer(i));
+        char *t = sign(f, "k1", c);
+        json_t *got = NULL;
+        assert_int_equal(jwtv_verify(&v, t, NOW, &got), JWTV_OK);
+        assert_int_equal(json_integer_value(json_object_get(got, "jti")), i);
+        json_decref(got);
+        assert_int_equal(jwtv_verify(&v, t, NOW, &got), JWTV_OK);
+        json_decref(got);
+        if (prev != NULL) {
+            /* this token's header and signature around the previous token's payload */
+            const char *d1 = strchr(t, '.'), *d2 = strrchr(t, '.');
+            const char *p1 = strchr(prev, '.'), *p2 = strrchr(prev, '.');
+            char *mixed = xasprintf("%.*s%.*s%s", (int)(d1 - t), t, (int)(p2 - p1), p1, d2);
+            assert_int_equal(jwtv_verify(&v, mixed, NOW, &got), JWTV_BAD_SIGNATURE);
+            assert_null(got);
+            free(mixed);
+        }
+        free(prev);
+        prev = t;
+    }
+    free(prev);
+    jwtv_cleanup(&v);
+}
+
+static void test_signature_scalars_out_of_range(void **state)
+{
+    struct fixture *f = *state;
+    /* the order n of P-256; n + 1 still fits in 32 bytes and is 1 modulo n */
+    static const unsigned char order[32] = {
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17,
+        0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+    };
+    unsigned char zero[32] = {0}, order_plus_1[32], all_ones[32];
+    memcpy(order_plus_1, order, 32);
+    order_plus_1[31]++;
+    memset(all_ones, 0xff, 32);
+    const unsigned char *bad[] = {zero, order, order_plus_1, all_ones};
+
+    char *t = sign(f, "k1", claims());
+    unsigned char good[64], rs[64];
+    signature_of(t, good);
+    char *same = with_signature(t, good); /* the helpers keep a good token good */
+    assert_string_equal(same, t);
+    assert_int_equal(verify(f, same, NOW), JWTV_OK);
+    for (size_t half = 0; half < 2; half++) { /* r, then s */
+        for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+            memcpy(rs, good, 64);
+            memcpy(rs + 32 * half, bad[i], 32);
+            char *b = with_signature(t, rs);
+            assert_int_equal(verify(f, b, NOW), JWTV_BAD_SIGNATURE);
+            free(b);
+        }
+    }
+    free(same);
+    free(t);
+}
+
 static void test_rejects_non_p256_keys(void **state)
 {
     struct jwtv v;
@@ -325,6 +417,8 @@ int main(void)
         cmocka_unit_test(test_oversized),
         cmocka_unit_test(test_cache_rechecks_time),
         cmocka_unit_test(test_rejects_non_p256_keys),
+        cmocka_unit_test(test_verifies_with_parsed_key),
+        cmocka_unit_test(test_signature_scalars_out_of_range),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
