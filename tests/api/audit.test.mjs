@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { STATE, accounts, api, eventually, expectProblem, login, mysql, serviceUrl, sleep } from './lib.mjs';
+import { STATE, api, eventually, expectProblem, login, mysql, serviceUrl, tokenOf } from './lib.mjs';
 
 const rnd = () => Math.random().toString(36).slice(2, 8);
 const GOOD_PW = 'Correct-Horse-9-Battery';
@@ -17,20 +17,6 @@ const get = async (path, tok) => {
   assert.equal(res.status, 200, `${path}: ${res.status} ${text}`);
   return JSON.parse(text);
 };
-
-/** One login per account for the whole file (auth allows 10 logins a minute per account, and
- * the other suites log in as admin too): wait out a 429 once, within bounds. */
-const tokens = {};
-async function tokenOf(username) {
-  if (tokens[username]) return tokens[username];
-  for (let i = 0; ; i++) {
-    const { res, body } = await login(username, accounts()[username].password);
-    if (res.status === 429 && i < 2) { await sleep(Math.min(61, Number(res.headers.get('retry-after') ?? 5)) * 1000); continue; }
-    assert.equal(res.status, 200, JSON.stringify(body));
-    tokens[username] = body.access_token;
-    return body.access_token;
-  }
-}
 
 // One user created, edited and logged in as by the first test; the later tests look at its trail.
 const ctx = {};
