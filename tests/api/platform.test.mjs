@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import https from 'node:https';
-import { GATEWAY, GATEWAY_TLS, REPO, SERVICES, STATE, auth, eventually, expectProblem, healthy, mysql, pidOf, serviceUrl, supervisorctl } from './lib.mjs';
+import { GATEWAY, GATEWAY_TLS, REPO, SERVICES, STATE, api, auth, eventually, expectProblem, healthy, mysql, pidOf, serviceUrl, supervisorctl, tokenOf } from './lib.mjs';
 
 test('every process is healthy and ready', async () => {
   for (const svc of SERVICES) {
@@ -74,9 +74,36 @@ test('each service applied its migrations once, recorded, in its own schema', as
   assert.doesNotMatch(grants, /ON \*\.\*.*ALL|`crm_auth`/);
 });
 
-test('utf8mb4 round-trips Chinese text and emoji through a service connection', async () => {
-  assert.equal(mysql("SELECT @@character_set_server"), 'utf8mb4');
-  assert.equal(mysql("SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='crm_customer'"), 'utf8mb4');
+test('utf8mb4 round-trips Chinese text and emoji through the API into MariaDB and back', async () => {
+  assert.equal(mysql('SELECT @@character_set_server'), 'utf8mb4');
+  for (const svc of SERVICES) {
+    assert.equal(mysql(`SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='crm_${svc}'`), 'utf8mb4', svc);
+  }
+  const adminTok = await tokenOf('admin');
+  const tag = Math.random().toString(36).slice(2, 8);
+  const deptName = `华东🚀${tag}`;
+  const displayName = `张伟🙂${tag}`;
+  const d = await api('POST', '/api/v1/departments', adminTok, { name: deptName });
+  const dept = await d.json();
+  assert.equal(d.status, 201, JSON.stringify(dept));
+  assert.equal(dept.name, deptName);
+  const u = await api('POST', '/api/v1/users', adminTok, { username: `u8_${tag}`, display_name: displayName, password: 'Correct-Horse-9-Battery', dept_id: dept.id });
+  const user = await u.json();
+  assert.equal(u.status, 201, JSON.stringify(user));
+  assert.equal(user.display_name, displayName);
+  // read back: the user by id (its department's name joined in) and found by its name
+  const view = await (await api('GET', `/api/v1/users/${user.id}`, adminTok)).json();
+  assert.equal(view.display_name, displayName);
+  assert.equal(view.dept_name, deptName);
+  const found = await (await api('GET', `/api/v1/users?q=${encodeURIComponent(displayName)}`, adminTok)).json();
+  assert.deepEqual(found.items.map((i) => i.id), [user.id]);
+  // the bytes MariaDB holds are the UTF-8 of the text (an emoji is 4 bytes: F09F9982), in
+  // utf8mb4 columns: no '?', no double encoding
+  const utf8Hex = (text) => Buffer.from(text, 'utf8').toString('hex').toUpperCase();
+  assert.equal(mysql(`SELECT HEX(display_name) FROM crm_auth.users WHERE id = ${Number(user.id)}`), utf8Hex(displayName));
+  assert.equal(mysql(`SELECT HEX(name) FROM crm_auth.departments WHERE id = ${Number(dept.id)}`), utf8Hex(deptName));
+  assert.ok(utf8Hex(displayName).includes('F09F9982'));
+  assert.equal(mysql("SELECT GROUP_CONCAT(CHARACTER_SET_NAME ORDER BY TABLE_NAME) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='crm_auth' AND ((TABLE_NAME='users' AND COLUMN_NAME='display_name') OR (TABLE_NAME='departments' AND COLUMN_NAME='name'))"), 'utf8mb4,utf8mb4');
 });
 
 test('logs are JSON lines with ts, level, svc, request_id and msg; the access log has the request id', async () => {
