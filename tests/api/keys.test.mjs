@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Key rotation: a new key pair put beside the old one verifies everywhere within seconds, auth
 // signs with it, JWKS publishes both, and tokens of the old key keep working until they expire.
+// crm-test: alone (deploy/crm runs it by itself, after the others: auth may sign with the new key
+// before every process trusts it, and the other files' token minting reads the keys directory)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';

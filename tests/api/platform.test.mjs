@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The platform every process shares: health, readiness, metrics, migrations applied once,
 // JSON-lines logs with request ids, config errors naming the key, TLS, and the web files.
+// crm-test: alone (deploy/crm runs it by itself, after the others: it restarts a service, and
+// expects auth's worker queue to be empty)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
