@@ -117,14 +117,28 @@ test('answers for unknown users take about as long as for known ones', async () 
   assert.ok(ratio > 0.5 && ratio < 2, `unknown ${med(unknown).toFixed(1)} ms vs known ${med(known).toFixed(1)} ms`);
 });
 
-test('a lock ends by itself after the lockout time (1 minute on the test stack)', async () => {
+test('a lock ends by itself after the lockout time (5 s on the test stack), as user.locked says', async () => {
   const adminTok = await tokenOf('admin');
   const u = await newUser(adminTok);
-  for (let i = 0; i < 5; i++) await login(u.username, 'Wrong-Password-123');
-  assert.equal((await login(u.username, u.password)).res.status, 401);
-  await sleep(61000);
-  const { res } = await login(u.username, u.password);
-  assert.equal(res.status, 200);
+  const before = lastId();
+  for (let i = 0; i < 4; i++) assert.equal((await login(u.username, 'Wrong-Password-123')).res.status, 401);
+  const t0 = Date.now();
+  assert.equal((await login(u.username, 'Wrong-Password-123')).res.status, 401); // the 5th locks
+  const t1 = Date.now();
+  assert.equal((await login(u.username, u.password)).res.status, 401, 'locked: the right password is refused');
+  const view = await (await api('GET', `/api/v1/users/${u.id}`, adminTok)).json();
+  assert.equal(view.status, 'locked');
+  // the test stack's lockout_seconds = 5, counted from the 5th failure (same clock: one host)
+  const until = Date.parse(view.locked_until);
+  assert.ok(until >= t0 + 5000 - 50 && until <= t1 + 5000 + 50, `locked_until ${view.locked_until} is not 5 s after the 5th failure`);
+  let ev;
+  for (let i = 0; i < 30 && !ev; i++) { await sleep(100); ev = authEvents(before).find((e) => e.type === 'user.locked' && e.subject.id === String(u.id)); }
+  assert.ok(ev, 'user.locked published');
+  assert.deepEqual(ev.data, { username: u.username, minutes: 1, seconds: 5 }); // minutes rounded up
+  await sleep(Math.max(0, until - Date.now()) + 200); // just past the lock
+  const { res, body } = await login(u.username, u.password);
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.equal((await (await api('GET', `/api/v1/users/${u.id}`, adminTok)).json()).status, 'enabled');
 });
 
 test('per-account throttling answers 429 with Retry-After', async () => {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Failure of one service: 502 fast when it is dead, 504 within the timeout when it hangs, other
 // routes unaffected; workers never block the event loop; full queues answer 503; SIGTERM drains.
+// crm-test: alone (deploy/crm runs it by itself, after the others: it kills, stops and restarts
+// services, fills audit's worker queue, and counts customer's busy workers)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GATEWAY, auth, eventually, expectProblem, healthy, pidOf, serviceUrl, sleep, supervisorctl } from './lib.mjs';

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Every event the stack really emitted against the event contract (proto-docs/asyncapi.yaml).
-// Named zz_ so that it runs last in tests/api (node --test runs the files in name order, one at
-// a time): by then the other API tests have made the services emit all kinds of events. Reads
-// every entry of the five streams from Redis and fails
+// crm-test: alone, and named zz_ so that it runs last in tests/api (deploy/crm runs the other
+// files first, then those marked alone one at a time in name order): by then the other API
+// tests have made the services emit all kinds of events. Reads every entry of the five streams
+// from Redis and fails
 //   - naming the type, when an event type is not a message of asyncapi.yaml (or not one of its
 //     stream's channel);
 //   - when an envelope lacks a field or has one of the wrong JSON type;

@@ -3,7 +3,7 @@
 // check (every event a producer committed in its outbox is in the audit log once, and the chain
 // still verifies). Everything else comes from the API tests' helpers.
 import assert from 'node:assert/strict';
-import { accounts, api, eventually, healthy, login, mysql, serviceUrl, sleep } from '../api/lib.mjs';
+import { api, eventually, healthy, mysql, serviceUrl, sleep, tokenOf } from '../api/lib.mjs';
 import { PRODUCERS } from '../services.mjs';
 
 export * from '../api/lib.mjs';
@@ -272,18 +272,8 @@ export async function quiet(ms = 30000) {
   }, ms, 'nothing unpublished and the audit consumer caught up before the drill');
 }
 
-/** The admin's access token, one login per file (auth allows 10 logins a minute per account;
- * a 429 is waited out, within bounds). Tokens live 15 minutes: plenty for a drill. */
-let admin = null;
-export async function adminToken() {
-  if (admin) return admin;
-  for (let i = 0; ; i++) {
-    const { res, body } = await login('admin', accounts().admin.password);
-    if (res.status === 429 && i < 2) { await sleep(Math.min(61, Number(res.headers.get('retry-after') ?? 5)) * 1000); continue; }
-    assert.equal(res.status, 200, JSON.stringify(body));
-    admin = body.access_token;
-    return admin;
-  }
-}
+/** The admin's access token, one login per file (tokenOf of the API tests' helpers). Tokens
+ * live 15 minutes: plenty for a drill. */
+export const adminToken = () => tokenOf('admin');
 
 export const rnd = () => Math.random().toString(36).slice(2, 8);
