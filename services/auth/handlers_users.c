@@ -87,9 +87,45 @@ static void check_user_shapes(json_t *b, json_t *errors)
     }
 }
 
+/* Whether array 'a' holds a value equal to 'v' (ids, permission codes). */
+static bool array_has(json_t *a, json_t *v)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(a, i, x)
+    {
+        if (json_equal(x, v))
+            return true;
+    }
+    return false;
+}
+
+/* Whether 'caller' may hand out 'role' (a row of repo_role_get, with its permissions): its data
+ * scope is no wider than the caller's and the caller holds every permission of it. Otherwise a
+ * user manager of one department could give the administrator role to an account of theirs. */
+static bool role_grantable(const struct svc_identity *caller, json_t *role)
+{
+    enum scope_kind k;
+    if (caller == NULL ||
+        scope_parse(json_string_value(json_object_get(role, "data_scope")), &k) != 0 ||
+        k > caller->scope)
+        return false;
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(role, "permissions"), i, p)
+    {
+        if (!array_has(caller->perms, p))
+            return false;
+    }
+    return true;
+}
+
 /* References: the department exists and lies in the caller's scope (nobody places a user
- * where they could not see them), the roles exist. 0, or -1 on a database error. */
-static int check_user_refs(struct db *db, const struct scope *sc, json_t *b, json_t *errors)
+ * where they could not see them), the roles exist, and each role the user does not hold yet
+ * ('held': their role_ids, NULL for a new user) is one 'caller' may grant (role_grantable).
+ * 0, or -1 on a database error. */
+static int check_user_refs(struct db *db, const struct scope *sc, const struct svc_identity *caller,
+                           json_t *held, json_t *b, json_t *errors)
 {
     json_t *dept = json_object_get(b, "dept_id");
     if (json_is_integer(dept)) {
@@ -115,11 +151,14 @@ static int check_user_refs(struct db *db, const struct scope *sc, json_t *b, jso
         json_t *row = NULL;
         if (repo_role_get(db, json_integer_value(r), false, &row) != 0)
             return -1;
-        if (row == NULL) {
-            char f[32];
-            snprintf(f, sizeof(f), "role_ids[%zu]", i);
+        char f[32];
+        snprintf(f, sizeof(f), "role_ids[%zu]", i);
+        if (row == NULL)
             jsonv_error_add(errors, f, "no such role");
-        }
+        else if (!array_has(held, r) && !role_grantable(caller, row))
+            jsonv_error_add(errors, f,
+                            "grants more than you hold (a wider data scope or a permission"
+                            " you do not have)");
         json_decref(row);
     }
     return 0;
@@ -238,7 +277,8 @@ static void create_work(struct svc_worker *w, struct svc_job *job)
     /* absent: said here; null: check_user_refs says it */
     if (sc.kind != SCOPE_ALL && json_object_get(in->body, "dept_id") == NULL)
         jsonv_error_add(errors, "dept_id", "is required within your data scope");
-    if (db_begin(&w->db) != 0 || check_user_refs(&w->db, &sc, in->body, errors) != 0 ||
+    if (db_begin(&w->db) != 0 ||
+        check_user_refs(&w->db, &sc, svc_identity(job->req), NULL, in->body, errors) != 0 ||
         repo_username_taken(&w->db, json_string_value(json_object_get(in->body, "username")),
                             &taken) != 0)
         goto out;
@@ -291,13 +331,35 @@ static const struct jsonv_field patch_fields[] = {
     JSONV_END,
 };
 
+/* The same set of role ids, in any order. */
+static bool same_ids(json_t *a, json_t *b)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(a, i, x)
+    {
+        if (!array_has(b, x))
+            return false;
+    }
+    json_array_foreach(b, i, x)
+    {
+        if (!array_has(a, x))
+            return false;
+    }
+    return true;
+}
+
 static int patch_check(struct svc_worker *w, struct svc_job *job, json_t *before, json_t *body)
 {
-    (void)before;
     struct scope sc = kit_scope(job);
-    json_t *errors = json_array();
+    json_t *errors = json_array(), *held = json_object_get(before, "role_ids");
+    json_t *role_ids = json_object_get(body, "role_ids");
     check_user_shapes(body, errors);
-    if (check_user_refs(&w->db, &sc, body, errors) != 0) {
+    /* nobody changes their own roles (the form may send them back unchanged) */
+    if (role_ids && json_integer_value(json_object_get(before, "id")) == sc.user_id &&
+        !same_ids(role_ids, held))
+        jsonv_error_add(errors, "role_ids", "you cannot change your own roles");
+    if (check_user_refs(&w->db, &sc, svc_identity(job->req), held, body, errors) != 0) {
         json_decref(errors);
         return -1;
     }
