@@ -106,7 +106,10 @@ void kit_submit(struct svc *s, struct http_request *req,
 struct scope kit_scope(const struct svc_job *job)
 {
     const struct svc_identity *id = svc_identity(job->req);
-    struct scope sc = {SCOPE_SELF, 0, job->svc->scope_src};
+    struct scope sc;
+    memset(&sc, 0, sizeof(sc)); /* resolved on first use (scope_where) */
+    sc.kind = SCOPE_SELF;
+    sc.src = job->svc->scope_src;
     if (id) {
         sc.kind = id->scope;
         sc.user_id = atoll(id->user_id);

@@ -97,7 +97,7 @@ struct kit_patch {
     const char *event;   /* "department.updated" */
     const char *const *fields;
     /* the record in->id as the API shows it ('*row' NULL when absent or outside 'sc') */
-    int (*get)(struct db *db, const struct scope *sc, const struct kit_in *in, bool lock,
+    int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
                json_t **row);
     /* NULL, or: refuse with kit_fail (return -1) or fail on the database (-1, job untouched) */
     int (*check)(struct svc_worker *w, struct svc_job *job, json_t *before, json_t *body);
@@ -122,7 +122,7 @@ void kit_patch_work(struct svc_worker *w, struct svc_job *job, const struct kit_
 struct kit_delete {
     const char *subject;
     const char *event;
-    int (*get)(struct db *db, const struct scope *sc, const struct kit_in *in, bool lock,
+    int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
                json_t **row);
     int (*check)(struct svc_worker *w, struct svc_job *job, json_t *row);
     int (*remove)(struct db *db, long long id);

@@ -11,7 +11,7 @@
 
 #include "db.h"
 
-#define LISTQ_MAX_PARAMS 96     /* bound values of one WHERE clause */
+#define LISTQ_MAX_PARAMS 200    /* bound values of one WHERE clause (a scope lists up to 128) */
 #define LISTQ_COUNT_CAP  10000  /* totals are exact up to this, then "total_capped" */
 #define LISTQ_PAGE_MAX   100    /* page_size at most */
 #define LISTQ_CURSOR_MAX 192    /* an opaque keyset cursor, base64url */
@@ -41,6 +41,7 @@ struct listq {
     char where[4096];
     size_t len;
     struct db_param p[LISTQ_MAX_PARAMS + 8]; /* 8 more for the keyset and the LIMIT/OFFSET */
+    _Static_assert(LISTQ_MAX_PARAMS + 8 <= DB_MAX_PARAMS, "a list's statement binds them all");
     size_t n;
     char store[2048]; /* copies of derived values (LIKE patterns) */
     size_t used;

@@ -52,51 +52,111 @@ int scope_parse(const char *s, enum scope_kind *out)
     return -1;
 }
 
-/* The departments 'sc' covers, as a subquery of one placeholder (the caller's user id): the
- * caller's current department, and for DEPT_AND_CHILD every department below it. */
+/* The departments 'sc' covers, as a query of one placeholder (the caller's user id) with a
+ * column "id": the caller's current department, and for DEPT_AND_CHILD every one below it. */
 static void scope_depts_sql(const struct scope *sc, char *out, size_t outlen)
 {
     const struct scope_source *s = sc->src;
     if (sc->kind == SCOPE_DEPT)
-        snprintf(out, outlen, "SELECT dept_id FROM %s WHERE %s = ?", s->users, s->user_col);
+        snprintf(out, outlen, "SELECT dept_id AS id FROM %s WHERE %s = ? AND dept_id IS NOT NULL",
+                 s->users, s->user_col);
     else
         snprintf(out, outlen,
                  "WITH RECURSIVE scope_tree AS (SELECT dept_id AS id FROM %s WHERE %s = ?"
+                 " AND dept_id IS NOT NULL"
                  " UNION ALL SELECT c.id FROM %s c JOIN scope_tree p ON c.parent_id = p.id)"
                  " SELECT id FROM scope_tree",
                  s->users, s->user_col, s->depts);
 }
 
-void scope_where(struct listq *q, const struct scope *sc, const char *owner_col,
-                 const char *dept_col)
+static int scope_add_dept(json_t *row, void *arg)
 {
-    char depts[512], cond[1024];
-    struct db_param me = DBP_INT(sc->user_id);
-    switch (sc->kind) {
-    case SCOPE_ALL:
+    struct scope *sc = arg;
+    if (sc->ndepts == SCOPE_MAX_DEPTS) {
+        sc->too_many = true;
+        return 1;
+    }
+    sc->depts[sc->ndepts++] = json_integer_value(json_object_get(row, "id"));
+    return 0;
+}
+
+int scope_resolve(struct db *db, struct scope *sc)
+{
+    char sql[768];
+    if (sc->resolved || sc->kind == SCOPE_ALL || sc->kind == SCOPE_SELF)
+        return 0;
+    scope_depts_sql(sc, sql, sizeof(sql));
+    sc->ndepts = 0;
+    sc->too_many = false;
+    int rc = db_query_each(db, sql, &DBP_INT(sc->user_id), 1, scope_add_dept, sc);
+    if (rc < 0)
+        return -1;
+    sc->resolved = true;
+    return 0;
+}
+
+/* Records of owner 'col' in 'depts' (a list or a query): the owner's department is in it. */
+static void scope_owner_in(char *out, size_t outlen, const struct scope *sc, const char *col,
+                           const char *depts)
+{
+    snprintf(out, outlen, "%s IN (SELECT o.%s FROM %s o WHERE o.dept_id IN (%s))", col,
+             sc->src->user_col, sc->src->users, depts);
+}
+
+/* The predicate on the resolved departments into 'q': 'col' in them ('owner': the department of
+ * the owner 'col' in them); "1 = 0" when there are none. */
+static void scope_in_list(struct listq *q, const struct scope *sc, bool owner, const char *col)
+{
+    char in[4 * SCOPE_MAX_DEPTS + 8] = "", cond[6 * SCOPE_MAX_DEPTS + 256];
+    struct db_param vals[SCOPE_MAX_DEPTS];
+    if (sc->ndepts == 0) {
+        listq_add(q, "1 = 0", NULL, 0);
         return;
-    case SCOPE_SELF:
+    }
+    for (size_t i = 0; i < sc->ndepts; i++) {
+        strcat(in, i ? ",?" : "?");
+        vals[i] = DBP_INT(sc->depts[i]);
+    }
+    if (owner)
+        scope_owner_in(cond, sizeof(cond), sc, col, in);
+    else
+        snprintf(cond, sizeof(cond), "%s IN (%s)", col, in);
+    listq_add(q, cond, vals, sc->ndepts);
+}
+
+int scope_where(struct db *db, struct listq *q, struct scope *sc, const char *owner_col,
+                const char *dept_col)
+{
+    char depts[768], cond[1024];
+    struct db_param me = DBP_INT(sc->user_id);
+    if (sc->kind == SCOPE_ALL)
+        return 0;
+    if (sc->kind == SCOPE_SELF) {
         if (owner_col == NULL)
             abort(); /* a bug: SELF needs an owner column */
         snprintf(cond, sizeof(cond), "%s = ?", owner_col);
         listq_add(q, cond, &me, 1);
-        return;
-    case SCOPE_DEPT:
-    case SCOPE_DEPT_AND_CHILD:
-        scope_depts_sql(sc, depts, sizeof(depts));
-        if (dept_col)
-            snprintf(cond, sizeof(cond), "%s IN (%s)", dept_col, depts);
-        else if (owner_col)
-            snprintf(cond, sizeof(cond), "%s IN (SELECT o.%s FROM %s o WHERE o.dept_id IN (%s))",
-                     owner_col, sc->src->user_col, sc->src->users, depts);
-        else
-            abort(); /* a bug: neither column */
-        listq_add(q, cond, &me, 1);
-        return;
+        return 0;
     }
+    if (dept_col == NULL && owner_col == NULL)
+        abort(); /* a bug: neither column */
+    if (scope_resolve(db, sc) != 0)
+        return -1;
+    if (!sc->too_many) {
+        scope_in_list(q, sc, dept_col == NULL, dept_col ? dept_col : owner_col);
+        return 0;
+    }
+    /* a tree too large to list: walked inside the statement */
+    scope_depts_sql(sc, depts, sizeof(depts));
+    if (dept_col)
+        snprintf(cond, sizeof(cond), "%s IN (%s)", dept_col, depts);
+    else
+        scope_owner_in(cond, sizeof(cond), sc, owner_col, depts);
+    listq_add(q, cond, &me, 1);
+    return 0;
 }
 
-int scope_covers_dept(struct db *db, const struct scope *sc, long long dept_id, bool *covered)
+int scope_covers_dept(struct db *db, struct scope *sc, long long dept_id, bool *covered)
 {
     *covered = sc->kind == SCOPE_ALL;
     if (sc->kind == SCOPE_ALL)
@@ -109,8 +169,8 @@ int scope_covers_dept(struct db *db, const struct scope *sc, long long dept_id, 
         snprintf(cond, sizeof(cond), "d.id = (SELECT dept_id FROM %s WHERE %s = ?)",
                  sc->src->users, sc->src->user_col);
         listq_add(&q, cond, &DBP_INT(sc->user_id), 1);
-    } else {
-        scope_where(&q, sc, NULL, "d.id");
+    } else if (scope_where(db, &q, sc, NULL, "d.id") != 0) {
+        return -1;
     }
     char *sql = xasprintf("SELECT d.id FROM %s d%s", sc->src->depts, listq_sql(&q));
     json_t *row = NULL;

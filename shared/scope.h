@@ -36,31 +36,43 @@ extern const struct scope_source scope_projection;
  * projection is kept. */
 extern const struct scope_source scope_unscoped;
 
-/* A caller's scope: who, which kind, and where the tree is. */
+#define SCOPE_MAX_DEPTS 128 /* departments a scope lists; beyond, the tree is read in SQL */
+
+/* A caller's scope: who, which kind, and where the tree is; and, once resolved (on its first
+ * use, from the source's current tree), the departments it covers. */
 struct scope {
     enum scope_kind kind;
     long long user_id;
     const struct scope_source *src;
+    bool resolved;  /* 'depts' holds every department covered */
+    bool too_many;  /* more than SCOPE_MAX_DEPTS: the predicate walks the tree in SQL */
+    size_t ndepts;
+    long long depts[SCOPE_MAX_DEPTS];
 };
 
+/* Read the departments 'sc' covers (DEPT: the caller's current department; DEPT_AND_CHILD: it
+ * and every one below it) into 'sc', once: one small query on the source's tree. Nothing for
+ * ALL and SELF. 0 or -1. */
+int scope_resolve(struct db *db, struct scope *sc) __attribute__((warn_unused_result));
+
 /*
- * AND to 'q' the predicate that keeps only the records 'sc' covers: records owned by a user
+ * AND to 'q' (after scope_resolve) the predicate that keeps only the records 'sc' covers: records owned by a user
  * ('owner_col' holds a user id: customers.manager_id) or records that lie in a department
  * ('dept_col' holds a department id: users.dept_id). Give one of them or both: SELF uses
  * 'owner_col' (a record with no owner column is covered by SELF only when it is the caller's:
  * 'owner_col' then is the record's own user id), DEPT and DEPT_AND_CHILD use 'dept_col' when
- * given, else the owner's department. The departments covered are resolved inside the
- * statement from the source's current tree (the caller's department as it is now, not as the
- * token says), so a move takes effect on the next statement. ALL adds nothing. Used for lists,
- * counts and by-id reads alike: a record outside the scope is never read, and a by-id read of
- * one finds nothing (404).
+ * given, else the owner's department. The departments are those scope_resolve read from the
+ * source's current tree (the caller's department as it is now, not as the token says), bound
+ * as a list: an index on the column serves it. ALL adds nothing. Used for lists, counts and
+ * by-id reads alike: a record outside the scope is never read, and a by-id read of one finds
+ * nothing (404). 0, or -1 when resolving failed.
  */
-void scope_where(struct listq *q, const struct scope *sc, const char *owner_col,
-                 const char *dept_col);
+int scope_where(struct db *db, struct listq *q, struct scope *sc, const char *owner_col,
+                const char *dept_col) __attribute__((warn_unused_result));
 
 /* Whether department 'dept_id' lies inside 'sc' (true for ALL; SELF covers no department but
  * the caller's own, so a SELF caller may not place a record elsewhere). 0 or -1. */
-int scope_covers_dept(struct db *db, const struct scope *sc, long long dept_id, bool *covered)
+int scope_covers_dept(struct db *db, struct scope *sc, long long dept_id, bool *covered)
     __attribute__((warn_unused_result));
 
 /* The projection, inside the consumer's transaction: apply one event of crm:stream:auth

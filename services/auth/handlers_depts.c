@@ -46,7 +46,7 @@ static void depts_list(struct http_request *req, void *arg)
 }
 
 /* The department tree is not scoped: every administrator sees the whole organisation. */
-static int dept_get(struct db *db, const struct scope *sc, const struct kit_in *in, bool lock,
+static int dept_get(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
                     json_t **row)
 {
     (void)sc;

@@ -171,7 +171,7 @@ static const struct jsonv_field item_patch_fields[] = {
 };
 
 /* Item in->id of the dictionary in->key (the type is looked up per read: a handful of rows). */
-static int item_get(struct db *db, const struct scope *sc, const struct kit_in *in, bool lock,
+static int item_get(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
                     json_t **row)
 {
     (void)sc;

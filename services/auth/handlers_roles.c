@@ -37,7 +37,7 @@ static void check_role(const struct auth_ctx *a, json_t *body, json_t *errors)
 }
 
 /* Roles are not owned by anyone: the scope does not apply to them. */
-static int role_get(struct db *db, const struct scope *sc, const struct kit_in *in, bool lock,
+static int role_get(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
                     json_t **row)
 {
     (void)sc;

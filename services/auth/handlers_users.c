@@ -33,7 +33,7 @@ enum user_status user_status_parse(const char *name)
 }
 
 /* The user as the API shows it, with roles and role_ids; NULL when absent or outside 'sc'. */
-static int user_view(struct db *db, const struct scope *sc, long long id, bool lock, json_t **out)
+static int user_view(struct db *db, struct scope *sc, long long id, bool lock, json_t **out)
 {
     json_t *u = NULL, *roles = NULL;
     *out = NULL;
@@ -57,7 +57,7 @@ static int user_view(struct db *db, const struct scope *sc, long long id, bool l
     return 0;
 }
 
-static int user_get(struct db *db, const struct scope *sc, const struct kit_in *in, bool lock,
+static int user_get(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
                     json_t **row)
 {
     return user_view(db, sc, in->id, lock, row);
@@ -124,7 +124,7 @@ static bool role_grantable(const struct svc_identity *caller, json_t *role)
  * where they could not see them), the roles exist, and each role the user does not hold yet
  * ('held': their role_ids, NULL for a new user) is one 'caller' may grant (role_grantable).
  * 0, or -1 on a database error. */
-static int check_user_refs(struct db *db, const struct scope *sc, const struct svc_identity *caller,
+static int check_user_refs(struct db *db, struct scope *sc, const struct svc_identity *caller,
                            json_t *held, json_t *b, json_t *errors)
 {
     json_t *dept = json_object_get(b, "dept_id");

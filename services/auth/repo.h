@@ -17,7 +17,7 @@
 int repo_user_for_login(struct db *db, const char *username, json_t **row) WUR;
 /* One user as the API shows it (NULL row when absent or outside 'sc'; 'sc' NULL: any user);
  * 'lock' takes a row lock. */
-int repo_user_get(struct db *db, const struct scope *sc, long long id, bool lock,
+int repo_user_get(struct db *db, struct scope *sc, long long id, bool lock,
                   json_t **row) WUR;
 int repo_user_roles(struct db *db, long long id, json_t **roles) WUR;
 int repo_user_perms(struct db *db, long long id, json_t **codes) WUR;
@@ -31,7 +31,7 @@ struct repo_user_filter {
     const char *status;         /* NULL = any */
 };
 /* A page of the users 'sc' covers, each with its roles. */
-int repo_users_list(struct db *db, const struct scope *sc, const struct repo_user_filter *f,
+int repo_users_list(struct db *db, struct scope *sc, const struct repo_user_filter *f,
                     const struct listq_page *pg, struct listq_result *out) WUR;
 int repo_user_insert(struct db *db, json_t *u, const char *hash, long long *id) WUR;
 /* Apply the fields present in 'patch' when 'version' matches; '*affected' 0 means stale. */

@@ -24,13 +24,13 @@ int repo_user_for_login(struct db *db, const char *username, json_t **row)
     " 'enabled', u.status) AS status, IF(u.locked_until > NOW(3), u.locked_until, NULL)"           \
     " AS locked_until, u.version, u.created_at, u.updated_at"
 
-int repo_user_get(struct db *db, const struct scope *sc, long long id, bool lock, json_t **row)
+int repo_user_get(struct db *db, struct scope *sc, long long id, bool lock, json_t **row)
 {
     struct listq q;
     listq_init(&q);
     listq_add(&q, "u.id = ?", &DBP_INT(id), 1);
-    if (sc)
-        scope_where(&q, sc, "u.id", "u.dept_id");
+    if (sc && scope_where(db, &q, sc, "u.id", "u.dept_id") != 0)
+        return -1;
     char *sql = xasprintf("SELECT " USER_COLUMNS " FROM users u LEFT JOIN departments d ON"
                           " d.id = u.dept_id%s%s",
                           listq_sql(&q), lock ? " FOR UPDATE" : "");
@@ -154,7 +154,7 @@ static const struct listq_spec users_spec = {
     .joins = " LEFT JOIN departments d ON d.id = u.dept_id",
 };
 
-int repo_users_list(struct db *db, const struct scope *sc, const struct repo_user_filter *f,
+int repo_users_list(struct db *db, struct scope *sc, const struct repo_user_filter *f,
                     const struct listq_page *pg, struct listq_result *out)
 {
     static const char *const text_cols[] = {"u.username", "u.display_name", NULL};
@@ -166,8 +166,8 @@ int repo_users_list(struct db *db, const struct scope *sc, const struct repo_use
     if (f->role_id)
         listq_add(&q, "EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role_id = ?)",
                   &DBP_INT(f->role_id), 1);
-    scope_where(&q, sc, "u.id", "u.dept_id");
-    if (listq_run(db, &users_spec, &q, pg, out) != 0)
+    if (scope_where(db, &q, sc, "u.id", "u.dept_id") != 0 ||
+        listq_run(db, &users_spec, &q, pg, out) != 0)
         return -1;
     return users_attach_roles(db, out->items);
 }
