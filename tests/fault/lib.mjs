@@ -323,7 +323,7 @@ process.on('exit', () => { for (const p of seconds) p.kill('SIGKILL'); });
  * its own listen port, the consumer name '<svc>-2' and the keys of 'extra' (e.g.
  * { claim_idle_ms: 2000 }), written to etc/<svc>-2.conf; run under the sanitizers as the
  * supervised processes are (reports in the stack's log directory), output in log/<svc>-2.log.
- * Waits until it is healthy. Returns { proc, pid, base, name, exited, stop() }: 'exited' is a
+ * Waits until it is healthy. Returns { proc, pid, base, name, log, exited, stop() }: 'exited' is a
  * promise of { code, sig }; stop() sends SIGTERM and resolves with that (SIGKILL after 20 s).
  */
 export async function startSecond(svc, extra = {}) {
@@ -340,9 +340,9 @@ export async function startSecond(svc, extra = {}) {
     ASAN_OPTIONS: `detect_leaks=0:abort_on_error=1:log_path=${STATE}/log/asan`,
     UBSAN_OPTIONS: `print_stacktrace=1:halt_on_error=1:log_path=${STATE}/log/ubsan`,
   };
-  const log = openSync(`${STATE}/log/${name}.log`, 'a');
+  const log = `${STATE}/log/${name}.log`, out = openSync(log, 'a');
   const proc = spawn(`${REPO}/build-asan/services/${svc}/crm-${svc}`, ['--config', conf],
-    { cwd: REPO, env, stdio: ['ignore', log, log] });
+    { cwd: REPO, env, stdio: ['ignore', out, out] });
   seconds.add(proc);
   const exited = new Promise((r) => proc.on('exit', (code, sig) => { seconds.delete(proc); r({ code, sig }); }));
   await Promise.race([
@@ -350,7 +350,7 @@ export async function startSecond(svc, extra = {}) {
     exited.then((e) => assert.fail(`${name} exited while starting: ${JSON.stringify(e)} (see ${STATE}/log/${name}.log)`)),
   ]);
   return {
-    proc, pid: proc.pid, base, name, exited,
+    proc, pid: proc.pid, base, name, log, exited,
     async stop() {
       proc.kill('SIGTERM');
       const timer = setTimeout(() => proc.kill('SIGKILL'), 20000);
