@@ -353,7 +353,11 @@ static void *relay_main(void *arg)
         if (!relay_lead(r, &db)) {
             if (stopping)
                 break;
-            wait_ms = LEADER_RETRY_MS; /* a standby: only try for the lead */
+            /* A standby only tries for the lead, when its next try is due. Waiting a whole
+             * interval from here would let each commit's wake-up (this instance takes writes
+             * too) put the try off again: a takeover took up to two intervals. */
+            uint64_t now = util_now_ms();
+            wait_ms = r->next_lead_try_ms > now ? (long)(r->next_lead_try_ms - now) : 1;
             continue;
         }
         /* Go on while batches come back full; after a partial one the outbox was drained up

@@ -3,8 +3,12 @@
 // check (every event a producer committed in its outbox is in the audit log once, and the chain
 // still verifies). Everything else comes from the API tests' helpers.
 import assert from 'node:assert/strict';
-import { api, eventually, healthy, mysql, serviceUrl, sleep, tokenOf } from '../api/lib.mjs';
-import { PRODUCERS } from '../services.mjs';
+import { spawn } from 'node:child_process';
+import { openSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  PORTS, REPO, STATE, api, eventually, healthy, mysql, redis, serviceUrl, sleep, supervisorctl, tokenOf,
+} from '../api/lib.mjs';
+import { PRODUCERS, serviceEntry } from '../services.mjs';
 
 export * from '../api/lib.mjs';
 
@@ -277,3 +281,117 @@ export async function quiet(ms = 30000) {
 export const adminToken = () => tokenOf('admin');
 
 export const rnd = () => Math.random().toString(36).slice(2, 8);
+
+/* ------------------------------------------------------------------------------------------ */
+/* processes: the supervised ones and a second instance a drill starts itself                 */
+
+/** The streams the audit group reads, from its line of shared/services.def. */
+export const AUDIT_STREAMS = serviceEntry('audit').streams;
+
+/** Entry ids of 'stream' pending at 'consumer' in the audit group. */
+export function pendingAt(stream, consumer) {
+  return redis('XPENDING', stream, 'audit', '-', '+', '1000', consumer).split('\n')
+    .filter((l) => /^\d+-\d+$/.test(l.trim())).map((l) => l.trim());
+}
+
+export const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+/** supervisord's state of 'program' (RUNNING, STOPPING, STOPPED, ...; '?' when unknown). */
+export const programState = (program) => (supervisorctl('status', program).trim().split(/\s+/)[1] ?? '?');
+
+/** The port of the second instance of 'svc' a drill starts: CRM_TEST_PORT_<SVC>2, else the
+ * stack's port of 'svc' plus 10 (so it moves with the stack's offset like the stack's own). */
+export const secondPort = (svc) => Number(process.env[`CRM_TEST_PORT_${svc.toUpperCase()}2`] ?? PORTS[svc] + 10);
+
+/** Second instances still running; node's exit kills them (a test that failed half-way or
+ * timed out must not leave one behind, holding a relay lock or a consumer's entries). */
+const seconds = new Set();
+process.on('exit', () => { for (const p of seconds) p.kill('SIGKILL'); });
+
+/**
+ * Start a second instance of 'svc' beside the stack's own: the stack's config of 'svc' with
+ * its own listen port, the consumer name '<svc>-2' and the keys of 'extra' (e.g.
+ * { claim_idle_ms: 2000 }), written to etc/<svc>-2.conf; run under the sanitizers as the
+ * supervised processes are (reports in the stack's log directory), output in log/<svc>-2.log.
+ * Waits until it is healthy. Returns { proc, pid, base, name, log, exited, stop() }: 'exited' is a
+ * promise of { code, sig }; stop() sends SIGTERM and resolves with that (SIGKILL after 20 s).
+ */
+export async function startSecond(svc, extra = {}) {
+  const port = secondPort(svc), base = `http://127.0.0.1:${port}`, name = `${svc}-2`;
+  assert.equal(await healthy(base).catch(() => false), false, `port ${port} is free for ${name}`);
+  const mine = ['listen', 'consumer_name', ...Object.keys(extra)];
+  const lines = readFileSync(`${STATE}/etc/${svc}.conf`, 'utf8').split('\n')
+    .filter((l) => l.trim() && !mine.includes(l.split('=')[0].trim()));
+  lines.push(`listen = 127.0.0.1:${port}`, `consumer_name = ${name}`, ...Object.entries(extra).map(([k, v]) => `${k} = ${v}`));
+  const conf = `${STATE}/etc/${name}.conf`;
+  writeFileSync(conf, `${lines.join('\n')}\n`);
+  const env = {
+    PATH: process.env.PATH,
+    ASAN_OPTIONS: `detect_leaks=0:abort_on_error=1:log_path=${STATE}/log/asan`,
+    UBSAN_OPTIONS: `print_stacktrace=1:halt_on_error=1:log_path=${STATE}/log/ubsan`,
+  };
+  const log = `${STATE}/log/${name}.log`, out = openSync(log, 'a');
+  const proc = spawn(`${REPO}/build-asan/services/${svc}/crm-${svc}`, ['--config', conf],
+    { cwd: REPO, env, stdio: ['ignore', out, out] });
+  seconds.add(proc);
+  const exited = new Promise((r) => proc.on('exit', (code, sig) => { seconds.delete(proc); r({ code, sig }); }));
+  await Promise.race([
+    eventually(() => healthy(base), 30000, `${name} healthy`),
+    exited.then((e) => assert.fail(`${name} exited while starting: ${JSON.stringify(e)} (see ${STATE}/log/${name}.log)`)),
+  ]);
+  return {
+    proc, pid: proc.pid, base, name, log, exited,
+    async stop() {
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 20000);
+      const e = await exited;
+      clearTimeout(timer);
+      return e;
+    },
+  };
+}
+
+/**
+ * kill -9 the supervised 'program', whose process 'pid' the caller has frozen (SIGSTOP), under
+ * a stop request, so that supervisord does not start it again (frozen, it never acts on the
+ * stop request's SIGTERM: what dies is a process killed in the middle of its work). Returns
+ * { at, gone } once the SIGKILL is sent: 'at' its time, 'gone' a promise that resolves when
+ * the process is gone and supervisord says STOPPED.
+ */
+export async function killFrozen(program, pid) {
+  const cmd = process.env.CRM_TEST_SUPERVISORCTL ?? `supervisorctl -c ${STATE}/supervisord.conf`;
+  const stopper = spawn('sh', ['-c', `${cmd} stop ${program}`], { stdio: 'ignore' });
+  const stopped = new Promise((r) => stopper.on('exit', r));
+  await eventually(() => programState(program) === 'STOPPING', 10000, `supervisord stopping ${program}`);
+  process.kill(pid, 'SIGKILL');
+  const at = Date.now();
+  const gone = (async () => {
+    await stopped;
+    await eventually(() => !alive(pid), 5000, `${program} (pid ${pid}) gone`);
+    assert.equal(programState(program), 'STOPPED', `supervisord did not restart ${program}`);
+  })();
+  return { at, gone };
+}
+
+/**
+ * Freeze (SIGSTOP) the audit consumer 'consumer', process 'pid', so that it holds delivered,
+ * unacknowledged entries of 'stream': frozen inside its blocking XREADGROUP, it is still
+ * delivered the next entries. A freeze that caught it elsewhere is undone and tried again, at
+ * most 'tries' times. Returns the held entry ids with the process left frozen, or [] with it
+ * running.
+ */
+export async function freezeHolding(pid, consumer, stream = 'crm:stream:auth', tries = 10) {
+  for (let i = 0; i < tries; i++) {
+    process.kill(pid, 'SIGSTOP');
+    let held = [];
+    try {
+      await sleep(600);
+      held = pendingAt(stream, consumer);
+    } finally {
+      if (held.length === 0) process.kill(pid, 'SIGCONT');
+    }
+    if (held.length > 0) return held;
+    await sleep(150 + 100 * i);
+  }
+  return [];
+}
