@@ -212,6 +212,12 @@ static int relay_batch(struct events_relay *r, struct db *db, struct rds *rds)
                  "SELECT id, envelope FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
                  lim, 1, &rows) != 0)
         return -1;
+    /* that query may have reconnected silently (outside a transaction db_run does): a new
+     * session does not hold the relay lock, so publish nothing until the lead is won again */
+    if (db->mysql == NULL || mysql_thread_id(db->mysql) != r->lock_conn) {
+        json_decref(rows);
+        return -1;
+    }
     size_t n = json_array_size(rows);
     atomic_store(&r->backlog, (long)n);
     if (n == 0) {
