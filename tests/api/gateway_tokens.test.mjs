@@ -8,11 +8,11 @@ import { GATEWAY, SERVICES, auth, claims, expectProblem, healthy, pidOf, service
 const INFO = `${GATEWAY}/api/v1/system/customer/info`;
 
 test('a valid token reaches the service, which sees the caller', async () => {
-  const res = await fetch(INFO, { headers: auth(token(claims({ sub: '77', name: '王五' }))) });
+  const res = await fetch(INFO, { headers: auth(token(claims({ sub: '424243', name: '王五' }))) });
   assert.equal(res.status, 200, await res.clone().text());
   const body = await res.json();
   assert.equal(body.service, 'customer');
-  assert.deepEqual(body.caller, { user_id: '77', name: '王五' });
+  assert.deepEqual(body.caller, { user_id: '424243', name: '王五' }); // nobody's account: never revoked by a file alongside
   assert.ok(res.headers.get('x-request-id'));
 });
 
