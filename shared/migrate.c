@@ -49,7 +49,8 @@ int migrate_list(const char *dir, struct migrate_file **out, char *err, size_t e
         n++;
     }
     closedir(d);
-    qsort(files, (size_t)n, sizeof(*files), migrate_cmp);
+    if (n > 1) /* an empty directory leaves 'files' NULL, which qsort may not be given */
+        qsort(files, (size_t)n, sizeof(*files), migrate_cmp);
     for (int i = 1; i < n; i++) {
         if (files[i].version == files[i - 1].version) {
             snprintf(err, errlen, "migrations '%s' and '%s' share version %d", files[i - 1].name,
