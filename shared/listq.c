@@ -182,7 +182,7 @@ int listq_run(struct db *db, const struct listq_spec *spec, struct listq *q,
 {
     const char *dir = pg->desc ? "DESC" : "ASC";
     char *sql = NULL;
-    size_t saved_len = q->len, saved_n = q->n;
+    size_t saved_len = q->len, saved_n = q->n, saved_used = q->used; /* the cursor's copies */
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
@@ -229,6 +229,7 @@ int listq_run(struct db *db, const struct listq_spec *spec, struct listq *q,
     q->len = saved_len;
     q->where[saved_len] = '\0';
     q->n = saved_n;
+    q->used = saved_used;
     return rc;
 }
 
