@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* listq: filtered, sorted, paged lists with only the given filters in the WHERE clause. */
 #include "listq.h"
+#include "crmlog.h"
 #include "jsonv.h"
 #include "util.h"
 
@@ -103,13 +104,20 @@ const char *listq_sql(const struct listq *q)
 /* ------------------------------------------------------------------------------------------ */
 /* keyset cursors: base64url of [sort name, "asc"|"desc", last sort value, last id]            */
 
+/* The cursor after 'row'. It fits for every value cursor_read takes back (LISTQ_CURSOR_MAX is
+ * sized for them): an empty cursor tells the client that this was the last page. */
 static void cursor_make(const struct listq_page *pg, json_t *row, char out[LISTQ_CURSOR_MAX])
 {
-    json_t *c = json_pack("[s, s, O, O]", pg->sort->name, pg->desc ? "desc" : "asc",
-                          json_object_get(row, "k_sort"), json_object_get(row, "k_id"));
+    json_t *v = json_object_get(row, "k_sort");
+    json_t *c = json_pack("[s, s, O, O]", pg->sort->name, pg->desc ? "desc" : "asc", v,
+                          json_object_get(row, "k_id"));
     char *text = json_dumps(c, JSON_COMPACT);
     char *b64 = util_b64url_encode((const unsigned char *)text, strlen(text));
-    snprintf(out, LISTQ_CURSOR_MAX, "%s", strlen(b64) < LISTQ_CURSOR_MAX ? b64 : "");
+    if (strlen(b64) < LISTQ_CURSOR_MAX && json_string_length(v) <= LISTQ_CURSOR_VALUE_MAX)
+        snprintf(out, LISTQ_CURSOR_MAX, "%s", b64);
+    else /* the list ends here for the client: said loudly, but no reason to stop a service */
+        log_error(NULL, "bug: sort '%s' has a value no cursor carries (see listq_sort)",
+                  pg->sort->name);
     free(b64);
     free(text);
     json_decref(c);
@@ -137,8 +145,8 @@ static bool cursor_read(struct listq *q, const struct listq_page *pg, struct db_
             *val = DBP_INT(json_integer_value(v));
             ok = true;
         } else if (pg->sort->type != LISTQ_INT && json_is_string(v) &&
-                   json_string_length(v) < 256) {
-            char buf[256];
+                   json_string_length(v) <= LISTQ_CURSOR_VALUE_MAX) {
+            char buf[LISTQ_CURSOR_VALUE_MAX + 1];
             snprintf(buf, sizeof(buf), "%s", json_string_value(v));
             size_t len = strlen(buf);
             /* a time goes back as the database writes it: "YYYY-MM-DD HH:MM:SS[.fff]" */
@@ -182,7 +190,7 @@ int listq_run(struct db *db, const struct listq_spec *spec, struct listq *q,
 {
     const char *dir = pg->desc ? "DESC" : "ASC";
     char *sql = NULL;
-    size_t saved_len = q->len, saved_n = q->n;
+    size_t saved_len = q->len, saved_n = q->n, saved_used = q->used; /* the cursor's copies */
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
@@ -229,6 +237,7 @@ int listq_run(struct db *db, const struct listq_spec *spec, struct listq *q,
     q->len = saved_len;
     q->where[saved_len] = '\0';
     q->n = saved_n;
+    q->used = saved_used;
     return rc;
 }
 

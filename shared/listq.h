@@ -14,13 +14,20 @@
 #define LISTQ_MAX_PARAMS 200    /* bound values of one WHERE clause (a scope lists up to 128) */
 #define LISTQ_COUNT_CAP  10000  /* totals are exact up to this, then "total_capped" */
 #define LISTQ_PAGE_MAX   100    /* page_size at most */
-#define LISTQ_CURSOR_MAX 192    /* an opaque keyset cursor, base64url */
+/* A text sort value a keyset cursor carries: VARCHAR(64) in utf8mb4 is at most 256 bytes. */
+#define LISTQ_CURSOR_VALUE_MAX 256
+/* An opaque keyset cursor, base64url, with its NUL: room for any value of at most
+ * LISTQ_CURSOR_VALUE_MAX bytes even when JSON escapes each byte as \u00XX (6 x 256), a sort
+ * name of up to 64 bytes and the id: (1538 + 66 + 7 + 20 + 5) / 3 * 4 < 2304. */
+#define LISTQ_CURSOR_MAX 2304
 
 /* How a sort column compares (for its keyset cursor). */
 enum listq_type { LISTQ_INT, LISTQ_STR, LISTQ_TIME };
 
 /* One column a client may sort by: the name it sends (?sort=name) and the SQL expression. A
- * list's table of these is its whitelist; the first entry is its default sort. */
+ * list's table of these is its whitelist; the first entry is its default sort. The column is
+ * NOT NULL, and a LISTQ_STR one holds at most LISTQ_CURSOR_VALUE_MAX bytes (its cursors carry
+ * the value). */
 struct listq_sort {
     const char *name;
     const char *column;

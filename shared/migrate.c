@@ -49,7 +49,7 @@ int migrate_list(const char *dir, struct migrate_file **out, char *err, size_t e
         n++;
     }
     closedir(d);
-    if (n > 1) /* qsort of NULL is undefined even for no elements */
+    if (n > 1) /* an empty directory leaves 'files' NULL, which qsort may not be given */
         qsort(files, (size_t)n, sizeof(*files), migrate_cmp);
     for (int i = 1; i < n; i++) {
         if (files[i].version == files[i - 1].version) {
