@@ -1172,10 +1172,11 @@ static json_t *scoped(struct db *db, const struct scope_source *src, const char 
                       const char *id_col, enum scope_kind kind, long long uid, const char *owner,
                       const char *dept)
 {
-    struct scope sc = {kind, uid, src};
+    struct scope sc = {.kind = kind, .user_id = uid, .src = src};
     struct listq q;
     listq_init(&q);
-    scope_where(&q, &sc, owner, dept);
+    if (scope_where(db, &q, &sc, owner, dept) != 0)
+        fail_msg("scope_where: %s", db->last_error);
     if (kind == SCOPE_ALL)
         assert_string_equal(listq_sql(&q), "");
     char *sql =
@@ -1246,14 +1247,14 @@ static void test_scope_where(void **state)
     struct listq q;
     struct listq_page pg;
     struct listq_result res;
-    struct scope sc = {SCOPE_DEPT_AND_CHILD, 30, &test_source};
+    struct scope sc = {.kind = SCOPE_DEPT_AND_CHILD, .user_id = 30, .src = &test_source};
     static const struct listq_sort rsorts[] = {{"id", "r.id", LISTQ_INT, false},
                                                {NULL, NULL, 0, false}};
     static const struct listq_spec rspec = {"t_records r", "r.id", "r.id, r.owner_id", NULL, 0};
     json_t *ids = json_array(), *errors = json_array(), *row;
     listq_init(&q);
     listq_add(&q, "r.id <> ?", &DBP_INT(401), 1);
-    scope_where(&q, &sc, "r.owner_id", "r.dept_id");
+    assert_int_equal(scope_where(db, &q, &sc, "r.owner_id", "r.dept_id"), 0);
     listq_add(&q, "r.id > ?", &DBP_INT(0), 1);
     char cursor[LISTQ_CURSOR_MAX] = "";
     for (int page = 0; page < 10; page++) {
@@ -1281,7 +1282,7 @@ static void test_scope_where(void **state)
 static bool covers(struct db *db, const struct scope_source *src, enum scope_kind kind,
                    long long uid, long long dept)
 {
-    struct scope sc = {kind, uid, src};
+    struct scope sc = {.kind = kind, .user_id = uid, .src = src};
     bool covered = !(kind == SCOPE_ALL); /* the opposite of what ALL must say */
     if (scope_covers_dept(db, &sc, dept, &covered) != 0)
         fail_msg("scope_covers_dept: %s", db->last_error);
