@@ -7,6 +7,7 @@
 #include <jwt.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -264,6 +265,10 @@ static bool es256_verify(EVP_PKEY *key, const char *input, size_t len, const cha
          EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
          EVP_DigestVerify(md, der, (size_t)der_len, (const unsigned char *)input, len) == 1;
 out:
+    /* A refused signature queues OpenSSL errors; left there they would be read as the cause of
+     * the next TLS failure on this thread (SSL_get_error). */
+    if (!ok)
+        ERR_clear_error();
     EVP_MD_CTX_free(md);
     OPENSSL_free(der);
     BN_free(r);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
@@ -340,6 +341,7 @@ static void test_verifies_with_parsed_key(void **state)
             char *mixed = xasprintf("%.*s%.*s%s", (int)(d1 - t), t, (int)(p2 - p1), p1, d2);
             assert_int_equal(jwtv_verify(&v, mixed, NOW, &got), JWTV_BAD_SIGNATURE);
             assert_null(got);
+            assert_int_equal(ERR_peek_error(), 0); /* nothing left for this thread's TLS */
             free(mixed);
         }
         free(prev);
