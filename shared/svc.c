@@ -178,6 +178,9 @@ static void svc_job_work(void *thread_ctx, void *arg)
 {
     struct svc_worker *w = thread_ctx;
     struct svc_job *job = arg;
+    /* a failure is this job's own, never the last job's on this connection */
+    w->db.last_errno = 0;
+    w->db.last_error[0] = '\0';
     job->work(w, job);
     if (w->db.in_tx)
         db_rollback(&w->db);
