@@ -322,9 +322,15 @@ int main(int argc, char **argv)
     memset(&gw, 0, sizeof(gw));
     const struct config_entry *const tables[] = {gw_config_table, http_config_table, NULL};
     void *const targets[] = {&gw.cfg, &gw.http_cfg, NULL};
-    const struct proc_spec spec = {"gateway",          tables,           targets,
-                                   &gw.cfg.log_level,  &gw.cfg.jwt_keys_dir, &gw.cfg.jwt_issuer,
-                                   &gw.cfg.jwt_audience, GW_JWT_CACHE,   &gw.http_cfg};
+    const struct proc_spec spec = {"gateway",
+                                   tables,
+                                   targets,
+                                   &gw.cfg.log_level,
+                                   &gw.cfg.jwt_keys_dir,
+                                   &gw.cfg.jwt_issuer,
+                                   &gw.cfg.jwt_audience,
+                                   GW_JWT_CACHE,
+                                   &gw.http_cfg};
     if (proc_start(&gw.proc, &spec, argc, argv, gw_pre, gw_done, &gw) != 0 ||
         gw_tls_setup(&gw, &tls_addr, &tls) != 0)
         goto out;

@@ -18,7 +18,7 @@
 #define DB_ER_LOCK_DEADLOCK     1213 /* chosen as a deadlock's victim: retry */
 #define DB_ER_NO_REFERENCED_ROW 1452 /* a foreign key points at nothing */
 #define DB_ER_ROW_IS_REFERENCED 1451 /* a foreign key still points here */
-#define DB_MAX_PARAMS 256 /* placeholders in one statement (their binds live on the stack) */
+#define DB_MAX_PARAMS           256 /* placeholders in one statement (their binds live on the stack) */
 
 struct db_config {
     const char *host;

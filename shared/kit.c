@@ -94,8 +94,7 @@ void kit_in_free(void *p)
 }
 
 void kit_submit(struct svc *s, struct http_request *req,
-                void (*work)(struct svc_worker *w, struct svc_job *job), json_t *body,
-                long long id)
+                void (*work)(struct svc_worker *w, struct svc_job *job), json_t *body, long long id)
 {
     svc_submit(s, req, work, kit_in_new(body, id), kit_in_free);
 }

@@ -97,12 +97,10 @@ struct kit_patch {
     const char *event;   /* "department.updated" */
     const char *const *fields;
     /* the record in->id as the API shows it ('*row' NULL when absent or outside 'sc') */
-    int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
-               json_t **row);
+    int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock, json_t **row);
     /* NULL, or: refuse with kit_fail (return -1) or fail on the database (-1, job untouched) */
     int (*check)(struct svc_worker *w, struct svc_job *job, json_t *before, json_t *body);
-    int (*update)(struct db *db, long long id, long long version, json_t *body,
-                  uint64_t *affected);
+    int (*update)(struct db *db, long long id, long long version, json_t *body, uint64_t *affected);
     /* a unique key the update may hit: 409 conflict with this field error (NULL: none) */
     const char *dup_field, *dup_message;
     /* NULL, or: writes that come with the update (a role's permissions); 0 or -1 */
@@ -122,8 +120,7 @@ void kit_patch_work(struct svc_worker *w, struct svc_job *job, const struct kit_
 struct kit_delete {
     const char *subject;
     const char *event;
-    int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
-               json_t **row);
+    int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock, json_t **row);
     int (*check)(struct svc_worker *w, struct svc_job *job, json_t *row);
     int (*remove)(struct db *db, long long id);
     json_t *(*event_data)(json_t *row, const struct kit_in *in);

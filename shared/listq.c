@@ -243,9 +243,10 @@ int listq_run(struct db *db, const struct listq_spec *spec, struct listq *q,
 
 json_t *listq_result_json(struct listq_result *r, const struct listq_page *pg)
 {
-    json_t *out = json_pack("{s:o, s:I, s:b, s:i, s:i}", "items", r->items ? r->items : json_array(),
-                            "total", (json_int_t)r->total, "total_capped", r->capped, "page",
-                            (int)pg->page, "page_size", (int)pg->page_size);
+    json_t *out =
+        json_pack("{s:o, s:I, s:b, s:i, s:i}", "items", r->items ? r->items : json_array(), "total",
+                  (json_int_t)r->total, "total_capped", r->capped, "page", (int)pg->page,
+                  "page_size", (int)pg->page_size);
     r->items = NULL;
     json_object_set_new(out, "next_cursor",
                         r->next_cursor[0] ? json_string(r->next_cursor) : json_null());

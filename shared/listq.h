@@ -11,9 +11,9 @@
 
 #include "db.h"
 
-#define LISTQ_MAX_PARAMS 200    /* bound values of one WHERE clause (a scope lists up to 128) */
-#define LISTQ_COUNT_CAP  10000  /* totals are exact up to this, then "total_capped" */
-#define LISTQ_PAGE_MAX   100    /* page_size at most */
+#define LISTQ_MAX_PARAMS 200   /* bound values of one WHERE clause (a scope lists up to 128) */
+#define LISTQ_COUNT_CAP  10000 /* totals are exact up to this, then "total_capped" */
+#define LISTQ_PAGE_MAX   100   /* page_size at most */
 /* A text sort value a keyset cursor carries: VARCHAR(64) in utf8mb4 is at most 256 bytes. */
 #define LISTQ_CURSOR_VALUE_MAX 256
 /* An opaque keyset cursor, base64url, with its NUL: room for any value of at most
@@ -83,7 +83,7 @@ struct listq_spec {
 struct listq_result {
     json_t *items; /* the rows of the page */
     long long total;
-    bool capped; /* more than 'total' rows match */
+    bool capped;                        /* more than 'total' rows match */
     char next_cursor[LISTQ_CURSOR_MAX]; /* "" on the last page */
 };
 

@@ -102,8 +102,10 @@ static int migrate_applied(json_t *applied, const char *col, json_t *key, const 
         if (!json_equal(json_object_get(row, col), key))
             continue;
         if (strcmp(json_string_value(json_object_get(row, "checksum")), sum) != 0) {
-            snprintf(err, errlen, "migration '%s' changed after it was applied; add a new "
-                     "migration instead", what);
+            snprintf(err, errlen,
+                     "migration '%s' changed after it was applied; add a new "
+                     "migration instead",
+                     what);
             return -1;
         }
         return 1;
@@ -113,9 +115,9 @@ static int migrate_applied(json_t *applied, const char *col, json_t *key, const 
 
 /* Run one migration text unless applied, and record it by 'col' = 'key'. 1 when applied now,
  * 0 when it had been, -1 on failure. */
-static int migrate_one(struct db *db, MYSQL *m, json_t *applied, const char *table,
-                       const char *col, json_t *key, const char *name, const char *sql, size_t len,
-                       char *err, size_t errlen)
+static int migrate_one(struct db *db, MYSQL *m, json_t *applied, const char *table, const char *col,
+                       json_t *key, const char *name, const char *sql, size_t len, char *err,
+                       size_t errlen)
 {
     char sum[65];
     sha256_hex(sql, len, sum);

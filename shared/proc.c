@@ -27,8 +27,8 @@ static int proc_args(int argc, char **argv, const char **config_path, bool *chec
     return 0;
 }
 
-int proc_start(struct proc *p, const struct proc_spec *spec, int argc, char **argv,
-               http_pre_fn pre, http_done_fn done, void *hook_arg)
+int proc_start(struct proc *p, const struct proc_spec *spec, int argc, char **argv, http_pre_fn pre,
+               http_done_fn done, void *hook_arg)
 {
     const char *config_path = NULL;
     char err[512];

@@ -23,9 +23,9 @@ struct proc_spec {
     const char *name;
     const struct config_entry *const *tables; /* NULL-terminated, with 'targets' beside them */
     void *const *targets;
-    char *const *log_level;                     /* "debug", "info", "warn" or "error" */
+    char *const *log_level; /* "debug", "info", "warn" or "error" */
     char *const *jwt_dir, *const *jwt_issuer, *const *jwt_audience;
-    size_t jwt_cache;                           /* verified tokens kept */
+    size_t jwt_cache; /* verified tokens kept */
     const struct http_config *http_cfg;
 };
 
@@ -53,9 +53,8 @@ struct proc {
  * HTTP server with hooks 'pre'/'done' (their arg 'hook_arg'). Returns 0, or 2 (usage or a bad
  * config value, already said in the log). proc_stop undoes whatever was done.
  */
-int proc_start(struct proc *p, const struct proc_spec *spec, int argc, char **argv,
-               http_pre_fn pre, http_done_fn done, void *hook_arg)
-    __attribute__((warn_unused_result));
+int proc_start(struct proc *p, const struct proc_spec *spec, int argc, char **argv, http_pre_fn pre,
+               http_done_fn done, void *hook_arg) __attribute__((warn_unused_result));
 
 /* The revocation set kept current from Redis at 'host':'port' (after proc_start). */
 void proc_revocations(struct proc *p, const char *host, int port);

@@ -166,8 +166,8 @@ int scope_covers_dept(struct db *db, struct scope *sc, long long dept_id, bool *
     listq_add(&q, "d.id = ?", &DBP_INT(dept_id), 1);
     if (sc->kind == SCOPE_SELF) {
         char cond[256];
-        snprintf(cond, sizeof(cond), "d.id = (SELECT dept_id FROM %s WHERE %s = ?)",
-                 sc->src->users, sc->src->user_col);
+        snprintf(cond, sizeof(cond), "d.id = (SELECT dept_id FROM %s WHERE %s = ?)", sc->src->users,
+                 sc->src->user_col);
         listq_add(&q, cond, &DBP_INT(sc->user_id), 1);
     } else if (scope_where(db, &q, sc, NULL, "d.id") != 0) {
         return -1;

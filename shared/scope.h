@@ -44,8 +44,8 @@ struct scope {
     enum scope_kind kind;
     long long user_id;
     const struct scope_source *src;
-    bool resolved;  /* 'depts' holds every department covered */
-    bool too_many;  /* more than SCOPE_MAX_DEPTS: the predicate walks the tree in SQL */
+    bool resolved; /* 'depts' holds every department covered */
+    bool too_many; /* more than SCOPE_MAX_DEPTS: the predicate walks the tree in SQL */
     size_t ndepts;
     long long depts[SCOPE_MAX_DEPTS];
 };
@@ -56,7 +56,8 @@ struct scope {
 int scope_resolve(struct db *db, struct scope *sc) __attribute__((warn_unused_result));
 
 /*
- * AND to 'q' (after scope_resolve) the predicate that keeps only the records 'sc' covers: records owned by a user
+ * AND to 'q' (after scope_resolve) the predicate that keeps only the records 'sc' covers: records
+ * owned by a user
  * ('owner_col' holds a user id: customers.manager_id) or records that lie in a department
  * ('dept_col' holds a department id: users.dept_id). Give one of them or both: SELF uses
  * 'owner_col' (a record with no owner column is covered by SELF only when it is the caller's:

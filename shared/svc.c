@@ -275,8 +275,8 @@ struct pool *svc_pool_new(struct svc *s, int threads, int queue_max)
 
 /* The platform's hooks around the service's: the scope projection first, in the same
  * transaction, for a service that reads its department tree from crm:stream:auth. */
-static int svc_consume_apply(struct db *db, const char *stream, const char *entry_id,
-                             json_t *event, void *arg)
+static int svc_consume_apply(struct db *db, const char *stream, const char *entry_id, json_t *event,
+                             void *arg)
 {
     struct svc *s = arg;
     if (s->scope_src == &scope_projection && strcmp(stream, "crm:stream:auth") == 0 &&
@@ -338,8 +338,8 @@ static void svc_consumer_metrics(struct svc *s, struct evbuffer *out)
     evbuffer_add_printf(out, "# HELP crm_consumer_pending Delivered, not yet acknowledged.\n"
                              "# TYPE crm_consumer_pending gauge\n");
     for (size_t i = 0; i < s->nstreams; i++)
-        evbuffer_add_printf(out, "crm_consumer_pending{group=\"%s\",stream=\"%s\"} %lld\n",
-                            s->name, s->streams[i], st.pending[i]);
+        evbuffer_add_printf(out, "crm_consumer_pending{group=\"%s\",stream=\"%s\"} %lld\n", s->name,
+                            s->streams[i], st.pending[i]);
     static const char *const outcomes[] = {"applied", "duplicate", "failed", "claimed"};
     const uint64_t counts[] = {st.applied, st.duplicates, st.failures, st.claimed};
     evbuffer_add_printf(out, "# HELP crm_consumer_events_total Events by outcome.\n"
@@ -635,9 +635,15 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
     const struct config_entry *const tables[] = {svc_config_table, http_config_table,
                                                  def->config ? def->config : no_keys, NULL};
     void *const targets[] = {&s.cfg, &s.http_cfg, s.config, NULL};
-    const struct proc_spec spec = {def->name,          tables,          targets,
-                                   &s.cfg.log_level,   &s.cfg.jwt_keys_dir, &s.cfg.jwt_issuer,
-                                   &s.cfg.jwt_audience, SVC_JWT_CACHE,  &s.http_cfg};
+    const struct proc_spec spec = {def->name,
+                                   tables,
+                                   targets,
+                                   &s.cfg.log_level,
+                                   &s.cfg.jwt_keys_dir,
+                                   &s.cfg.jwt_issuer,
+                                   &s.cfg.jwt_audience,
+                                   SVC_JWT_CACHE,
+                                   &s.http_cfg};
     rc = proc_start(&s.proc, &spec, argc, argv, svc_pre, NULL, &s);
     if (rc != 0 || svc_read_password(&s) != 0) {
         rc = 2;
@@ -675,8 +681,7 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
                                                 s.cfg.outbox_keep_hours};
         s.relay = events_relay_start(&relay_cfg);
     }
-    if ((def->setup && def->setup(&s) != 0) ||
-        proc_listen(&s.proc, &s.cfg.listen, NULL) != 0)
+    if ((def->setup && def->setup(&s) != 0) || proc_listen(&s.proc, &s.cfg.listen, NULL) != 0)
         goto out;
     svc_consumer_start(&s);
     s.proc.on_signal = svc_on_signal;

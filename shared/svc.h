@@ -92,7 +92,8 @@ struct svc {
     struct svc_health health;
     struct events_relay *relay; /* outbox publisher, for services that produce events */
     struct consumer *consumer;  /* for services that consume streams ... */
-    char streams[CONSUMER_MAX_STREAMS][SERVICES_STREAM_LEN]; /* ... these, from its services.def line */
+    char streams[CONSUMER_MAX_STREAMS]
+                [SERVICES_STREAM_LEN]; /* ... these, from its services.def line */
     size_t nstreams;
     char consumer_name[96];
     const struct scope_source *scope_src; /* where its department tree is (data scope) */

@@ -123,13 +123,12 @@ static int stage(json_t **rows, json_t *row)
 /* The gateway's operation log: a row of its own table, staged for audit_flush. */
 static int apply_operation(struct audit_ctx *actx, json_t *ev, json_t *data, const char *when)
 {
-    json_t *row =
-        json_pack("{s:s, s:s, s:O?, s:s, s:s, s:s, s:O, s:O, s:s}", "event_id",
-                  str_or(ev, "id", ""), "request_id", str_or(data, "request_id", ""), "user_id",
-                  json_object_get(data, "user_id"), "ip", str_or(data, "ip", ""), "method",
-                  str_or(data, "method", ""), "path", str_or(data, "path", ""), "status",
-                  json_object_get(data, "status"), "duration_ms",
-                  json_object_get(data, "duration_ms"), "occurred_at", when);
+    json_t *row = json_pack(
+        "{s:s, s:s, s:O?, s:s, s:s, s:s, s:O, s:O, s:s}", "event_id", str_or(ev, "id", ""),
+        "request_id", str_or(data, "request_id", ""), "user_id", json_object_get(data, "user_id"),
+        "ip", str_or(data, "ip", ""), "method", str_or(data, "method", ""), "path",
+        str_or(data, "path", ""), "status", json_object_get(data, "status"), "duration_ms",
+        json_object_get(data, "duration_ms"), "occurred_at", when);
     return row ? stage(&actx->staged_ops, row) : -1;
 }
 

@@ -187,10 +187,10 @@ static json_t *verify_rows(json_t *rows, char prev[AUDIT_HASH_HEX], long long *a
         audit_hash(r, prev, h);
         const char *stored = json_string_value(json_object_get(r, "hash"));
         const char *link = json_string_value(json_object_get(r, "prev_hash"));
-        const char *why = strcmp(link ? link : "", prev) != 0 ? "its link to the previous entry is broken"
-                          : strcmp(stored ? stored : "", h) != 0
-                              ? "its content no longer matches its hash"
-                              : NULL;
+        const char *why =
+            strcmp(link ? link : "", prev) != 0    ? "its link to the previous entry is broken"
+            : strcmp(stored ? stored : "", h) != 0 ? "its content no longer matches its hash"
+                                                   : NULL;
         if (why)
             return json_pack("{s:O, s:O, s:O, s:s}", "id", json_object_get(r, "id"), "event_id",
                              json_object_get(r, "event_id"), "event_type",

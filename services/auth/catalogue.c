@@ -214,15 +214,16 @@ static int seed_dicts(struct auth_ctx *a, struct db *db)
         json_t *it;
         json_array_foreach(items, k, it)
         {
-            present = present || json_equal(json_object_get(it, "value"), json_object_get(d, "value"));
+            present =
+                present || json_equal(json_object_get(it, "value"), json_object_get(d, "value"));
         }
         json_decref(items);
         if (present)
             continue;
-        json_t *item = json_pack(
-            "{s:O, s:O, s:O, s:I}", "value", json_object_get(d, "value"), "label_zh",
-            json_object_get(d, "label_zh"), "label_en", json_object_get(d, "label_en"),
-            "sort_order", (json_int_t)atoi(json_string_value(json_object_get(d, "sort"))));
+        json_t *item = json_pack("{s:O, s:O, s:O, s:I}", "value", json_object_get(d, "value"),
+                                 "label_zh", json_object_get(d, "label_zh"), "label_en",
+                                 json_object_get(d, "label_en"), "sort_order",
+                                 (json_int_t)atoi(json_string_value(json_object_get(d, "sort"))));
         rc = repo_dict_item_insert(db, type_id, item, &item_id);
         json_decref(item);
     }

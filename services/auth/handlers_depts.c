@@ -130,8 +130,7 @@ static bool dept_is_within(json_t *rows, long long id, long long candidate)
 
 /* A move goes to an existing department that is neither this one nor below it. The whole
  * (small) tree is read under the row lock of the moved department. */
-static int dept_patch_check(struct svc_worker *w, struct svc_job *job, json_t *before,
-                            json_t *body)
+static int dept_patch_check(struct svc_worker *w, struct svc_job *job, json_t *before, json_t *body)
 {
     json_t *parent = json_object_get(body, "parent_id"), *all = NULL;
     long long id = json_integer_value(json_object_get(before, "id"));

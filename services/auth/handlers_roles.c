@@ -157,8 +157,7 @@ static const struct jsonv_field role_patch_fields[] = {
 };
 
 /* Valid fields; the administrator role keeps every permission. */
-static int role_patch_check(struct svc_worker *w, struct svc_job *job, json_t *before,
-                            json_t *body)
+static int role_patch_check(struct svc_worker *w, struct svc_job *job, json_t *before, json_t *body)
 {
     json_t *errors = json_array();
     check_role(auth_of(w->svc), body, errors);
@@ -213,8 +212,7 @@ static json_t *role_event_data(json_t *after, const struct kit_in *in)
     return json_pack("{s:O}", "code", json_object_get(after, "code"));
 }
 
-static const char *const role_fields[] = {"name", "data_scope", "description", "permissions",
-                                          NULL};
+static const char *const role_fields[] = {"name", "data_scope", "description", "permissions", NULL};
 static const struct kit_patch role_patch_ops = {
     .subject = "role",
     .event = "role.updated",

@@ -134,8 +134,7 @@ static const char *const login_reasons[] = {
 /* The outcome for 'user' (the login row, NULL when unknown) and 'password'. The password is
  * verified in every case, against a dummy hash for an unknown user, so every answer takes as
  * long as a known user's. */
-static enum login_outcome login_decide(const struct auth_ctx *a, json_t *user,
-                                       const char *password)
+static enum login_outcome login_decide(const struct auth_ctx *a, json_t *user, const char *password)
 {
     if (user == NULL) {
         (void)password_verify(a->dummy_hash, password);
@@ -151,8 +150,8 @@ static enum login_outcome login_decide(const struct auth_ctx *a, json_t *user,
 
 /* Whether this address or this account is over its per-minute budget ('*retry' says when it
  * ends). The account key is the username lowercased. */
-static bool login_throttled(struct svc_worker *w, const struct session_in *in,
-                            const char *username, long *retry)
+static bool login_throttled(struct svc_worker *w, const struct session_in *in, const char *username,
+                            long *retry)
 {
     const struct auth_ctx *a = auth_of(w->svc);
     char key[160], lower[80];
@@ -187,8 +186,7 @@ static int login_refused(struct svc_worker *w, const struct session_in *in, cons
         now_locked = json_integer_value(json_object_get(after, "locked_now")) != 0;
         json_decref(after);
     }
-    if (events_outbox_add(&w->db, "auth", "auth.login_failed", &actor, "user",
-                          uid ? sid : username,
+    if (events_outbox_add(&w->db, "auth", "auth.login_failed", &actor, "user", uid ? sid : username,
                           json_pack("{s:s, s:s, s:s, s:s}", "username", username, "ip", in->ip,
                                     "user_agent", in->ua, "reason", login_reasons[outcome]),
                           in->request_id, NULL) != 0 ||

@@ -256,8 +256,7 @@ static const struct jsonv_field create_fields[] = {
 
 static void username_taken(struct svc_job *job)
 {
-    kit_fail(job, 409, "conflict", "the username is already taken", "username",
-             "is already taken");
+    kit_fail(job, 409, "conflict", "the username is already taken", "username", "is already taken");
 }
 
 static void create_work(struct svc_worker *w, struct svc_job *job)
@@ -315,8 +314,7 @@ static void create(struct http_request *req, void *arg)
     struct svc *s = arg;
     json_t *body = kit_body(req, create_fields);
     if (body)
-        svc_submit_to(s, auth_of(s)->hash_pool, req, create_work, kit_in_new(body, 0),
-                      kit_in_free);
+        svc_submit_to(s, auth_of(s)->hash_pool, req, create_work, kit_in_new(body, 0), kit_in_free);
 }
 
 /* ---- PATCH /api/v1/users/{id} ---- */
@@ -439,12 +437,12 @@ enum user_action {
 };
 
 static const struct {
-    const char *name;         /* the route's last segment */
-    const char *event;        /* what the audit records */
-    enum user_status to;      /* the status after it, or USER_STATUS_SAME */
-    bool revoke;              /* every token of the user ends */
-    bool password;            /* sets a new password (hashed on the hashing pool) */
-    int ok_status;            /* 200 with the user, or 204 */
+    const char *name;    /* the route's last segment */
+    const char *event;   /* what the audit records */
+    enum user_status to; /* the status after it, or USER_STATUS_SAME */
+    bool revoke;         /* every token of the user ends */
+    bool password;       /* sets a new password (hashed on the hashing pool) */
+    int ok_status;       /* 200 with the user, or 204 */
 } user_actions[] = {
     [UA_DISABLE] = {"disable", "user.disabled", USER_DISABLED, true, false, 200},
     [UA_ENABLE] = {"enable", "user.enabled", USER_ENABLED, false, false, 200},
@@ -514,15 +512,15 @@ static void action_work(struct svc_worker *w, struct svc_job *job)
     if (user_actions[action].password && action_password(w, job, hash, sizeof(hash)) != 0)
         goto out;
     enum user_status was = user_status_parse(json_string_value(json_object_get(u, "status")));
-    const char *refusal =
-        user_transition(action, was, !json_is_null(json_object_get(u, "locked_until")),
-                        sc.user_id == in->id);
+    const char *refusal = user_transition(
+        action, was, !json_is_null(json_object_get(u, "locked_until")), sc.user_id == in->id);
     if (refusal) {
         svc_job_fail(job, 409, "conflict", "%s", refusal);
         goto out;
     }
     enum user_status to = user_actions[action].to;
-    if ((to != USER_STATUS_SAME && repo_user_set_status(&w->db, in->id, user_status_name(to)) != 0) ||
+    if ((to != USER_STATUS_SAME &&
+         repo_user_set_status(&w->db, in->id, user_status_name(to)) != 0) ||
         (user_actions[action].password && repo_user_set_password(&w->db, in->id, hash) != 0) ||
         (user_actions[action].revoke && tokens_revoke_user(w, in->id) != 0) ||
         user_view(&w->db, NULL, in->id, false, &after) != 0)

@@ -17,8 +17,7 @@
 int repo_user_for_login(struct db *db, const char *username, json_t **row) WUR;
 /* One user as the API shows it (NULL row when absent or outside 'sc'; 'sc' NULL: any user);
  * 'lock' takes a row lock. */
-int repo_user_get(struct db *db, struct scope *sc, long long id, bool lock,
-                  json_t **row) WUR;
+int repo_user_get(struct db *db, struct scope *sc, long long id, bool lock, json_t **row) WUR;
 int repo_user_roles(struct db *db, long long id, json_t **roles) WUR;
 int repo_user_perms(struct db *db, long long id, json_t **codes) WUR;
 int repo_user_password_hash(struct db *db, long long id, json_t **row) WUR;

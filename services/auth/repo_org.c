@@ -20,20 +20,20 @@ int repo_dept_get(struct db *db, long long id, bool lock, json_t **row)
 {
     struct db_param p[] = {DBP_INT(id)};
     return db_query_one(db,
-                          lock ? "SELECT id, parent_id, name, sort_order, version, created_at,"
-                                 " updated_at FROM departments WHERE id = ? FOR UPDATE"
-                               : "SELECT id, parent_id, name, sort_order, version, created_at,"
-                                 " updated_at FROM departments WHERE id = ?",
-                          p, 1, row);
+                        lock ? "SELECT id, parent_id, name, sort_order, version, created_at,"
+                               " updated_at FROM departments WHERE id = ? FOR UPDATE"
+                             : "SELECT id, parent_id, name, sort_order, version, created_at,"
+                               " updated_at FROM departments WHERE id = ?",
+                        p, 1, row);
 }
 
 int repo_dept_by_name(struct db *db, long long parent_id, const char *name, json_t **row)
 {
     struct db_param p[] = {DBP_INT(parent_id), DBP_INT(parent_id), DBP_STR(name)};
     return db_query_one(db,
-                          "SELECT id FROM departments WHERE ((? = 0 AND parent_id IS NULL) OR"
-                          " parent_id = ?) AND name = ?",
-                          p, 3, row);
+                        "SELECT id FROM departments WHERE ((? = 0 AND parent_id IS NULL) OR"
+                        " parent_id = ?) AND name = ?",
+                        p, 3, row);
 }
 
 int repo_dept_insert(struct db *db, const char *name, long long parent_id, long sort, long long *id)
@@ -277,8 +277,7 @@ int repo_dict_types(struct db *db, json_t **rows)
 int repo_dict_type_by_code(struct db *db, const char *code, json_t **row)
 {
     struct db_param p[] = {DBP_STR(code)};
-    if (db_query_one(db, "SELECT " TYPE_COLUMNS " FROM dict_types WHERE code = ?", p, 1, row) !=
-        0)
+    if (db_query_one(db, "SELECT " TYPE_COLUMNS " FROM dict_types WHERE code = ?", p, 1, row) != 0)
         return -1;
     if (*row)
         json_object_set_new(*row, "builtin",

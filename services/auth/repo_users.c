@@ -7,15 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 int repo_user_for_login(struct db *db, const char *username, json_t **row)
 {
     struct db_param p[] = {DBP_STR(username)};
     return db_query_one(db,
-                          "SELECT id, username, display_name, dept_id, status, password_hash,"
-                          " failed_logins, (locked_until IS NOT NULL AND locked_until > NOW(3))"
-                          " AS locked_now FROM users WHERE username = ? FOR UPDATE",
-                          p, 1, row);
+                        "SELECT id, username, display_name, dept_id, status, password_hash,"
+                        " failed_logins, (locked_until IS NOT NULL AND locked_until > NOW(3))"
+                        " AS locked_now FROM users WHERE username = ? FOR UPDATE",
+                        p, 1, row);
 }
 
 #define USER_COLUMNS                                                                               \
@@ -80,7 +79,7 @@ int repo_user_password_hash(struct db *db, long long id, json_t **row)
 {
     struct db_param p[] = {DBP_INT(id)};
     return db_query_one(db, "SELECT id, password_hash FROM users WHERE id = ? FOR UPDATE", p, 1,
-                          row);
+                        row);
 }
 
 int repo_user_login_failed(struct db *db, long long id, long threshold, long seconds)
@@ -164,7 +163,8 @@ int repo_users_list(struct db *db, struct scope *sc, const struct repo_user_filt
     listq_eq_int(&q, "u.dept_id", f->dept_id);
     listq_eq_str(&q, "u.status", f->status);
     if (f->role_id)
-        listq_add(&q, "EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role_id = ?)",
+        listq_add(&q,
+                  "EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role_id = ?)",
                   &DBP_INT(f->role_id), 1);
     if (scope_where(db, &q, sc, "u.id", "u.dept_id") != 0 ||
         listq_run(db, &users_spec, &q, pg, out) != 0)
@@ -279,9 +279,9 @@ int repo_user_count_admins(struct db *db, long long *n)
 {
     json_t *row = NULL;
     if (db_query_one(db,
-                       "SELECT COUNT(*) AS n FROM user_roles ur JOIN roles r ON r.id = ur.role_id"
-                       " WHERE r.code = 'admin'",
-                       NULL, 0, &row) != 0)
+                     "SELECT COUNT(*) AS n FROM user_roles ur JOIN roles r ON r.id = ur.role_id"
+                     " WHERE r.code = 'admin'",
+                     NULL, 0, &row) != 0)
         return -1;
     *n = json_integer_value(json_object_get(row, "n"));
     json_decref(row);
@@ -322,10 +322,10 @@ int repo_refresh_find(struct db *db, const unsigned char hash[32], json_t **row)
 {
     struct db_param p[] = {DBP_STRN((const char *)hash, 32)};
     return db_query_one(db,
-                          "SELECT id, family_id, user_id, used_at IS NOT NULL AS used,"
-                          " revoked_at IS NOT NULL AS revoked, expires_at <= NOW(3) AS expired"
-                          " FROM refresh_tokens WHERE token_hash = ? FOR UPDATE",
-                          p, 1, row);
+                        "SELECT id, family_id, user_id, used_at IS NOT NULL AS used,"
+                        " revoked_at IS NOT NULL AS revoked, expires_at <= NOW(3) AS expired"
+                        " FROM refresh_tokens WHERE token_hash = ? FOR UPDATE",
+                        p, 1, row);
 }
 
 int repo_refresh_mark_used(struct db *db, long long id)

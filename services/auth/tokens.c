@@ -98,8 +98,7 @@ const char *tokens_widest_scope(json_t *roles)
     json_t *r;
     json_array_foreach(roles, i, r)
     {
-        if (scope_parse(json_string_value(json_object_get(r, "data_scope")), &k) == 0 &&
-            k > best)
+        if (scope_parse(json_string_value(json_object_get(r, "data_scope")), &k) == 0 && k > best)
             best = k;
     }
     return scope_name(best);

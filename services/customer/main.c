@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* crm-customer: customers, contacts and follow-up records. A skeleton on the service kit: its line of shared/services.def gives it
- * its port, an outbox with its relay, and a consumer of transfer.completed (and the auth stream for its data scope),
- * whose events it only records (processed_events) until its issue gives it handlers. */
+/* crm-customer: customers, contacts and follow-up records. A skeleton on the service kit: its line
+ * of shared/services.def gives it its port, an outbox with its relay, and a consumer of
+ * transfer.completed (and the auth stream for its data scope), whose events it only records
+ * (processed_events) until its issue gives it handlers. */
 #include "svc.h"
 
 int main(int argc, char **argv)
