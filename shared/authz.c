@@ -11,7 +11,7 @@
 
 /* When the token was issued, in unix ms: 'iat_ms' when present (a token issued a moment before
  * a revocation in the same second must still die), else 'iat' seconds. */
-static int64_t authz_issued_ms(json_t *claims)
+int64_t authz_issued_ms(json_t *claims)
 {
     json_t *iat_ms = json_object_get(claims, "iat_ms");
     return json_is_integer(iat_ms) ? json_integer_value(iat_ms)

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "http.h"
 #include "jwtv.h"
@@ -35,5 +36,9 @@ typedef void (*authz_caller_fn)(struct http_request *req, json_t *claims);
 bool authz_request(struct http_request *req, struct jwtv *v, const struct revoke *rv,
                    authz_caller_fn on_caller, json_t **claims_out)
     __attribute__((warn_unused_result));
+
+/* When the token of 'claims' was issued, in Unix milliseconds ('iat_ms', else 'iat' * 1000):
+ * what revocations compare with. */
+int64_t authz_issued_ms(json_t *claims);
 
 #endif

@@ -100,10 +100,7 @@ static bool svc_pre(struct http_request *req, void *arg)
         id->scope = SCOPE_SELF;
     const char *jti = json_string_value(json_object_get(claims, "jti"));
     snprintf(id->jti, sizeof(id->jti), "%s", jti ? jti : "");
-    json_t *iat_ms = json_object_get(claims, "iat_ms");
-    id->iat_ms = json_is_integer(iat_ms)
-                     ? json_integer_value(iat_ms)
-                     : json_integer_value(json_object_get(claims, "iat")) * 1000;
+    id->iat_ms = authz_issued_ms(claims);
     json_t *roles = json_object_get(claims, "roles");
     id->roles = json_is_array(roles) ? json_incref(roles) : json_array();
     json_t *perms = json_object_get(claims, "perms");
