@@ -174,6 +174,24 @@ int kit_commit(struct svc_worker *w, struct svc_job *job, const char *subject_ty
     return 0;
 }
 
+int kit_commit_created(struct svc_worker *w, struct svc_job *job, const char *subject_type,
+                       long long subject_id, const char *type, json_t *data, int status,
+                       json_t *body)
+{
+    if (idem_store(w, job, status, body) != 0) {
+        db_rollback(&w->db);
+        json_decref(data);
+        json_decref(body);
+        return -1;
+    }
+    if (kit_commit(w, job, subject_type, subject_id, type, data, NULL) != 0) {
+        json_decref(body);
+        return -1;
+    }
+    svc_job_ok(job, status, body);
+    return 0;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* skeletons                                                                                   */
 

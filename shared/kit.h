@@ -84,6 +84,15 @@ int kit_commit(struct svc_worker *w, struct svc_job *job, const char *subject_ty
                long long subject_id, const char *type, json_t *data, json_t *changes)
     __attribute__((warn_unused_result));
 
+/*
+ * kit_commit for a create that answers 'status' with 'body' (taken): the answer is recorded
+ * under the request's Idempotency-Key in the same transaction (a repeat of the key gets it
+ * again and creates nothing, see idem.h), and on success the job answers with it.
+ */
+int kit_commit_created(struct svc_worker *w, struct svc_job *job, const char *subject_type,
+                       long long subject_id, const char *type, json_t *data, int status,
+                       json_t *body) __attribute__((warn_unused_result));
+
 /* ---- skeletons ---- */
 
 /*

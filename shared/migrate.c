@@ -6,7 +6,6 @@
 
 #include <ctype.h>
 #include <dirent.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,14 +62,6 @@ int migrate_list(const char *dir, struct migrate_file **out, char *err, size_t e
     return n;
 }
 
-static void sha256_hex(const char *data, size_t len, char out[65])
-{
-    unsigned char h[32];
-    SHA256((const unsigned char *)data, len, h);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", h[i]);
-}
-
 /* Run a multi-statement migration text and drain every result. DDL is not transactional in
  * MariaDB: a file should hold one logical change so a failure leaves little to undo. */
 static int migrate_exec_text(MYSQL *m, const char *sql, size_t len)
@@ -120,7 +111,7 @@ static int migrate_one(struct db *db, MYSQL *m, json_t *applied, const char *tab
                        size_t errlen)
 {
     char sum[65];
-    sha256_hex(sql, len, sum);
+    util_sha256_hex(sql, len, sum);
     int done = migrate_applied(applied, col, key, sum, name, err, errlen);
     if (done != 0)
         return done < 0 ? -1 : 0;

@@ -170,7 +170,9 @@ void svc_job_db_error(struct svc_job *job, struct svc_worker *w)
 }
 
 /* Run the job's work, then close what it left: a transaction still open is rolled back (the
- * work failed on its way), and a job still at 500 without a code failed on the database. */
+ * work failed on its way), and a job still at 500 without a code failed on the database. A POST
+ * with an Idempotency-Key that this user sent before is answered from the stored answer without
+ * running the work (the creates store theirs with kit_commit_created). */
 static void svc_job_work(void *thread_ctx, void *arg)
 {
     struct svc_worker *w = thread_ctx;
@@ -178,9 +180,13 @@ static void svc_job_work(void *thread_ctx, void *arg)
     /* a failure is this job's own, never the last job's on this connection */
     w->db.last_errno = 0;
     w->db.last_error[0] = '\0';
-    job->work(w, job);
+    if (strcmp(job->req->head.method, "POST") != 0 || !idem_begin(w, job))
+        job->work(w, job);
     if (w->db.in_tx)
         db_rollback(&w->db);
+    /* a retry that lost the race with its first try answers with the first try's answer */
+    if (job->status >= 400 && idem_replay(w, job))
+        return;
     if (job->status == 500 && job->code == NULL)
         svc_job_db_error(job, w);
 }
@@ -193,6 +199,8 @@ static void svc_job_done(void *arg)
         snprintf(ra, sizeof(ra), "%ld", job->retry_after > 0 ? job->retry_after : 1);
         http_add_header(job->req, "Retry-After", ra);
     }
+    if (job->idem.replayed)
+        http_add_header(job->req, "Idempotent-Replayed", "true");
     /* a failure with a body of its own (a 503 readiness report) keeps it */
     if (job->status >= 400 && job->body == NULL) {
         http_reply_problem(job->req, job->status, job->code ? job->code : "internal",
@@ -536,14 +544,15 @@ static void svc_on_signal(struct proc *p, void *arg)
     event_del(s->probe_timer);
 }
 
-/* Apply libcrm's migrations the service needs (the outbox of a producer, processed_events of a
- * consumer, the scope projection of a consumer of crm:stream:auth) and then its own, waiting
- * for the database for up to a minute (it may still be starting). */
+/* Apply libcrm's migrations the service needs (idempotency keys, the outbox of a producer,
+ * processed_events of a consumer, the scope projection of a consumer of crm:stream:auth) and then
+ * its own, waiting for the database for up to a minute (it may still be starting). */
 static int svc_migrate(struct svc *s)
 {
     char err[512];
-    struct migrate_unit units[3];
+    struct migrate_unit units[4];
     size_t nunits = 0;
+    units[nunits++] = idem_migration; /* every service: its creates take an Idempotency-Key */
     if (s->entry->produces)
         units[nunits++] = events_migration;
     if (s->nstreams > 0)

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "events.h"
 #include "http.h"
+#include "idem.h"
 #include "jwtv.h"
 #include "pool.h"
 #include "proc.h"
@@ -116,6 +117,7 @@ struct svc_job {
     json_t *errors;   /* field errors (taken) */
     long retry_after; /* seconds, for 429 and 503 (1 when 0) */
     void *data;       /* handler's own input */
+    struct idem_state idem; /* its Idempotency-Key (idem.h) */
     void (*data_free)(void *);
 };
 

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,4 +257,16 @@ int util_parse_long(const char *s, long min, long max, long *out)
         return -1;
     *out = v;
     return 0;
+}
+
+void util_sha256_hex(const void *data, size_t len, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char h[SHA256_DIGEST_LENGTH];
+    SHA256(data, len, h);
+    for (size_t i = 0; i < sizeof(h); i++) {
+        out[2 * i] = hex[h[i] >> 4];
+        out[2 * i + 1] = hex[h[i] & 15];
+    }
+    out[64] = '\0';
 }

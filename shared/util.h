@@ -38,6 +38,9 @@ unsigned char *util_b64url_decode(const char *in, size_t len, size_t *outlen) WU
 /* Read a whole file (at most 'max' bytes) into a NUL-terminated malloc'd buffer. */
 char *util_read_file(const char *path, size_t max, size_t *outlen) WUR;
 
+/* The SHA-256 of 'len' bytes of 'data' as 64 lower-case hex digits and a NUL into 'out'. */
+void util_sha256_hex(const void *data, size_t len, char out[65]);
+
 /* True when 's' is a safe request id: 1..64 chars of [A-Za-z0-9._-]. */
 bool util_valid_request_id(const char *s);
 

@@ -85,9 +85,9 @@ static void dept_create_work(struct svc_worker *w, struct svc_job *job)
     }
     if (repo_dept_insert(&w->db, name, pid, sort ? (long)json_integer_value(sort) : 0, &id) != 0 ||
         repo_dept_get(&w->db, id, false, &row) != 0 ||
-        kit_commit(w, job, "department", id, "department.created", json_deep_copy(row), NULL) != 0)
+        kit_commit_created(w, job, "department", id, "department.created", json_deep_copy(row),
+                           201, json_incref(row)) != 0)
         goto out;
-    svc_job_ok(job, 201, json_incref(row));
 out:
     json_decref(row);
 }

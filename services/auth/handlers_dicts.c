@@ -103,9 +103,9 @@ static void dict_create_work(struct svc_worker *w, struct svc_job *job)
         goto out;
     }
     if (repo_dict_type_by_code(&w->db, code, &row) != 0 ||
-        kit_commit(w, job, "dict", id, "dict.created", json_deep_copy(row), NULL) != 0)
+        kit_commit_created(w, job, "dict", id, "dict.created", json_deep_copy(row), 201,
+                           json_incref(row)) != 0)
         goto out;
-    svc_job_ok(job, 201, json_incref(row));
 out:
     json_decref(row);
 }
@@ -145,9 +145,9 @@ static void item_create_work(struct svc_worker *w, struct svc_job *job)
         goto out;
     json_t *data = json_deep_copy(row);
     json_object_set_new(data, "dict", json_string(in->key));
-    if (kit_commit(w, job, "dict_item", id, "dict.item_created", data, NULL) != 0)
+    if (kit_commit_created(w, job, "dict_item", id, "dict.item_created", data, 201,
+                           json_incref(row)) != 0)
         goto out;
-    svc_job_ok(job, 201, json_incref(row));
 out:
     json_decref(row);
 }

@@ -130,9 +130,9 @@ static void role_create_work(struct svc_worker *w, struct svc_job *job)
     }
     if ((perms && repo_role_set_perms(&w->db, id, perms) != 0) ||
         repo_role_get(&w->db, id, false, &row) != 0 ||
-        kit_commit(w, job, "role", id, "role.created", json_deep_copy(row), NULL) != 0)
+        kit_commit_created(w, job, "role", id, "role.created", json_deep_copy(row), 201,
+                           json_incref(row)) != 0)
         goto out;
-    svc_job_ok(job, 201, json_incref(row));
 out:
     json_decref(errors);
     json_decref(row);

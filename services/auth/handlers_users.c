@@ -301,9 +301,8 @@ static void create_work(struct svc_worker *w, struct svc_job *job)
         goto out;
     json_t *data = json_deep_copy(u);
     json_object_del(data, "roles");
-    if (kit_commit(w, job, "user", id, "user.created", data, NULL) != 0)
+    if (kit_commit_created(w, job, "user", id, "user.created", data, 201, json_incref(u)) != 0)
         goto out;
-    svc_job_ok(job, 201, json_incref(u));
 out:
     json_decref(errors);
     json_decref(u);

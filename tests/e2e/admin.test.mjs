@@ -51,6 +51,8 @@ test('admin: create a user, find it, disable it', { skip: skipAdmin }, async () 
   assert.equal(sent.username, username)
   assert.equal(sent.email, `${username}@example.com`)
   assert.ok(!('phone' in sent), 'an empty optional field is not sent')
+  // every create carries an Idempotency-Key, so a retry of it cannot create the user twice
+  assert.match(created.request().headers()['idempotency-key'] ?? '', /^[\x21-\x7e]{16,128}$/)
   await dialog.waitFor({ state: 'hidden' })
 
   // Find it with the keyword search (the list may have more than one page).

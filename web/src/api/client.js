@@ -5,7 +5,11 @@
 //    otherwise ends the session and sends the user to /login;
 //  - turns application/problem+json errors into a visible ElMessage that carries the request
 //    id (for support), and throws an ApiError whose fieldErrors forms show next to the fields;
-//  - explains 429 and 503 with the server's Retry-After.
+//  - explains 429 and 503 with the server's Retry-After;
+//  - sends an Idempotency-Key with every authenticated POST (a create), the same one on the retry
+//    after a refresh and when the user sends the same request again after it failed without an
+//    answer (network error, 5xx): the server then answers with the first answer instead of
+//    creating the record twice.
 import { ElMessage } from 'element-plus'
 import { t } from '@/i18n'
 import { loadTokens, saveTokens, clearTokens } from './tokens'
@@ -137,6 +141,27 @@ export function showError(err) {
   })
 }
 
+// Idempotency keys of POSTs that failed without a usable answer, by path and body, so that the
+// same create sent again reuses its key (a success or a 4xx forgets it). Bounded: a long outage
+// must not grow it without end.
+const pendingKeys = new Map()
+const PENDING_KEYS_MAX = 50
+
+function idempotencyKeyFor(sig, given) {
+  if (given) return given
+  return pendingKeys.get(sig) ?? newRequestId()
+}
+
+function rememberKey(sig, key, status) {
+  if (status === 0 || status >= 500) {
+    pendingKeys.delete(sig)
+    pendingKeys.set(sig, key)
+    while (pendingKeys.size > PENDING_KEYS_MAX) pendingKeys.delete(pendingKeys.keys().next().value)
+  } else {
+    pendingKeys.delete(sig)
+  }
+}
+
 // One refresh at a time: concurrent 401s wait for the same promise.
 let refreshing = null
 
@@ -183,16 +208,21 @@ function endSession() {
  *  'opts.silent'  true: do not show an ElMessage, the caller shows the error itself; or a
  *                 function (err) => boolean that keeps only the errors it picks quiet.
  *  'opts.signal'  an AbortSignal.
+ *  'opts.idempotencyKey'  the Idempotency-Key of an authenticated POST (default: a new one, or
+ *                 the key of the same request that failed without an answer).
  * Throws ApiError on any failure (status 0 when the server could not be reached).
  */
 export async function request(method, path, opts = {}) {
   const { query, body, auth = true, refresh = true, silent = false, signal, headers = {} } = opts
+  const sig = method === 'POST' && auth ? `${apiUrl(path, query)} ${JSON.stringify(body ?? null)}` : null
+  const idemKey = sig ? idempotencyKeyFor(sig, opts.idempotencyKey) : null
   const send = async () => {
     const requestId = newRequestId()
     const h = { Accept: 'application/json, application/problem+json', 'X-Request-Id': requestId, ...headers }
     if (body !== undefined) h['Content-Type'] = 'application/json'
     const tokens = auth ? loadTokens() : null
     if (tokens) h.Authorization = `Bearer ${tokens.access_token}`
+    if (tokens && idemKey) h['Idempotency-Key'] = idemKey
     let resp
     try {
       resp = await fetch(apiUrl(path, query), {
@@ -221,9 +251,11 @@ export async function request(method, path, opts = {}) {
       }
     }
     const data = await readBody(resp)
+    if (sig) rememberKey(sig, idemKey, resp.ok ? 200 : resp.status)
     if (resp.ok) return data === undefined ? null : data
     throw toApiError(resp, data, requestId)
   } catch (err) {
+    if (sig && err instanceof ApiError && err.status === 0) rememberKey(sig, idemKey, 0)
     const quiet = typeof silent === 'function' ? silent(err) : silent
     if (err instanceof ApiError && !quiet && !err.sessionEnded) showError(err)
     throw err
