@@ -60,6 +60,8 @@ before(async () => {
   W.outside = await user('outside', W.deptB.id, [W.memberRole.id]);
   W.updTok = await tokenFor(W.upd);
   W.mgrTok = await tokenFor(W.mgr);
+  W.mgr2 = await user('mgr2', W.deptA.id, [W.mgrRole.id]);
+  W.mgr2Tok = await tokenFor(W.mgr2);
 });
 
 // ---- #1 escalation ----
@@ -131,59 +133,25 @@ test('#1 a scoped manager cannot reset the password of, disable or edit a user h
   assert.equal((await login(W.wide.username, 'Taken-Over-Pass-77')).res.status, 401);
 });
 
-test('#1 the last active administrator can neither lose the role nor be disabled', async () => {
-  // a role with every permission and scope ALL may manage administrators, yet not the last one
-  const all = (await ok(await api('GET', `/api/v1/roles/${W.adminRole}`, W.admin))).permissions;
-  const superRole = await role('super', 'ALL', all);
-  const su = await user('super', null, [superRole.id]);
-  const suTok = await tokenFor(su);
-  const admins = () => Number(mysql("SELECT COUNT(*) FROM crm_auth.users u JOIN crm_auth.user_roles ur ON ur.user_id = u.id JOIN crm_auth.roles r ON r.id = ur.role_id WHERE r.code = 'admin' AND u.status <> 'disabled'"));
-  const boot = (await ok(await api('GET', '/api/v1/auth/me', W.admin)));
-  assert.equal(admins(), 1, 'the bootstrap administrator is the only active one');
-  try {
-    const a = await asAdmin(boot.id);
-    await expectProblem(await api('POST', `/api/v1/users/${boot.id}/disable`, suTok), 403, 'last_admin');
-    await expectProblem(await api('PATCH', `/api/v1/users/${boot.id}`, suTok, { version: a.version, role_ids: [superRole.id] }), 403, 'last_admin');
-    assert.equal(admins(), 1);
-    assert.equal((await api('GET', '/api/v1/auth/me', W.admin)).status, 200, 'the administrator\'s token lives on');
-    // with a second administrator, one of them may go
-    const second = await user('admin2', null, [W.adminRole]);
-    assert.equal(admins(), 2);
-    await ok(await api('POST', `/api/v1/users/${second.id}/disable`, suTok));
-    assert.equal(admins(), 1);
-    const s = await asAdmin(second.id);
-    await ok(await api('PATCH', `/api/v1/users/${second.id}`, suTok, { version: s.version, role_ids: [] }), 200);
-  } finally {
-    // on a broken build the administrator may have lost the role: give it back (the token of
-    // the super user still works), so the stack stays usable
-    if (admins() === 0) {
-      const a = await ok(await api('GET', `/api/v1/users/${boot.id}`, suTok));
-      if (a.status === 'disabled') await api('POST', `/api/v1/users/${boot.id}/enable`, suTok);
-      const a2 = await ok(await api('GET', `/api/v1/users/${boot.id}`, suTok));
-      if (!a2.role_ids.includes(W.adminRole)) await api('PATCH', `/api/v1/users/${boot.id}`, suTok, { version: a2.version, role_ids: [W.adminRole] });
-    }
-  }
-});
-
 // ---- #2 data scope of user administration, the actions scope.test.mjs does not cover ----
 
 test('#2 a DEPT_AND_CHILD manager lists, reads, patches, disables and resets only users of its departments', async () => {
-  const list = await ok(await api('GET', `/api/v1/users?q=sa_&page_size=100`, W.mgrTok));
+  const list = await ok(await api('GET', `/api/v1/users?q=sa_&page_size=100`, W.mgr2Tok));
   const seen = list.items.map((u) => u.id);
-  for (const u of [W.upd, W.mgr, W.member, W.wide]) assert.ok(seen.includes(u.id), `${u.username} is listed`);
+  for (const u of [W.upd, W.mgr2, W.member, W.wide]) assert.ok(seen.includes(u.id), `${u.username} is listed`);
   assert.ok(!seen.includes(W.outside.id), 'a user of another department is not listed');
   const o = await asAdmin(W.outside.id);
-  await expectProblem(await api('GET', `/api/v1/users/${W.outside.id}`, W.mgrTok), 404, 'not_found');
-  await expectProblem(await api('PATCH', `/api/v1/users/${W.outside.id}`, W.mgrTok, { version: o.version, display_name: 'x' }), 404, 'not_found');
-  await expectProblem(await api('POST', `/api/v1/users/${W.outside.id}/disable`, W.mgrTok), 404, 'not_found');
-  await expectProblem(await api('POST', `/api/v1/users/${W.outside.id}/reset-password`, W.mgrTok, { new_password: 'Reset-By-Other-Dept-7' }), 404, 'not_found');
+  await expectProblem(await api('GET', `/api/v1/users/${W.outside.id}`, W.mgr2Tok), 404, 'not_found');
+  await expectProblem(await api('PATCH', `/api/v1/users/${W.outside.id}`, W.mgr2Tok, { version: o.version, display_name: 'x' }), 404, 'not_found');
+  await expectProblem(await api('POST', `/api/v1/users/${W.outside.id}/disable`, W.mgr2Tok), 404, 'not_found');
+  await expectProblem(await api('POST', `/api/v1/users/${W.outside.id}/reset-password`, W.mgr2Tok, { new_password: 'Reset-By-Other-Dept-7' }), 404, 'not_found');
   const o2 = await asAdmin(W.outside.id);
   assert.deepEqual([o2.version, o2.status], [o.version, 'enabled']);
   assert.equal((await login(W.outside.username, PW)).res.status, 200);
   // the same inside the scope works
-  assert.equal((await ok(await api('POST', `/api/v1/users/${W.member.id}/disable`, W.mgrTok))).status, 'disabled');
-  assert.equal((await ok(await api('POST', `/api/v1/users/${W.member.id}/enable`, W.mgrTok))).status, 'enabled');
-  assert.equal((await api('POST', `/api/v1/users/${W.member.id}/reset-password`, W.mgrTok, { new_password: 'Reset-In-Scope-Pass-8' })).status, 204);
+  assert.equal((await ok(await api('POST', `/api/v1/users/${W.member.id}/disable`, W.mgr2Tok))).status, 'disabled');
+  assert.equal((await ok(await api('POST', `/api/v1/users/${W.member.id}/enable`, W.mgr2Tok))).status, 'enabled');
+  assert.equal((await api('POST', `/api/v1/users/${W.member.id}/reset-password`, W.mgr2Tok, { new_password: 'Reset-In-Scope-Pass-8' })).status, 204);
   assert.equal((await login(W.member.username, 'Reset-In-Scope-Pass-8')).res.status, 200);
   W.member.password = 'Reset-In-Scope-Pass-8';
 });
@@ -320,4 +288,40 @@ test('#17 a role change commits although Redis takes no writes, and its revocati
   const fresh = await tokenFor(u);
   assert.equal((await api('GET', '/api/v1/auth/me', fresh)).status, 200);
   assert.ok(GATEWAY);
+});
+
+// ---- #1 last: on a broken build it takes the administrator's token with it ----
+
+test('#1 the last active administrator can neither lose the role nor be disabled', async () => {
+  // a role with every permission and scope ALL may manage administrators, yet not the last one
+  const all = (await ok(await api('GET', `/api/v1/roles/${W.adminRole}`, W.admin))).permissions;
+  const superRole = await role('super', 'ALL', all);
+  const su = await user('super', null, [superRole.id]);
+  const suTok = await tokenFor(su);
+  const admins = () => Number(mysql("SELECT COUNT(*) FROM crm_auth.users u JOIN crm_auth.user_roles ur ON ur.user_id = u.id JOIN crm_auth.roles r ON r.id = ur.role_id WHERE r.code = 'admin' AND u.status <> 'disabled'"));
+  const boot = (await ok(await api('GET', '/api/v1/auth/me', W.admin)));
+  assert.equal(admins(), 1, 'the bootstrap administrator is the only active one');
+  try {
+    const a = await asAdmin(boot.id);
+    await expectProblem(await api('POST', `/api/v1/users/${boot.id}/disable`, suTok), 403, 'last_admin');
+    await expectProblem(await api('PATCH', `/api/v1/users/${boot.id}`, suTok, { version: a.version, role_ids: [superRole.id] }), 403, 'last_admin');
+    assert.equal(admins(), 1);
+    assert.equal((await api('GET', '/api/v1/auth/me', W.admin)).status, 200, 'the administrator\'s token lives on');
+    // with a second administrator, one of them may go
+    const second = await user('admin2', null, [W.adminRole]);
+    assert.equal(admins(), 2);
+    await ok(await api('POST', `/api/v1/users/${second.id}/disable`, suTok));
+    assert.equal(admins(), 1);
+    const s = await asAdmin(second.id);
+    await ok(await api('PATCH', `/api/v1/users/${second.id}`, suTok, { version: s.version, role_ids: [] }), 200);
+  } finally {
+    // on a broken build the administrator may have lost the role: give it back (the token of
+    // the super user still works), so the stack stays usable
+    if (admins() === 0) {
+      const a = await ok(await api('GET', `/api/v1/users/${boot.id}`, suTok));
+      if (a.status === 'disabled') await api('POST', `/api/v1/users/${boot.id}/enable`, suTok);
+      const a2 = await ok(await api('GET', `/api/v1/users/${boot.id}`, suTok));
+      if (!a2.role_ids.includes(W.adminRole)) await api('PATCH', `/api/v1/users/${boot.id}`, suTok, { version: a2.version, role_ids: [W.adminRole] });
+    }
+  }
 });
