@@ -19,7 +19,8 @@ static const struct config_entry auth_config_table[] = {
     {"lockout_seconds", CONFIG_INT, K(lockout_seconds), "0", 0, 604800,
      "lock duration in seconds; 0: lockout_minutes (the test stack locks for a few seconds)"},
     {"password_min_length", CONFIG_INT, K(password_min_length), "12", 8, 128, "policy"},
-    {"access_ttl_s", CONFIG_INT, K(access_ttl_s), "900", 60, 86400, "access token life"},
+    /* at most what the revocation sets of every process remember (revoke.h) */
+    {"access_ttl_s", CONFIG_INT, K(access_ttl_s), "900", 60, REVOKE_MAX_TTL_S, "access token life"},
     {"refresh_ttl_s", CONFIG_INT, K(refresh_ttl_s), "604800", 600, 7776000, "refresh life"},
     {"login_per_ip_per_min", CONFIG_INT, K(login_per_ip_per_min), "30", 1, 1000000, ""},
     {"login_per_account_per_min", CONFIG_INT, K(login_per_account_per_min), "10", 1, 1000000, ""},
