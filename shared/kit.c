@@ -235,6 +235,8 @@ void kit_patch_work(struct svc_worker *w, struct svc_job *job, const struct kit_
     json_t *data = p->event_data ? p->event_data(after, in) : json_object();
     if (kit_commit(w, job, p->subject, in->id, p->event, data, json_incref(changes)) != 0)
         goto out;
+    if (p->committed)
+        p->committed(w, job, after);
     svc_job_ok(job, 200, json_incref(after));
 out:
     json_decref(before);

@@ -114,8 +114,13 @@ struct kit_patch {
     const char *dup_field, *dup_message;
     /* NULL, or: writes that come with the update (a role's permissions); 0 or -1 */
     int (*also)(struct svc_worker *w, struct svc_job *job, json_t *before, json_t *body);
-    /* NULL, or: after the changes are known, before the commit (revoke tokens); 0 or -1 */
+    /* NULL, or: after the changes are known, before the commit (record what to revoke); 0 or
+     * -1 */
     int (*changed)(struct svc_worker *w, struct svc_job *job, json_t *after, json_t *changes);
+    /* NULL, or: after the commit, outside the transaction (publish a revocation: see auth's
+     * tokens.c for why not before). Cannot fail the request any more: what it could not do
+     * it leaves for a retry of its own. */
+    void (*committed)(struct svc_worker *w, struct svc_job *job, json_t *after);
     /* the event's data besides "changes" (a new object), e.g. {"name": ...} */
     json_t *(*event_data)(json_t *after, const struct kit_in *in);
 };

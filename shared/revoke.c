@@ -4,6 +4,7 @@
  * on connect and kept current by the subscription, so a check costs a hash lookup. */
 #include "revoke.h"
 #include "crmlog.h"
+#include "revset.h"
 #include "util.h"
 
 #include <hiredis/adapters/libevent.h>
@@ -12,20 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Access tokens live 15 minutes: older revocations cannot matter any more. */
-#define REVOKE_HORIZON_S (15 * 60 + 60)
-#define REVOKE_SLOTS     16384 /* per table; open addressing */
-
-struct revoke_entry {
-    char key[72];
-    int64_t value;
-};
-
-struct revoke_table {
-    struct revoke_entry *slots;
-    size_t used;
-    int64_t per_second; /* values are seconds (1) or milliseconds (1000) */
-};
+/*
+ * How long a revocation matters. A revoked jti matters until its token expires (its value is
+ * the exp, plus a minute of clock skew). A user's not-before matters while a token issued
+ * before it can still be alive: for the longest access token life auth may be configured with
+ * (REVOKE_MAX_TTL_S, the upper bound of auth's access_ttl_s), plus the same minute. It used to
+ * be a fixed 16 minutes while access_ttl_s went up to a day: a revoked token came back to life.
+ */
+#define REVOKE_SKEW_S      60
+#define REVOKE_USER_KEEP_S (REVOKE_MAX_TTL_S + REVOKE_SKEW_S)
+/* Slots per table: it starts small and doubles while needed; full beyond the bound, it fails
+ * closed (every token counts as revoked until what it lost no longer matters) rather than
+ * drop a revocation silently. */
+#define REVOKE_SLOTS_INITIAL 16384
+#define REVOKE_SLOTS_MAX     (1 << 19)
 
 struct revoke {
     struct event_base *base;
@@ -36,74 +37,25 @@ struct revoke {
     struct event *retry;
     int backoff_ms;
     bool subscribed, loaded_jti, loaded_user;
-    struct revoke_table jti, user;
+    struct revset jti, user;
 };
 
-static uint32_t hash_str(const char *s)
+static void table_put(struct revset *t, const char *key, int64_t value)
 {
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
-/* Set 'key' to 'value' (keeping the larger value). A full table drops entries past their time. */
-static void table_put(struct revoke_table *t, const char *key, int64_t value)
-{
-    if (strlen(key) >= sizeof(t->slots[0].key))
-        return;
-    if (t->used * 4 >= REVOKE_SLOTS * 3) {
-        /* prune: everything older than the horizon is irrelevant */
-        int64_t cutoff = (util_wall_s() - REVOKE_HORIZON_S) * t->per_second;
-        struct revoke_entry *old = t->slots;
-        t->slots = xcalloc(REVOKE_SLOTS, sizeof(*t->slots));
-        t->used = 0;
-        for (size_t i = 0; i < REVOKE_SLOTS; i++) {
-            if (old[i].key[0] && old[i].value >= cutoff)
-                table_put(t, old[i].key, old[i].value);
-        }
-        free(old);
-    }
-    uint32_t h = hash_str(key);
-    for (size_t i = 0; i < REVOKE_SLOTS; i++) {
-        struct revoke_entry *e = &t->slots[(h + i) & (REVOKE_SLOTS - 1)];
-        if (e->key[0] == '\0') {
-            snprintf(e->key, sizeof(e->key), "%s", key);
-            e->value = value;
-            t->used++;
-            return;
-        }
-        if (strcmp(e->key, key) == 0) {
-            if (value > e->value)
-                e->value = value;
-            return;
-        }
-    }
-}
-
-static bool table_get(const struct revoke_table *t, const char *key, int64_t *value)
-{
-    uint32_t h = hash_str(key);
-    for (size_t i = 0; i < REVOKE_SLOTS; i++) {
-        const struct revoke_entry *e = &t->slots[(h + i) & (REVOKE_SLOTS - 1)];
-        if (e->key[0] == '\0')
-            return false;
-        if (strcmp(e->key, key) == 0) {
-            *value = e->value;
-            return true;
-        }
-    }
-    return false;
+    if (!revset_put(t, key, value, util_wall_s()))
+        log_error(NULL, "revocation table full: every token counts as revoked for a while");
 }
 
 bool revoke_is_revoked(const struct revoke *r, const char *jti, const char *sub, int64_t iat_ms)
 {
-    int64_t v;
+    int64_t v, now = util_wall_s();
     if (r == NULL)
         return false;
-    if (jti && table_get(&r->jti, jti, &v))
+    if (revset_failing(&r->jti, now) || revset_failing(&r->user, now))
+        return true; /* a revocation was lost: fail closed */
+    if (jti && revset_get(&r->jti, jti, &v))
         return true;
-    return sub && table_get(&r->user, sub, &v) && iat_ms < v;
+    return sub && revset_get(&r->user, sub, &v) && iat_ms < v;
 }
 
 bool revoke_ready(const struct revoke *r)
@@ -241,8 +193,9 @@ static void revoke_connect(struct revoke *r)
     /* Subscribe first, then read the snapshot: nothing published in between is missed. */
     redisAsyncCommand(r->sub, revoke_on_message, NULL, "SUBSCRIBE %s", REVOKE_CHANNEL);
     char min_s[32], min_ms[32];
-    snprintf(min_s, sizeof(min_s), "%lld", (long long)(util_wall_s() - REVOKE_HORIZON_S));
-    snprintf(min_ms, sizeof(min_ms), "%lld", (long long)(util_wall_s() - REVOKE_HORIZON_S) * 1000);
+    snprintf(min_s, sizeof(min_s), "%lld", (long long)(util_wall_s() - REVOKE_SKEW_S));
+    snprintf(min_ms, sizeof(min_ms), "%lld",
+             (long long)(util_wall_s() - REVOKE_USER_KEEP_S) * 1000);
     redisAsyncCommand(r->cmd, revoke_on_snapshot, (void *)1, "ZRANGEBYSCORE %s %s +inf WITHSCORES",
                       REVOKE_JTI_KEY, min_s);
     redisAsyncCommand(r->cmd, revoke_on_snapshot, (void *)2, "ZRANGEBYSCORE %s %s +inf WITHSCORES",
@@ -255,10 +208,8 @@ struct revoke *revoke_new(struct event_base *base, const char *host, int port)
     r->base = base;
     snprintf(r->host, sizeof(r->host), "%s", host);
     r->port = port;
-    r->jti.slots = xcalloc(REVOKE_SLOTS, sizeof(*r->jti.slots));
-    r->jti.per_second = 1;
-    r->user.slots = xcalloc(REVOKE_SLOTS, sizeof(*r->user.slots));
-    r->user.per_second = 1000;
+    revset_init(&r->jti, REVOKE_SLOTS_INITIAL, REVOKE_SLOTS_MAX, 1, REVOKE_SKEW_S);
+    revset_init(&r->user, REVOKE_SLOTS_INITIAL, REVOKE_SLOTS_MAX, 1000, REVOKE_USER_KEEP_S);
     r->retry = evtimer_new(base, revoke_on_retry, r);
     revoke_connect(r);
     return r;
@@ -277,21 +228,20 @@ void revoke_free(struct revoke *r)
         redisAsyncFree(r->cmd);
     }
     event_free(r->retry);
-    free(r->jti.slots);
-    free(r->user.slots);
+    revset_cleanup(&r->jti);
+    revset_cleanup(&r->user);
     free(r);
 }
 
 /* ---- writers ---- */
 
 static int revoke_record(struct rds *rds, const char *key, const char *kind, const char *id,
-                         int64_t value, int64_t per_second)
+                         int64_t value, int64_t per_second, int64_t keep_s)
 {
     char v[32], msg[128], prune[32];
     snprintf(v, sizeof(v), "%lld", (long long)value);
     snprintf(msg, sizeof(msg), "%s %s %lld", kind, id, (long long)value);
-    snprintf(prune, sizeof(prune), "%lld",
-             (long long)((util_wall_s() - REVOKE_HORIZON_S) * per_second));
+    snprintf(prune, sizeof(prune), "%lld", (long long)((util_wall_s() - keep_s) * per_second));
     /* GT keeps the later time if one is already there */
     redisReply *a = rds_command(rds, "ZADD %s GT %s %s", key, v, id);
     bool ok = a && a->type == REDIS_REPLY_INTEGER;
@@ -311,10 +261,11 @@ static int revoke_record(struct rds *rds, const char *key, const char *kind, con
 
 int revoke_token(struct rds *rds, const char *jti, int64_t exp)
 {
-    return revoke_record(rds, REVOKE_JTI_KEY, "jti", jti, exp, 1);
+    return revoke_record(rds, REVOKE_JTI_KEY, "jti", jti, exp, 1, REVOKE_SKEW_S);
 }
 
 int revoke_user_before(struct rds *rds, const char *user_id, int64_t not_before_ms)
 {
-    return revoke_record(rds, REVOKE_USER_KEY, "user", user_id, not_before_ms, 1000);
+    return revoke_record(rds, REVOKE_USER_KEY, "user", user_id, not_before_ms, 1000,
+                         REVOKE_USER_KEEP_S);
 }

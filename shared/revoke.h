@@ -14,6 +14,9 @@
 #define REVOKE_CHANNEL  "crm:revocations"
 #define REVOKE_JTI_KEY  "crm:revoked:jti"  /* member jti, score exp */
 #define REVOKE_USER_KEY "crm:revoked:user" /* member user id, score not-before (unix ms) */
+/* The longest life of an access token: auth's access_ttl_s cannot be set above it, and a
+ * user's revocation is kept this long (a token issued before it may live this long). */
+#define REVOKE_MAX_TTL_S 86400
 
 struct revoke;
 

@@ -4,7 +4,9 @@
 #define CRM_AUTH_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "jsonv.h"
 #include "jwtv.h"
@@ -30,33 +32,48 @@ struct auth_config {
 struct auth_ctx {
     struct svc *svc;
     struct auth_config *cfg;
-    struct jwtv signer; /* private keys; the newest signs */
-    char kid[64];
+    /* the signing keys: an immutable set, swapped whole on a rotation (tokens.c says why) */
+    pthread_mutex_t keys_lock;
+    struct tokens_keys *keys;
     struct pool *hash_pool;   /* logins and password changes: argon2id is kept off the main pool */
     char dummy_hash[160];     /* verified for unknown users, so they take as long as known ones */
     json_t *catalogue;        /* [{code, kind, name_zh, name_en, roles}] */
     json_t *menus;            /* [{key, parent, path, icon, permission, sort}] */
     json_t *common_passwords; /* object used as a set */
+    json_t *password_slots;   /* user ids with a password change on the hash pool (loop only) */
     struct event *key_timer;  /* picks up a rotated-in signing key */
-    long long keys_mtime;
+    long long keys_mtime;     /* of the key directory, read on the loop only */
+    struct event *revoke_timer; /* publishes revocations Redis could not take at the commit */
+    bool revoke_sweeping;       /* a sweep is queued or running (the loop's flag) */
 };
 
 /* ---- password.c ---- */
 int password_hash(const struct auth_ctx *a, const char *pw, char *out, size_t outlen)
     __attribute__((warn_unused_result));
 bool password_verify(const char *encoded, const char *pw);
-/* NULL when acceptable, else the message for the field. */
-const char *password_policy(const struct auth_ctx *a, const char *pw);
+/* NULL when 'pw' is acceptable for the account 'username' / 'display_name' (either may be
+ * NULL), else the message for the field. */
+const char *password_policy(const struct auth_ctx *a, const char *pw, const char *username,
+                            const char *display_name);
 
 /* ---- tokens.c ---- */
+struct jwtv_key;
 int tokens_load_or_create_key(struct auth_ctx *a, const char *dir, char *err, size_t errlen)
     __attribute__((warn_unused_result));
-/* Re-read the key directory when it changed: the newest private key signs from then on. */
+/* Re-read the key directory when it changed (on the loop): the newest private key signs from
+ * then on. */
 void tokens_refresh(struct auth_ctx *a);
+void tokens_cleanup(struct auth_ctx *a);
+/* Call 'fn' for each key of the current signing set until it returns non-zero (that value). */
+int tokens_each_key(struct auth_ctx *a, int (*fn)(void *arg, const struct jwtv_key *k), void *arg)
+    __attribute__((warn_unused_result));
 /* Issue an access token for 'user' (row with id, display_name, dept_id) with 'roles' (array of
- * role rows with code, data_scope) and 'perms' (array of codes). Sets '*exp'. */
-char *tokens_access(const struct auth_ctx *a, json_t *user, json_t *roles, json_t *perms,
-                    int64_t *exp);
+ * role rows with code, data_scope) and 'perms' (array of codes), issued at 'issued_ms' (taken
+ * before the job read them: see tokens_revoke_access). Sets '*exp'. Any thread. */
+char *tokens_access(struct auth_ctx *a, json_t *user, json_t *roles, json_t *perms,
+                    int64_t issued_ms, int64_t *exp);
+/* The wall clock in milliseconds. */
+int64_t tokens_now_ms(void);
 /* A new opaque refresh token (base64url of 32 random bytes) and its SHA-256. */
 void tokens_refresh_new(char out[64], unsigned char hash[32]);
 void tokens_refresh_hash(const char *token, unsigned char hash[32]);
@@ -65,13 +82,27 @@ json_t *tokens_jwks(const struct auth_ctx *a);
 const char *tokens_widest_scope(json_t *roles);
 
 /* ---- tokens.c: revocation ---- */
-/* Revoke every token of 'user_id' now: access tokens (Redis) and refresh tokens (database, in
- * the caller's transaction). */
+/* Revoke every token of 'user_id': refresh tokens (database) and access tokens (as
+ * tokens_revoke_access), in the caller's transaction. */
 int tokens_revoke_user(struct svc_worker *w, long long user_id) __attribute__((warn_unused_result));
-/* Revoke the access tokens of 'user_id' issued until now (Redis); refresh tokens stay, so a
- * refresh picks up new roles and permissions. */
+/* Revoke the access tokens of 'user_id' once the caller's transaction commits: recorded in it
+ * now, published by tokens_revoke_pending after the commit. Refresh tokens stay, so a refresh
+ * picks up new roles and permissions. */
 int tokens_revoke_access(struct svc_worker *w, long long user_id)
     __attribute__((warn_unused_result));
+/* Outside a transaction: publish the committed revocations to Redis (each revokes the tokens
+ * issued until now) and drop their rows. 0, or -1 when Redis or the database failed: the rest
+ * waits for the next call (the sweep). */
+int tokens_revoke_pending(struct svc_worker *w) __attribute__((warn_unused_result));
+/* tokens_revoke_pending as a kit_patch 'committed' hook (a failure is logged: the sweep). */
+void tokens_revoke_committed(struct svc_worker *w, struct svc_job *job, json_t *after);
+
+/* ---- handlers_roles.c: who may grant what ---- */
+/* Whether array 'a' holds a value equal to 'v' (ids, permission codes). */
+bool auth_array_has(json_t *a, json_t *v);
+/* Whether 'caller' may hand out 'role' (with data_scope and permissions): its data scope is no
+ * wider than the caller's and the caller holds every permission of it. */
+bool auth_role_grantable(const struct svc_identity *caller, json_t *role);
 
 /* ---- handlers_users.c: a user's status, one table of names ---- */
 enum user_status { USER_ENABLED, USER_DISABLED, USER_LOCKED, USER_STATUS_SAME };
@@ -87,6 +118,12 @@ void catalogue_free(struct auth_ctx *a);
 int catalogue_seed(struct auth_ctx *a) __attribute__((warn_unused_result));
 /* A code of a role or dictionary: a-z, 0-9 and _ only (NULL: nothing to check). */
 bool auth_valid_code(const char *code);
+/* The one spelling of a username, used to store, look up and throttle it: ASCII letters are
+ * folded to lower case, and the result must match ^[a-z0-9][a-z0-9._-]{2,31}$. False (and ""
+ * in 'out') for anything else: other letters, spaces, look-alikes such as U+017F. */
+#define AUTH_USERNAME_MIN 3
+#define AUTH_USERNAME_MAX 32
+bool auth_username_canon(const char *in, char out[AUTH_USERNAME_MAX + 1]);
 
 /* ---- handlers ---- */
 int session_routes(struct svc *s);

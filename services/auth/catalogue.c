@@ -21,6 +21,22 @@ bool auth_valid_code(const char *code)
     return true;
 }
 
+bool auth_username_canon(const char *in, char out[AUTH_USERNAME_MAX + 1])
+{
+    size_t n = 0;
+    bool ok = in != NULL;
+    for (const char *c = in; ok && *c; c++, n++) {
+        char ch = *c >= 'A' && *c <= 'Z' ? (char)(*c - 'A' + 'a') : *c;
+        bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+        ok = n < AUTH_USERNAME_MAX && (alnum || (n > 0 && (ch == '.' || ch == '_' || ch == '-')));
+        if (ok)
+            out[n] = ch;
+    }
+    ok = ok && n >= AUTH_USERNAME_MIN;
+    out[ok ? n : 0] = '\0';
+    return ok;
+}
+
 /* Read a tab-separated file with a header line into an array of objects keyed by the header. */
 static json_t *read_tsv(const char *dir, const char *name)
 {

@@ -36,6 +36,63 @@ static void check_role(const struct auth_ctx *a, json_t *body, json_t *errors)
     }
 }
 
+/* Whether array 'a' holds a value equal to 'v' (ids, permission codes). */
+bool auth_array_has(json_t *a, json_t *v)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(a, i, x)
+    {
+        if (json_equal(x, v))
+            return true;
+    }
+    return false;
+}
+
+/* Whether 'caller' may hand out 'role' (a row of repo_role_get, with its permissions): its data
+ * scope is no wider than the caller's and the caller holds every permission of it. Otherwise a
+ * user manager of one department could give the administrator role to an account of theirs. */
+bool auth_role_grantable(const struct svc_identity *caller, json_t *role)
+{
+    enum scope_kind k;
+    if (caller == NULL ||
+        scope_parse(json_string_value(json_object_get(role, "data_scope")), &k) != 0 ||
+        k > caller->scope)
+        return false;
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(role, "permissions"), i, p)
+    {
+        if (!auth_array_has(caller->perms, p))
+            return false;
+    }
+    return true;
+}
+
+/* A role the caller creates, or changes ('before': the role now, NULL for a new one) into
+ * 'body', must stay one the caller could grant: otherwise whoever may edit roles adds every
+ * permission to a role of their own. Refuses with 403 role_not_grantable; 0 when fine. */
+static int check_role_grantable(struct svc_job *job, json_t *before, json_t *body)
+{
+    const struct svc_identity *caller = svc_identity(job->req);
+    json_t *after = before ? json_deep_copy(before) : json_object();
+    json_t *scope = json_object_get(body, "data_scope"),
+           *perms = json_object_get(body, "permissions");
+    if (scope)
+        json_object_set(after, "data_scope", scope);
+    if (perms)
+        json_object_set(after, "permissions", perms);
+    bool ok = (before == NULL || auth_role_grantable(caller, before)) &&
+              auth_role_grantable(caller, after);
+    json_decref(after);
+    if (ok)
+        return 0;
+    svc_job_fail(job, 403, "role_not_grantable",
+                 "the role would grant more than you hold (a wider data scope or a permission"
+                 " you do not have)");
+    return -1;
+}
+
 /* Roles are not owned by anyone: the scope does not apply to them. */
 static int role_get(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
                     json_t **row)
@@ -120,6 +177,8 @@ static void role_create_work(struct svc_worker *w, struct svc_job *job)
         kit_fail_fields(job, json_incref(errors), "the role is not valid");
         goto out;
     }
+    if (check_role_grantable(job, NULL, in->body) != 0)
+        goto out;
     json_t *perms = json_object_get(in->body, "permissions");
     if (db_begin(&w->db) != 0)
         goto out;
@@ -166,6 +225,8 @@ static int role_patch_check(struct svc_worker *w, struct svc_job *job, json_t *b
         return -1;
     }
     json_decref(errors);
+    if (check_role_grantable(job, before, body) != 0)
+        return -1;
     if (strcmp(json_string_value(json_object_get(before, "code")), "admin") == 0 &&
         json_object_get(body, "permissions")) {
         kit_fail(job, 409, "conflict", "the administrator role always has every permission",
@@ -184,7 +245,8 @@ static int role_patch_also(struct svc_worker *w, struct svc_job *job, json_t *be
                  : 0;
 }
 
-/* The members' tokens carry the old permissions and scope: end them; a refresh gets the new. */
+/* The members' tokens carry the old permissions and scope: end them (recorded now, published
+ * after the commit by tokens_revoke_committed); a refresh gets the new. */
 static int role_patch_changed(struct svc_worker *w, struct svc_job *job, json_t *after,
                               json_t *changes)
 {
@@ -222,6 +284,7 @@ static const struct kit_patch role_patch_ops = {
     .update = repo_role_update,
     .also = role_patch_also,
     .changed = role_patch_changed,
+    .committed = tokens_revoke_committed,
     .event_data = role_event_data,
 };
 

@@ -23,11 +23,18 @@ struct session_in {
     char jti[64]; /* logout: the access token to revoke */
     int64_t exp;
     long long user_id;
+    int64_t issued_ms;     /* when the job started: the iat_ms of the tokens it issues */
+    struct auth_ctx *slot; /* a password change holds a slot of its account (password_slot) */
 };
 
+static void password_slot_release(struct auth_ctx *a, long long user_id);
+
+/* On the loop (a job's data is freed there). */
 static void session_in_free(void *p)
 {
     struct session_in *in = p;
+    if (in->slot)
+        password_slot_release(in->slot, in->user_id);
     json_decref(in->body);
     free(in);
 }
@@ -40,6 +47,7 @@ static struct session_in *session_in_new(struct http_request *req, json_t *body)
     const char *ua = http_req_header(req, "User-Agent");
     snprintf(in->ua, sizeof(in->ua), "%s", ua ? ua : "");
     snprintf(in->request_id, sizeof(in->request_id), "%s", req->request_id);
+    in->issued_ms = tokens_now_ms();
     return in;
 }
 
@@ -92,7 +100,7 @@ static json_t *issue_pair(struct auth_ctx *a, struct svc_worker *w, long long us
     tokens_refresh_new(refresh, hash);
     if (repo_refresh_insert(&w->db, hash, fam, user_id, a->cfg->refresh_ttl_s, in->ip, in->ua) != 0)
         goto out;
-    char *access = tokens_access(a, user, roles, perms, &exp);
+    char *access = tokens_access(a, user, roles, perms, in->issued_ms, &exp);
     if (access == NULL)
         goto out;
     pair = json_pack("{s:s, s:s, s:s, s:I}", "access_token", access, "refresh_token", refresh,
@@ -149,20 +157,19 @@ static enum login_outcome login_decide(const struct auth_ctx *a, json_t *user, c
 }
 
 /* Whether this address or this account is over its per-minute budget ('*retry' says when it
- * ends). The account key is the username lowercased. */
+ * ends). 'username' is the one spelling (auth_username_canon) the database stores, so every
+ * spelling that reaches an account shares its counter; NULL (not a username at all) counts
+ * against the address only. Logins and password changes share these counters. */
 static bool login_throttled(struct svc_worker *w, const struct session_in *in, const char *username,
                             long *retry)
 {
     const struct auth_ctx *a = auth_of(w->svc);
-    char key[160], lower[80];
+    char key[160];
     snprintf(key, sizeof(key), "crm:login:ip:%s", in->ip);
     bool limited = throttled(w, key, a->cfg->login_per_ip_per_min, retry);
-    size_t i = 0;
-    for (; username[i] && i + 1 < sizeof(lower); i++)
-        lower[i] =
-            (char)((username[i] >= 'A' && username[i] <= 'Z') ? username[i] + 32 : username[i]);
-    lower[i] = '\0';
-    snprintf(key, sizeof(key), "crm:login:user:%s", lower);
+    if (username == NULL)
+        return limited;
+    snprintf(key, sizeof(key), "crm:login:user:%s", username);
     return throttled(w, key, a->cfg->login_per_account_per_min, retry) || limited;
 }
 
@@ -224,14 +231,23 @@ static int login_accepted(struct svc_worker *w, const struct session_in *in, con
 static void login_work(struct svc_worker *w, struct svc_job *job)
 {
     struct session_in *in = job->data;
-    const char *username = json_string_value(json_object_get(in->body, "username"));
+    const char *given = json_string_value(json_object_get(in->body, "username"));
     const char *password = json_string_value(json_object_get(in->body, "password"));
     json_t *user = NULL, *pair = NULL;
     long retry = 60;
+    char username[AUTH_USERNAME_MAX + 1];
+    /* not a username at all ('sec_mgr   ', 'SëC_MGR', 'ſec_mgr'): no account has it, so it is
+     * refused like wrong credentials, counted against the address, without a hash to verify */
+    bool valid = auth_username_canon(given, username);
 
-    if (login_throttled(w, in, username, &retry)) {
+    if (login_throttled(w, in, valid ? username : NULL, &retry)) {
         job->retry_after = retry;
         svc_job_fail(job, 429, "too_many_attempts", "too many login attempts; wait and retry");
+        goto out;
+    }
+    if (!valid) {
+        if (db_begin(&w->db) == 0 && login_refused(w, in, given, 0, LOGIN_UNKNOWN_USER) == 0)
+            svc_job_fail(job, 401, "invalid_credentials", "the username or password is wrong");
         goto out;
     }
     if (db_begin(&w->db) != 0 || repo_user_for_login(&w->db, username, &user) != 0)
@@ -286,11 +302,11 @@ static int refresh_reused(struct svc_worker *w, const struct session_in *in, jso
         events_outbox_add(&w->db, "auth", "auth.token_reuse_detected", &actor, "user", sid,
                           json_pack("{s:s, s:s}", "ip", in->ip, "user_agent", in->ua),
                           in->request_id, NULL) != 0 ||
-        db_commit(&w->db) != 0)
+        tokens_revoke_access(w, uid) != 0 || db_commit(&w->db) != 0)
         return -1;
     svc_events_committed(w->svc);
-    if (tokens_revoke_access(w, uid) != 0)
-        log_warn(in->request_id, "could not publish the revocation of user %lld", uid);
+    if (tokens_revoke_pending(w) != 0)
+        log_warn(in->request_id, "the revocation of user %lld waits for Redis", uid);
     return 0;
 }
 
@@ -479,6 +495,68 @@ static const struct jsonv_field password_fields[] = {
     JSONV_END,
 };
 
+/*
+ * Guessing the current password here is a login by another door, so it is throttled like one:
+ * the same per-address and per-account counters (checked before any hashing), and a wrong
+ * old_password counts towards the account's lock like a wrong login password (a locked account
+ * is refused before hashing too). And argon2id runs on the hashing pool that logins share: an
+ * account may have one password change there at a time (password_slot, on the loop), so a
+ * client hammering this route queues one hash, not hundreds, ahead of other people's logins.
+ */
+
+/* Take the account's one slot for a password change on the hashing pool; false when one of
+ * its changes is queued or running. On the loop. */
+static bool password_slot_take(struct auth_ctx *a, long long user_id)
+{
+    char key[32];
+    snprintf(key, sizeof(key), "%lld", user_id);
+    if (json_object_get(a->password_slots, key) != NULL)
+        return false;
+    json_object_set_new(a->password_slots, key, json_true());
+    return true;
+}
+
+static void password_slot_release(struct auth_ctx *a, long long user_id)
+{
+    char key[32];
+    snprintf(key, sizeof(key), "%lld", user_id);
+    json_object_del(a->password_slots, key);
+}
+
+static void too_many(struct svc_job *job, long retry, const char *detail)
+{
+    job->retry_after = retry;
+    svc_job_fail(job, 429, "too_many_attempts", "%s", detail);
+}
+
+/* A wrong old_password, inside the open transaction: counted towards the lock (user.locked
+ * when this one locked the account). Commits; 0 or -1. */
+static int password_refused(struct svc_worker *w, struct svc_job *job, json_t *row)
+{
+    const struct auth_ctx *a = auth_of(w->svc);
+    const struct session_in *in = job->data;
+    json_t *after = NULL;
+    struct events_actor actor = kit_actor(job);
+    char sid[32];
+    snprintf(sid, sizeof(sid), "%lld", in->user_id);
+    if (repo_user_login_failed(&w->db, in->user_id, a->cfg->lockout_threshold, auth_lockout_s(a)) !=
+            0 ||
+        repo_user_password_hash(&w->db, in->user_id, &after) != 0)
+        return -1;
+    bool now_locked = json_integer_value(json_object_get(after, "locked_now")) != 0;
+    json_decref(after);
+    if ((now_locked &&
+         events_outbox_add(
+             &w->db, "auth", "user.locked", &actor, "user", sid,
+             json_pack("{s:O, s:i, s:i}", "username", json_object_get(row, "username"), "minutes",
+                       (int)((auth_lockout_s(a) + 59) / 60), "seconds", (int)auth_lockout_s(a)),
+             in->request_id, NULL) != 0) ||
+        db_commit(&w->db) != 0)
+        return -1;
+    svc_events_committed(w->svc);
+    return 0;
+}
+
 static void password_work(struct svc_worker *w, struct svc_job *job)
 {
     struct auth_ctx *a = auth_of(w->svc);
@@ -487,26 +565,46 @@ static void password_work(struct svc_worker *w, struct svc_job *job)
     const char *new_pw = json_string_value(json_object_get(in->body, "new_password"));
     json_t *row = NULL;
     char hash[160];
-    const char *why = password_policy(a, new_pw);
+    long retry = 60;
+    if (db_begin(&w->db) != 0 || repo_user_password_hash(&w->db, in->user_id, &row) != 0)
+        goto out;
+    if (row == NULL) {
+        svc_job_fail(job, 404, "not_found", "the account no longer exists");
+        goto out;
+    }
+    /* before any hashing: the counters of logins, then the lock */
+    if (login_throttled(w, in, json_string_value(json_object_get(row, "username")), &retry)) {
+        too_many(job, retry, "too many password attempts; wait and retry");
+        goto out;
+    }
+    if (json_integer_value(json_object_get(row, "locked_now"))) {
+        too_many(job, (long)json_integer_value(json_object_get(row, "lock_left_s")),
+                 "the account is locked after too many wrong passwords; wait and retry");
+        goto out;
+    }
+    const char *why =
+        password_policy(a, new_pw, json_string_value(json_object_get(row, "username")),
+                        json_string_value(json_object_get(row, "display_name")));
     if (why != NULL) {
         kit_fail(job, 422, "validation_failed", "the new password is not acceptable",
                  "new_password", why);
         goto out;
     }
-    if (db_begin(&w->db) != 0 || repo_user_password_hash(&w->db, in->user_id, &row) != 0)
-        goto out;
-    if (row == NULL ||
-        !password_verify(json_string_value(json_object_get(row, "password_hash")), old_pw)) {
-        kit_fail(job, 422, "validation_failed", "the current password is wrong", "old_password",
-                 "is not the current password");
+    if (!password_verify(json_string_value(json_object_get(row, "password_hash")), old_pw)) {
+        if (password_refused(w, job, row) == 0)
+            kit_fail(job, 422, "validation_failed", "the current password is wrong", "old_password",
+                     "is not the current password");
         goto out;
     }
     if (password_hash(a, new_pw, hash, sizeof(hash)) != 0 ||
         repo_user_set_password(&w->db, in->user_id, hash) != 0 ||
+        repo_user_login_succeeded(&w->db, in->user_id) != 0 ||
         tokens_revoke_user(w, in->user_id) != 0 ||
         kit_commit(w, job, "user", in->user_id, "auth.password_changed",
                    json_pack("{s:s}", "ip", in->ip), NULL) != 0)
         goto out;
+    if (tokens_revoke_pending(w) != 0)
+        log_warn(in->request_id, "the revocation of user %lld waits for Redis", in->user_id);
     svc_job_ok(job, 204, NULL);
 out:
     json_decref(row);
@@ -515,12 +613,23 @@ out:
 static void password(struct http_request *req, void *arg)
 {
     struct svc *s = arg;
-    json_t *body = kit_body(req, password_fields);
-    if (body == NULL)
+    struct auth_ctx *a = auth_of(s);
+    long long uid = atoll(svc_identity(req)->user_id);
+    if (!password_slot_take(a, uid)) {
+        http_add_header(req, "Retry-After", "1");
+        http_reply_problem(req, 429, "too_many_attempts",
+                           "a password change of this account is under way; wait and retry", NULL);
         return;
+    }
+    json_t *body = kit_body(req, password_fields);
+    if (body == NULL) {
+        password_slot_release(a, uid);
+        return;
+    }
     struct session_in *in = session_in_new(req, body);
-    in->user_id = atoll(svc_identity(req)->user_id);
-    svc_submit_to(s, auth_of(s)->hash_pool, req, password_work, in, session_in_free);
+    in->user_id = uid;
+    in->slot = a;
+    svc_submit_to(s, a->hash_pool, req, password_work, in, session_in_free);
 }
 
 int session_routes(struct svc *s)

@@ -63,16 +63,17 @@ static int user_get(struct db *db, struct scope *sc, const struct kit_in *in, bo
     return user_view(db, sc, in->id, lock, row);
 }
 
-/* Shapes of the fields: username characters, email and phone. */
+/* Shapes of the fields: the username (replaced in 'b' by its one spelling, see
+ * auth_username_canon), email and phone. */
 static void check_user_shapes(json_t *b, json_t *errors)
 {
-    const char *username = json_string_value(json_object_get(b, "username"));
-    for (const char *c = username; c && *c; c++) {
-        if (!isalnum((unsigned char)*c) && *c != '_' && *c != '.' && *c != '-') {
-            jsonv_error_add(errors, "username", "may contain only letters, digits, _ . -");
-            break;
-        }
-    }
+    json_t *username = json_object_get(b, "username");
+    char canon[AUTH_USERNAME_MAX + 1];
+    if (username && auth_username_canon(json_string_value(username), canon))
+        json_object_set_new(b, "username", json_string(canon));
+    else if (username)
+        jsonv_error_add(errors, "username",
+                        "must be 3 to 32 of a-z, 0-9, . _ - (starting with a letter or digit)");
     const char *email = json_string_value(json_object_get(b, "email"));
     if (email && *email &&
         (strchr(email, '@') == NULL || strchr(email, ' ') != NULL ||
@@ -87,45 +88,109 @@ static void check_user_shapes(json_t *b, json_t *errors)
     }
 }
 
-/* Whether array 'a' holds a value equal to 'v' (ids, permission codes). */
-static bool array_has(json_t *a, json_t *v)
+/* ------------------------------------------------------------------------------------------ */
+/* who may do what to whom                                                                     */
+
+/* Sort the role ids 'role_ids' (skipping those in 'skip', NULL: none) into field errors named
+ * '<prefix>[i]': unknown roles into 'missing' (a 422), roles 'caller' may not grant into
+ * 'refused' (a 403). 0, or -1 on a database error. */
+static int roles_sort(struct db *db, const struct svc_identity *caller, json_t *role_ids,
+                      json_t *skip, const char *prefix, json_t *missing, json_t *refused)
 {
     size_t i;
-    json_t *x;
-    json_array_foreach(a, i, x)
+    json_t *r;
+    json_array_foreach(role_ids, i, r)
     {
-        if (json_equal(x, v))
+        json_t *row = NULL;
+        if (skip && auth_array_has(skip, r))
+            continue;
+        if (repo_role_get(db, json_integer_value(r), false, &row) != 0)
+            return -1;
+        char f[48];
+        snprintf(f, sizeof(f), "%s[%zu]", prefix, i);
+        if (row == NULL)
+            jsonv_error_add(missing, f, "no such role");
+        else if (!auth_role_grantable(caller, row))
+            jsonv_error_add(refused, f,
+                            "grants more than you hold (a wider data scope or a permission"
+                            " you do not have)");
+        json_decref(row);
+    }
+    return 0;
+}
+
+/* Fail the job with 403 'code' and the field errors 'errors' (taken; NULL: none). */
+static void fail_forbidden(struct svc_job *job, const char *code, const char *detail,
+                           json_t *errors)
+{
+    json_decref(job->errors);
+    job->errors = errors;
+    svc_job_fail(job, 403, code, "%s", detail);
+}
+
+/* Whether 'caller' may manage the user 'target' (user_view, with role_ids): every role the
+ * target holds is one the caller could grant. Otherwise a manager of one department could
+ * reset the password of a wider account there and take it over. Refuses with 403
+ * user_not_manageable. 0 when it may, -1 when refused or on a database error. */
+static int check_manageable(struct db *db, struct svc_job *job, json_t *target)
+{
+    json_t *missing = json_array(), *refused = json_array();
+    int rc = -1;
+    if (roles_sort(db, svc_identity(job->req), json_object_get(target, "role_ids"), NULL,
+                   "role_ids", missing, refused) != 0)
+        goto out;
+    if (json_array_size(refused) > 0) {
+        fail_forbidden(job, "user_not_manageable",
+                       "the user holds roles you could not grant; an administrator manages them",
+                       NULL);
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(missing);
+    json_decref(refused);
+    return rc;
+}
+
+/* Whether 'u' (user_view) holds the built-in administrator role. */
+static bool holds_admin(json_t *u)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(u, "roles"), i, r)
+    {
+        const char *code = json_string_value(json_object_get(r, "code"));
+        if (code && strcmp(code, "admin") == 0)
             return true;
     }
     return false;
 }
 
-/* Whether 'caller' may hand out 'role' (a row of repo_role_get, with its permissions): its data
- * scope is no wider than the caller's and the caller holds every permission of it. Otherwise a
- * user manager of one department could give the administrator role to an account of theirs. */
-static bool role_grantable(const struct svc_identity *caller, json_t *role)
+/* 'target' (user_view) is about to lose the administrator role or to be disabled: refuse with
+ * 403 last_admin when no other active administrator would be left. Holders are counted with a
+ * locking read after a lock on the administrator role, so two administrators disabling each
+ * other at once cannot both pass. 0 when fine, -1 when refused or on a database error. */
+static int check_not_last_admin(struct db *db, struct svc_job *job, json_t *target)
 {
-    enum scope_kind k;
-    if (caller == NULL ||
-        scope_parse(json_string_value(json_object_get(role, "data_scope")), &k) != 0 ||
-        k > caller->scope)
-        return false;
-    size_t i;
-    json_t *p;
-    json_array_foreach(json_object_get(role, "permissions"), i, p)
-    {
-        if (!array_has(caller->perms, p))
-            return false;
-    }
-    return true;
+    long long others = 0;
+    const char *status = json_string_value(json_object_get(target, "status"));
+    if (!holds_admin(target) || (status && strcmp(status, "disabled") == 0))
+        return 0;
+    if (repo_user_other_active_admins(db, json_integer_value(json_object_get(target, "id")),
+                                      &others) != 0)
+        return -1;
+    if (others > 0)
+        return 0;
+    fail_forbidden(job, "last_admin", "this is the last active administrator", NULL);
+    return -1;
 }
 
 /* References: the department exists and lies in the caller's scope (nobody places a user
- * where they could not see them), the roles exist, and each role the user does not hold yet
- * ('held': their role_ids, NULL for a new user) is one 'caller' may grant (role_grantable).
- * 0, or -1 on a database error. */
+ * where they could not see them), the roles exist (field errors into 'errors'), and each role
+ * the user does not hold yet ('held': their role_ids, NULL for a new user) is one 'caller' may
+ * grant (role_grantable; into 'refused'). 0, or -1 on a database error. */
 static int check_user_refs(struct db *db, struct scope *sc, const struct svc_identity *caller,
-                           json_t *held, json_t *b, json_t *errors)
+                           json_t *held, json_t *b, json_t *errors, json_t *refused)
 {
     json_t *dept = json_object_get(b, "dept_id");
     if (json_is_integer(dept)) {
@@ -144,24 +209,29 @@ static int check_user_refs(struct db *db, struct scope *sc, const struct svc_ide
     } else if (dept != NULL && sc->kind != SCOPE_ALL) {
         jsonv_error_add(errors, "dept_id", "is required within your data scope");
     }
-    size_t i;
-    json_t *r;
-    json_array_foreach(json_object_get(b, "role_ids"), i, r)
-    {
-        json_t *row = NULL;
-        if (repo_role_get(db, json_integer_value(r), false, &row) != 0)
-            return -1;
-        char f[32];
-        snprintf(f, sizeof(f), "role_ids[%zu]", i);
-        if (row == NULL)
-            jsonv_error_add(errors, f, "no such role");
-        else if (!array_has(held, r) && !role_grantable(caller, row))
-            jsonv_error_add(errors, f,
-                            "grants more than you hold (a wider data scope or a permission"
-                            " you do not have)");
-        json_decref(row);
+    return roles_sort(db, caller, json_object_get(b, "role_ids"), held, "role_ids", errors,
+                      refused);
+}
+
+/* The answer to a create or patch with field errors: 403 role_not_grantable when a role was
+ * refused (with those fields), else 422 with 'errors'. Takes both; true when it failed 'job'. */
+static bool fail_refs(struct svc_job *job, json_t *errors, json_t *refused)
+{
+    if (json_array_size(refused) > 0) {
+        json_decref(errors);
+        fail_forbidden(job, "role_not_grantable",
+                       "a role grants more than you hold (a wider data scope or a permission"
+                       " you do not have)",
+                       refused);
+        return true;
     }
-    return 0;
+    json_decref(refused);
+    if (json_array_size(errors) > 0) {
+        kit_fail_fields(job, errors, "the user is not valid");
+        return true;
+    }
+    json_decref(errors);
+    return false;
 }
 
 /* ---- GET /api/v1/users ---- */
@@ -264,31 +334,34 @@ static void create_work(struct svc_worker *w, struct svc_job *job)
     struct auth_ctx *a = auth_of(w->svc);
     struct kit_in *in = job->data;
     struct scope sc = kit_scope(job);
-    json_t *errors = json_array(), *u = NULL;
+    json_t *errors = json_array(), *refused = json_array(), *u = NULL;
     char hash[160];
     long long id = 0;
     bool taken = false;
+    check_user_shapes(in->body, errors);
     const char *pw = json_string_value(json_object_get(in->body, "password"));
-    const char *why = password_policy(a, pw);
+    const char *why =
+        password_policy(a, pw, json_string_value(json_object_get(in->body, "username")),
+                        json_string_value(json_object_get(in->body, "display_name")));
     if (why)
         jsonv_error_add(errors, "password", why);
-    check_user_shapes(in->body, errors);
     /* absent: said here; null: check_user_refs says it */
     if (sc.kind != SCOPE_ALL && json_object_get(in->body, "dept_id") == NULL)
         jsonv_error_add(errors, "dept_id", "is required within your data scope");
     if (db_begin(&w->db) != 0 ||
-        check_user_refs(&w->db, &sc, svc_identity(job->req), NULL, in->body, errors) != 0 ||
+        check_user_refs(&w->db, &sc, svc_identity(job->req), NULL, in->body, errors, refused) !=
+            0 ||
         repo_username_taken(&w->db, json_string_value(json_object_get(in->body, "username")),
                             &taken) != 0)
         goto out;
-    if (taken) {
+    if (json_array_size(refused) == 0 && taken) {
         username_taken(job);
         goto out;
     }
-    if (json_array_size(errors) > 0) {
-        kit_fail_fields(job, json_incref(errors), "the user is not valid");
+    bool failed = fail_refs(job, errors, refused);
+    errors = refused = NULL;
+    if (failed)
         goto out;
-    }
     json_t *role_ids = json_object_get(in->body, "role_ids");
     if (password_hash(a, pw, hash, sizeof(hash)) != 0 ||
         repo_user_insert(&w->db, in->body, hash, &id) != 0) {
@@ -305,6 +378,7 @@ static void create_work(struct svc_worker *w, struct svc_job *job)
         goto out;
 out:
     json_decref(errors);
+    json_decref(refused);
     json_decref(u);
 }
 
@@ -335,37 +409,75 @@ static bool same_ids(json_t *a, json_t *b)
     json_t *x;
     json_array_foreach(a, i, x)
     {
-        if (!array_has(b, x))
+        if (!auth_array_has(b, x))
             return false;
     }
     json_array_foreach(b, i, x)
     {
-        if (!array_has(a, x))
+        if (!auth_array_has(a, x))
             return false;
     }
     return true;
 }
 
+/* Whether 'u' (user_view) would lose the administrator role ('*loses') when its roles become
+ * 'role_ids' (NULL: unchanged); 0, or -1 on a database error. */
+static int loses_admin(struct db *db, json_t *u, json_t *role_ids, bool *loses)
+{
+    *loses = false;
+    if (role_ids == NULL || !holds_admin(u))
+        return 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(role_ids, i, r)
+    {
+        json_t *row = NULL;
+        if (repo_role_get(db, json_integer_value(r), false, &row) != 0)
+            return -1;
+        const char *code = json_string_value(json_object_get(row, "code"));
+        bool admin = code && strcmp(code, "admin") == 0;
+        json_decref(row);
+        if (admin)
+            return 0;
+    }
+    *loses = true;
+    return 0;
+}
+
+/* In order: a user the caller could not have made is not theirs to edit (403
+ * user_not_manageable); nobody changes their own roles or department (403
+ * self_change_forbidden; the form may send them back unchanged); every new role must be
+ * grantable (403 role_not_grantable); the last active administrator keeps the role (403
+ * last_admin); then the fields (422). */
 static int patch_check(struct svc_worker *w, struct svc_job *job, json_t *before, json_t *body)
 {
     struct scope sc = kit_scope(job);
-    json_t *errors = json_array(), *held = json_object_get(before, "role_ids");
-    json_t *role_ids = json_object_get(body, "role_ids");
-    check_user_shapes(body, errors);
-    /* nobody changes their own roles (the form may send them back unchanged) */
-    if (role_ids && json_integer_value(json_object_get(before, "id")) == sc.user_id &&
-        !same_ids(role_ids, held))
-        jsonv_error_add(errors, "role_ids", "you cannot change your own roles");
-    if (check_user_refs(&w->db, &sc, svc_identity(job->req), held, body, errors) != 0) {
-        json_decref(errors);
+    json_t *errors = NULL, *refused = NULL, *held = json_object_get(before, "role_ids");
+    json_t *role_ids = json_object_get(body, "role_ids"), *dept = json_object_get(body, "dept_id");
+    bool self = json_integer_value(json_object_get(before, "id")) == sc.user_id, loses = false;
+    if (check_manageable(&w->db, job, before) != 0)
+        return -1;
+    if (self && ((role_ids && !same_ids(role_ids, held)) ||
+                 (dept && !json_equal(dept, json_object_get(before, "dept_id"))))) {
+        fail_forbidden(job, "self_change_forbidden",
+                       "you cannot change your own roles or department", NULL);
         return -1;
     }
-    if (json_array_size(errors) == 0) {
+    errors = json_array();
+    refused = json_array();
+    check_user_shapes(body, errors);
+    if (check_user_refs(&w->db, &sc, svc_identity(job->req), held, body, errors, refused) != 0 ||
+        loses_admin(&w->db, before, role_ids, &loses) != 0) {
         json_decref(errors);
-        return 0;
+        json_decref(refused);
+        return -1;
     }
-    kit_fail_fields(job, errors, "the user is not valid");
-    return -1;
+    if (json_array_size(refused) == 0 && loses && check_not_last_admin(&w->db, job, before) != 0) {
+        json_decref(errors);
+        json_decref(refused);
+        return -1;
+    }
+    return fail_refs(job, errors, refused) ? -1 : 0;
 }
 
 static int patch_also(struct svc_worker *w, struct svc_job *job, json_t *before, json_t *body)
@@ -377,7 +489,8 @@ static int patch_also(struct svc_worker *w, struct svc_job *job, json_t *before,
                     : 0;
 }
 
-/* New roles mean new permissions: the old access tokens go; a refresh gets the new set. */
+/* New roles mean new permissions: the old access tokens go (recorded now, published after the
+ * commit by tokens_revoke_committed); a refresh gets the new set. */
 static int patch_changed(struct svc_worker *w, struct svc_job *job, json_t *after, json_t *changes)
 {
     (void)job;
@@ -408,6 +521,7 @@ static const struct kit_patch user_patch_ops = {
     .update = repo_user_update,
     .also = patch_also,
     .changed = patch_changed,
+    .committed = tokens_revoke_committed,
     .event_data = user_event_data,
 };
 
@@ -442,23 +556,26 @@ static const struct {
     bool revoke;         /* every token of the user ends */
     bool password;       /* sets a new password (hashed on the hashing pool) */
     int ok_status;       /* 200 with the user, or 204 */
+    bool self_ok;        /* may be done to one's own account (else 403 self_change_forbidden:
+                          * one's status is not one's own to change, and one's password is
+                          * changed with the current one, POST /api/v1/auth/password) */
 } user_actions[] = {
-    [UA_DISABLE] = {"disable", "user.disabled", USER_DISABLED, true, false, 200},
-    [UA_ENABLE] = {"enable", "user.enabled", USER_ENABLED, false, false, 200},
-    [UA_UNLOCK] = {"unlock", "user.unlocked", USER_ENABLED, false, false, 200},
-    [UA_FORCE_LOGOUT] = {"force-logout", "user.force_logout", USER_STATUS_SAME, true, false, 204},
+    [UA_DISABLE] = {"disable", "user.disabled", USER_DISABLED, true, false, 200, false},
+    [UA_ENABLE] = {"enable", "user.enabled", USER_ENABLED, false, false, 200, false},
+    [UA_UNLOCK] = {"unlock", "user.unlocked", USER_ENABLED, false, false, 200, false},
+    [UA_FORCE_LOGOUT] = {"force-logout", "user.force_logout", USER_STATUS_SAME, true, false, 204,
+                         true},
     [UA_RESET_PASSWORD] = {"reset-password", "user.password_reset", USER_STATUS_SAME, true, true,
-                           204},
+                           204, false},
 };
 
-/* Whether 'action' may happen to a user in 'status' ('locked': a lock is running), done by
- * the user 'self' or not. NULL when it may, else why not (a 409). */
-static const char *user_transition(enum user_action action, enum user_status status, bool locked,
-                                   bool self)
+/* Whether 'action' may happen to a user in 'status' ('locked': a lock is running). NULL when
+ * it may, else why not (a 409). Who may do it to whom is checked before (action_allowed). */
+static const char *user_transition(enum user_action action, enum user_status status, bool locked)
 {
     switch (action) {
     case UA_DISABLE:
-        return self ? "you cannot disable your own account" : NULL;
+        return NULL;
     case UA_ENABLE:
         return status == USER_DISABLED ? NULL : "the user is not disabled";
     case UA_UNLOCK:
@@ -476,12 +593,14 @@ static const struct jsonv_field reset_fields[] = {
 };
 
 /* The new password of a reset, checked and hashed, into 'hash'; 0 or -1 (job failed). */
-static int action_password(struct svc_worker *w, struct svc_job *job, char *hash, size_t len)
+static int action_password(struct svc_worker *w, struct svc_job *job, json_t *u, char *hash,
+                           size_t len)
 {
     struct auth_ctx *a = auth_of(w->svc);
     const struct kit_in *in = job->data;
     const char *pw = json_string_value(json_object_get(in->body, "new_password"));
-    const char *why = password_policy(a, pw);
+    const char *why = password_policy(a, pw, json_string_value(json_object_get(u, "username")),
+                                      json_string_value(json_object_get(u, "display_name")));
     if (why) {
         kit_fail(job, 422, "validation_failed", "the new password is not acceptable",
                  "new_password", why);
@@ -494,6 +613,24 @@ static int action_password(struct svc_worker *w, struct svc_job *job, char *hash
     return 0;
 }
 
+/* Who may do 'action' to 'u' (user_view): the caller could have granted every role of theirs
+ * (403 user_not_manageable), not to oneself unless the action allows it (403
+ * self_change_forbidden), and the last active administrator is not disabled (403 last_admin).
+ * 0 when allowed, -1 when refused or on a database error. */
+static int action_allowed(struct svc_worker *w, struct svc_job *job, enum user_action action,
+                          json_t *u, bool self)
+{
+    if (check_manageable(&w->db, job, u) != 0)
+        return -1;
+    if (self && !user_actions[action].self_ok) {
+        fail_forbidden(job, "self_change_forbidden",
+                       "you cannot change the status or reset the password of your own account",
+                       NULL);
+        return -1;
+    }
+    return action == UA_DISABLE ? check_not_last_admin(&w->db, job, u) : 0;
+}
+
 static void action_work(struct svc_worker *w, struct svc_job *job)
 {
     struct kit_in *in = job->data;
@@ -501,18 +638,19 @@ static void action_work(struct svc_worker *w, struct svc_job *job)
     struct scope sc = kit_scope(job);
     json_t *u = NULL, *after = NULL;
     char hash[160];
-    if (db_begin(&w->db) != 0 || repo_user_get(&w->db, &sc, in->id, true, &u) != 0)
+    if (db_begin(&w->db) != 0 || user_view(&w->db, &sc, in->id, true, &u) != 0)
         goto out;
     if (u == NULL) {
         svc_job_fail(job, 404, "not_found", "no such user");
         goto out;
     }
     /* after the scope: a user outside it is 404 whatever the password */
-    if (user_actions[action].password && action_password(w, job, hash, sizeof(hash)) != 0)
+    if (action_allowed(w, job, action, u, sc.user_id == in->id) != 0 ||
+        (user_actions[action].password && action_password(w, job, u, hash, sizeof(hash)) != 0))
         goto out;
     enum user_status was = user_status_parse(json_string_value(json_object_get(u, "status")));
-    const char *refusal = user_transition(
-        action, was, !json_is_null(json_object_get(u, "locked_until")), sc.user_id == in->id);
+    const char *refusal =
+        user_transition(action, was, !json_is_null(json_object_get(u, "locked_until")));
     if (refusal) {
         svc_job_fail(job, 409, "conflict", "%s", refusal);
         goto out;
@@ -529,6 +667,8 @@ static void action_work(struct svc_worker *w, struct svc_job *job)
                              to == USER_STATUS_SAME ? NULL : user_status_name(to));
     if (kit_commit(w, job, "user", in->id, user_actions[action].event, data, NULL) != 0)
         goto out;
+    if (user_actions[action].revoke)
+        tokens_revoke_committed(w, job, after);
     svc_job_ok(job, user_actions[action].ok_status,
                user_actions[action].ok_status == 200 ? json_incref(after) : NULL);
 out:

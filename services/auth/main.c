@@ -19,7 +19,8 @@ static const struct config_entry auth_config_table[] = {
     {"lockout_seconds", CONFIG_INT, K(lockout_seconds), "0", 0, 604800,
      "lock duration in seconds; 0: lockout_minutes (the test stack locks for a few seconds)"},
     {"password_min_length", CONFIG_INT, K(password_min_length), "12", 8, 128, "policy"},
-    {"access_ttl_s", CONFIG_INT, K(access_ttl_s), "900", 60, 86400, "access token life"},
+    /* at most what the revocation sets of every process remember (revoke.h) */
+    {"access_ttl_s", CONFIG_INT, K(access_ttl_s), "900", 60, REVOKE_MAX_TTL_S, "access token life"},
     {"refresh_ttl_s", CONFIG_INT, K(refresh_ttl_s), "604800", 600, 7776000, "refresh life"},
     {"login_per_ip_per_min", CONFIG_INT, K(login_per_ip_per_min), "30", 1, 1000000, ""},
     {"login_per_account_per_min", CONFIG_INT, K(login_per_account_per_min), "10", 1, 1000000, ""},
@@ -53,18 +54,41 @@ static void auth_on_key_timer(evutil_socket_t fd, short what, void *arg)
     tokens_refresh(arg);
 }
 
-/* The verifier trusts every key the signer has (a key made just now included). */
-static int auth_trust_signer(struct svc *s, struct auth_ctx *a)
+/* The verifier 'arg' trusts signing key 'key' (a key made just now included). */
+static int auth_trust_key(void *arg, const struct jwtv_key *key)
 {
-    for (size_t i = 0; i < a->signer.nkeys; i++) {
-        bool known = false;
-        for (size_t k = 0; k < s->proc.jwt.nkeys; k++)
-            known = known || strcmp(s->proc.jwt.keys[k].kid, a->signer.keys[i].kid) == 0;
-        if (!known &&
-            jwtv_add_key(&s->proc.jwt, a->signer.keys[i].kid, a->signer.keys[i].pub_pem, NULL) != 0)
-            return -1;
+    struct jwtv *v = arg;
+    for (size_t k = 0; k < v->nkeys; k++) {
+        if (strcmp(v->keys[k].kid, key->kid) == 0)
+            return 0;
     }
-    return 0;
+    return jwtv_add_key(v, key->kid, key->pub_pem, NULL);
+}
+
+/* ---- the revocation sweep: a job on the main pool, one at a time ---- */
+
+static void auth_sweep_work(void *thread_ctx, void *arg)
+{
+    (void)arg;
+    /* what fails waits for the next sweep; tokens_revoke_pending said why in the log */
+    bool done = tokens_revoke_pending(thread_ctx) == 0;
+    (void)done;
+}
+
+static void auth_sweep_done(void *arg)
+{
+    struct auth_ctx *a = arg;
+    a->revoke_sweeping = false;
+}
+
+static void auth_on_revoke_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct auth_ctx *a = arg;
+    (void)fd;
+    (void)what;
+    if (a->revoke_sweeping)
+        return;
+    a->revoke_sweeping = pool_submit(a->svc->pool, auth_sweep_work, auth_sweep_done, a) == 0;
 }
 
 static int auth_setup(struct svc *s)
@@ -80,15 +104,19 @@ static int auth_setup(struct svc *s)
         log_error(NULL, "config key 'jwt_keys_dir': %s", err);
         return -1;
     }
-    if (auth_trust_signer(s, a) != 0 ||
+    if (tokens_each_key(a, auth_trust_key, &s->proc.jwt) != 0 ||
         password_hash(a, "not a password: makes unknown users cost a verification", a->dummy_hash,
                       sizeof(a->dummy_hash)) != 0 ||
         catalogue_seed(a) != 0)
         return -1;
     a->hash_pool = svc_pool_new(s, (int)a->cfg->hash_threads, 64);
+    a->password_slots = json_object();
     a->key_timer = event_new(s->base, -1, EV_PERSIST, auth_on_key_timer, a);
     struct timeval ktv = {5, 0};
     event_add(a->key_timer, &ktv);
+    a->revoke_timer = event_new(s->base, -1, EV_PERSIST, auth_on_revoke_timer, a);
+    struct timeval rtv = {2, 0};
+    event_add(a->revoke_timer, &rtv);
     return session_routes(s) || users_routes(s) || depts_routes(s) || roles_routes(s) ||
                    dicts_routes(s)
                ? -1
@@ -103,7 +131,10 @@ static void auth_teardown(struct svc *s)
     pool_free(a->hash_pool);
     if (a->key_timer)
         event_free(a->key_timer);
-    jwtv_cleanup(&a->signer);
+    if (a->revoke_timer)
+        event_free(a->revoke_timer);
+    tokens_cleanup(a);
+    json_decref(a->password_slots);
     catalogue_free(a);
     free(a);
     s->app = NULL;

@@ -33,9 +33,37 @@ static size_t utf8_len(const char *s)
     return n;
 }
 
-const char *password_policy(const struct auth_ctx *a, const char *pw)
+/* 'text' lowered (ASCII letters only: a name in Chinese is compared as it is) into 'out'. */
+static void lower_ascii(const char *text, char *out, size_t outlen)
 {
-    static char msg[96];
+    size_t i = 0;
+    for (; text[i] && i + 1 < outlen; i++)
+        out[i] = (char)tolower((unsigned char)text[i]);
+    out[i] = '\0';
+}
+
+/* Whether 'lower_pw' contains 'name' or, for a name of several words, one of its words of 4
+ * bytes or more ("John Smith": "smith"). Names shorter than 3 bytes are not looked for: a
+ * password may contain "li". */
+static bool contains_name(const char *lower_pw, const char *name)
+{
+    char lower[260], *save = NULL;
+    if (name == NULL)
+        return false;
+    lower_ascii(name, lower, sizeof(lower));
+    if (strlen(lower) >= 3 && strstr(lower_pw, lower) != NULL)
+        return true;
+    for (char *w = strtok_r(lower, " \t._-", &save); w; w = strtok_r(NULL, " \t._-", &save)) {
+        if (strlen(w) >= 4 && strstr(lower_pw, w) != NULL)
+            return true;
+    }
+    return false;
+}
+
+const char *password_policy(const struct auth_ctx *a, const char *pw, const char *username,
+                            const char *display_name)
+{
+    static __thread char msg[96];
     size_t n = utf8_len(pw);
     if ((long)n < a->cfg->password_min_length || n > 128) {
         snprintf(msg, sizeof(msg), "must be %ld to 128 characters long",
@@ -43,14 +71,13 @@ const char *password_policy(const struct auth_ctx *a, const char *pw)
         return msg;
     }
     char lower[520];
-    size_t i = 0;
-    for (; pw[i] && i + 1 < sizeof(lower); i++)
-        lower[i] = (char)tolower((unsigned char)pw[i]);
-    lower[i] = '\0';
+    lower_ascii(pw, lower, sizeof(lower));
     if (json_object_get(a->common_passwords, lower) != NULL)
         return "is too common; choose another";
+    if (contains_name(lower, username) || contains_name(lower, display_name))
+        return "must not contain the username or the display name";
     bool all_same = true;
-    for (i = 1; pw[i]; i++)
+    for (size_t i = 1; pw[i]; i++)
         all_same = all_same && pw[i] == pw[0];
     if (all_same)
         return "must not repeat one character";

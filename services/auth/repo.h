@@ -21,6 +21,9 @@ int repo_user_get(struct db *db, struct scope *sc, long long id, bool lock, json
 int repo_user_roles(struct db *db, long long id, json_t **roles) WUR;
 int repo_user_perms(struct db *db, long long id, json_t **codes) WUR;
 int repo_user_password_hash(struct db *db, long long id, json_t **row) WUR;
+/* Count a wrong password (a login or a password change): at 'threshold' failures the account
+ * locks for 'seconds'. After a lock has ended the count starts afresh, so one more failure does
+ * not lock it again at once. */
 int repo_user_login_failed(struct db *db, long long id, long threshold, long seconds) WUR;
 int repo_user_login_succeeded(struct db *db, long long id) WUR;
 
@@ -40,7 +43,15 @@ int repo_user_set_roles(struct db *db, long long id, json_t *role_ids) WUR;
 int repo_user_set_status(struct db *db, long long id, const char *status) WUR;
 int repo_user_set_password(struct db *db, long long id, const char *hash) WUR;
 int repo_user_count_admins(struct db *db, long long *n) WUR;
+/* Holders of the administrator role other than 'except' that are not disabled, counted under
+ * a lock on that role (two concurrent checks cannot both see the other one as the survivor). */
+int repo_user_other_active_admins(struct db *db, long long except, long long *n) WUR;
 int repo_username_taken(struct db *db, const char *username, bool *taken) WUR;
+
+/* ---- revocations to publish after the commit (repo_users.c; tokens.c says why) ---- */
+int repo_revocation_add(struct db *db, long long user_id) WUR;
+int repo_revocations_pending(struct db *db, json_t **rows) WUR;
+int repo_revocation_done(struct db *db, long long id) WUR;
 
 /* ---- refresh tokens (repo_users.c: they belong to a user) ---- */
 int repo_refresh_insert(struct db *db, const unsigned char hash[32], const char *family,

@@ -78,20 +78,30 @@ int repo_user_perms(struct db *db, long long id, json_t **codes)
 int repo_user_password_hash(struct db *db, long long id, json_t **row)
 {
     struct db_param p[] = {DBP_INT(id)};
-    return db_query_one(db, "SELECT id, password_hash FROM users WHERE id = ? FOR UPDATE", p, 1,
-                        row);
+    return db_query_one(db,
+                        "SELECT id, username, display_name, password_hash,"
+                        " (locked_until IS NOT NULL AND locked_until > NOW(3)) AS locked_now,"
+                        " CAST(GREATEST(1, CEIL(TIMESTAMPDIFF(MICROSECOND, NOW(3),"
+                        " COALESCE(locked_until, NOW(3))) / 1000000)) AS SIGNED) AS lock_left_s"
+                        " FROM users WHERE id = ? FOR UPDATE",
+                        p, 1, row);
 }
 
 int repo_user_login_failed(struct db *db, long long id, long threshold, long seconds)
 {
-    /* MariaDB assigns left to right: the later expressions see the incremented counter. */
+    /* MariaDB assigns left to right: the later expressions see the new counter, while
+     * locked_until is still the old one until its own assignment. A lock that has ended
+     * ('ended') resets the counter before this failure is counted. */
+#define ENDED "(locked_until IS NOT NULL AND locked_until <= NOW(3))"
     struct db_param p[] = {DBP_INT(threshold), DBP_INT(threshold), DBP_INT(seconds), DBP_INT(id)};
     return db_exec(db,
-                   "UPDATE users SET failed_logins = failed_logins + 1,"
-                   " status = IF(failed_logins >= ? AND status <> 'disabled', 'locked', status),"
+                   "UPDATE users SET failed_logins = IF(" ENDED ", 0, failed_logins) + 1,"
+                   " status = IF(failed_logins >= ? AND status <> 'disabled', 'locked',"
+                   " IF(status = 'locked' AND " ENDED ", 'enabled', status)),"
                    " locked_until = IF(failed_logins >= ?, NOW(3) + INTERVAL ? SECOND,"
-                   " locked_until) WHERE id = ?",
+                   " IF(" ENDED ", NULL, locked_until)) WHERE id = ?",
                    p, 4, NULL, NULL);
+#undef ENDED
 }
 
 int repo_user_login_succeeded(struct db *db, long long id)
@@ -350,4 +360,44 @@ int repo_refresh_revoke_user(struct db *db, long long user_id)
                    "UPDATE refresh_tokens SET revoked_at = NOW(3) WHERE user_id = ?"
                    " AND revoked_at IS NULL",
                    p, 1, NULL, NULL);
+}
+
+/* ---- the administrators ---- */
+
+int repo_user_other_active_admins(struct db *db, long long except, long long *n)
+{
+    json_t *row = NULL;
+    struct db_param p[] = {DBP_INT(except)};
+    /* the administrator role's row is the lock every such check takes first; the count is a
+     * locking read, so it sees what a concurrent check committed */
+    if (db_query_one(db, "SELECT id FROM roles WHERE code = 'admin' FOR UPDATE", NULL, 0, &row) !=
+        0)
+        return -1;
+    json_decref(row);
+    return repo_query_count(db,
+                            "SELECT COUNT(*) AS n FROM users u JOIN user_roles ur ON"
+                            " ur.user_id = u.id JOIN roles r ON r.id = ur.role_id"
+                            " WHERE r.code = 'admin' AND u.status <> 'disabled' AND u.id <> ?"
+                            " FOR UPDATE",
+                            p, 1, n);
+}
+
+/* ---- revocations waiting for Redis (tokens.c) ---- */
+
+int repo_revocation_add(struct db *db, long long user_id)
+{
+    struct db_param p[] = {DBP_INT(user_id)};
+    return db_exec(db, "INSERT INTO pending_revocations (user_id) VALUES (?)", p, 1, NULL, NULL);
+}
+
+int repo_revocations_pending(struct db *db, json_t **rows)
+{
+    return db_query(db, "SELECT id, user_id FROM pending_revocations ORDER BY id LIMIT 200", NULL,
+                    0, rows);
+}
+
+int repo_revocation_done(struct db *db, long long id)
+{
+    struct db_param p[] = {DBP_INT(id)};
+    return db_exec(db, "DELETE FROM pending_revocations WHERE id = ?", p, 1, NULL, NULL);
 }
