@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { GATEWAY, api, expectProblem, mysql, tokenOf, eventually } from './lib.mjs';
 
 const rnd = () => Math.random().toString(36).slice(2, 10);
-const PW = 'Idem-Pass-2026!x';
+const PW = 'Quartz-Lantern-2026!';
 const userBody = (username) => ({ username, display_name: `幂等 ${username}`, password: PW });
 const usersNamed = (username) =>
   Number(mysql(`SELECT COUNT(*) FROM crm_auth.users WHERE username = '${username}'`));
@@ -67,7 +67,7 @@ test('#3 a key reused for a different request is refused and changes nothing', a
     { 'idempotency-key': key }), 422, 'idempotency_key_reused');
 });
 
-test('#3 keys belong to their user: the same key from another user is a request of its own', async () => {
+test('#3 keys belong to their user: the same key from another user is a request of its own', async (t) => {
   const admin = await tokenOf('admin');
   const key = `shared-${rnd()}`;
   const mine = `idem_${rnd()}`;
@@ -76,7 +76,11 @@ test('#3 keys belong to their user: the same key from another user is a request 
   const other = `idem_adm_${rnd()}`;
   const adminRole = Number(mysql("SELECT id FROM crm_auth.roles WHERE code = 'admin'"));
   assert.ok(adminRole > 0, 'the built-in administrator role');
-  assert.equal((await api('POST', '/api/v1/users', admin, { ...userBody(other), role_ids: [adminRole] })).status, 201);
+  const made = await api('POST', '/api/v1/users', admin, { ...userBody(other), role_ids: [adminRole] });
+  assert.equal(made.status, 201);
+  const otherId = (await made.json()).id;
+  // ... and disabled again at the end (the last-administrator test expects one active admin)
+  t.after(async () => assert.equal((await api('POST', `/api/v1/users/${otherId}/disable`, admin)).status, 200));
   const login = await fetch(`${GATEWAY}/api/v1/auth/login`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: other, password: PW }),
   });
