@@ -100,7 +100,7 @@ const struct config_entry http_config_table[] = {
     {"max_connections", CONFIG_INT, K(max_connections), "10000", 1, 1000000, "open connections"},
     {"max_public_body_bytes", CONFIG_INT, K(max_public_body_bytes), "16384", 256, 64 << 20,
      "413 above, on a route that needs no token (login, refresh)"},
-    {"max_buffered_body_bytes", CONFIG_INT, K(max_buffered_body_bytes), "67108864", 65536, 1L << 36,
+    {"max_buffered_body_bytes", CONFIG_INT, K(max_buffered_body_bytes), "33554432", 65536, 1L << 36,
      "request bodies of all connections together; 503 with Retry-After above"},
     {"trusted_proxy", CONFIG_STRING, K(trusted_proxy), "", 0, 0,
      "when set, only this peer's gateway proofs are believed (see proxy_secret_file)"},
