@@ -16,6 +16,13 @@
 #   UNIQUE_TOKENS=32768  distinct tokens for the extra "every request a new token" pass; 0 skips it
 #   KEEP_TMP=1         keep the scratch directory (configs, logs, raw wrk output)
 #   GATEWAY_BIN=path   the crm-gateway to measure (default build/gateway/crm-gateway)
+#   SVC_ADDR=host:port the customer service behind both (default the dev stack's 127.0.0.1:7102;
+#                      another one is not started here: it must answer)
+#   KEYS_DIR=dir       its JWT key directory (default .run/keys of the dev stack)
+#   PROXY_SECRET=file  the proxy secret the service was started with (default
+#                      .run/secrets/gateway_proof): the bench gateway signs its requests with it,
+#                      so the service does not verify the token's signature a second time;
+#                      empty: no proof (the service verifies every token itself, as before #7)
 #
 # Needs the dev stack (deploy/crm up; started here when the customer service does not answer).
 # Never touches the dev stack's processes: it starts and stops only its own gateway and HAProxy.
@@ -33,11 +40,14 @@ CONNS=${CONNS:-32}
 UNIQUE_TOKENS=${UNIQUE_TOKENS:-32768}
 readonly DURATION LAT_DURATION WARMUP CONNS UNIQUE_TOKENS
 
-readonly SVC_ADDR=127.0.0.1:7102
+SVC_ADDR=${SVC_ADDR:-127.0.0.1:7102}
+readonly SVC_ADDR
 readonly GW_ADDR=127.0.0.1:18080
 readonly HAP_ADDR=127.0.0.1:18081
 readonly ENDPOINT=/api/v1/system/customer/info
-readonly KEYS_DIR=$REPO/.run/keys
+KEYS_DIR=${KEYS_DIR:-$REPO/.run/keys}
+PROXY_SECRET=${PROXY_SECRET-$REPO/.run/secrets/gateway_proof}
+readonly KEYS_DIR PROXY_SECRET
 GW_BIN=${GATEWAY_BIN:-$REPO/build/gateway/crm-gateway}
 readonly GW_BIN
 
@@ -66,6 +76,7 @@ fi
 for c in node curl ss; do command -v "$c" >/dev/null || die "'$c' is needed"; done
 
 if ! curl -fsS -o /dev/null --max-time 2 "http://$SVC_ADDR/healthz"; then
+    [[ $SVC_ADDR == 127.0.0.1:7102 ]] || die "the customer service does not answer on $SVC_ADDR"
     say "the customer service does not answer on $SVC_ADDR: starting the dev stack (deploy/crm up)"
     "$REPO/deploy/crm" up
     curl -fsS -o /dev/null --max-time 2 "http://$SVC_ADDR/healthz" || die "customer service still down after deploy/crm up"
@@ -77,6 +88,7 @@ readonly KID
 PUB_PEM=$KEYS_DIR/$KID.pub.pem
 readonly PUB_PEM
 [[ -r $PUB_PEM ]] || die "no public key $PUB_PEM"
+[[ -z $PROXY_SECRET || -r $PROXY_SECRET ]] || die "PROXY_SECRET=$PROXY_SECRET is not readable"
 
 newer=
 [[ -n ${GATEWAY_BIN:-} ]] || newer=$(find "$REPO/gateway" "$REPO/shared" -newer "$GW_BIN" -name '*.[ch]' -print -quit)
@@ -145,6 +157,8 @@ jwt_keys_dir = $KEYS_DIR
 access_log = $TMP/access.log
 web_root = $REPO/web/dist
 drain_timeout_ms = 1000
+admin_listen =
+proxy_secret_file = $PROXY_SECRET
 EOF
 "$GW_BIN" --config "$TMP/gateway.conf" --check-config >/dev/null 2>"$TMP/gateway.log" ||
     die "bench gateway config rejected: $(cat "$TMP/gateway.log")"
@@ -223,6 +237,7 @@ say "runs    : wrk -t1, throughput -c$CONNS -d$DURATION, latency -c1 -d$LAT_DURA
 TOKEN=$(node "$HERE/mint-token.mjs" "$KEYS_DIR")
 readonly TOKEN
 say "endpoint: GET $ENDPOINT, token ${#TOKEN} bytes (service pid ${SVC_PID:-?}, bench gateway pid $GW_PID, haproxy pid $HAP_PID)"
+say "proof   : ${PROXY_SECRET:-none} (with it the service skips the second ES256 check of a token the gateway verified)"
 FAILURES=()
 fail() {
     FAILURES+=("$*")
@@ -423,6 +438,11 @@ aim1=$(awk -v r="$rps_ratio" 'BEGIN { print (r >= 1.0) ? "MET" : "NOT MET" }')
 aim2=$(awk -v d="$add_c1" 'BEGIN { print (d <= 0.2) ? "MET" : "NOT MET" }')
 row "gateway req/s >= haproxy req/s (c$CONNS)" "$aim1 (ratio $rps_ratio)"
 row "gateway adds <= 0.2 ms p50 over direct (c1)" "$aim2 (adds $add_c1 ms)"
+if ((UNIQUE_TOKENS > 0)); then
+    new_ratio=$(ratio "${RPS[$G c$CONNS new-token]}" "${RPS[$H c$CONNS new-token]}")
+    aim3=$(awk -v r="$new_ratio" 'BEGIN { print (r >= 1.5) ? "MET" : "NOT MET" }')
+    row "gateway req/s >= 1.5 x haproxy (new tokens)" "$aim3 (ratio $new_ratio)"
+fi
 
 say ""
 say "== bench gateway"
