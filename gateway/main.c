@@ -35,7 +35,7 @@ const char *const gw_service_names[GW_SERVICES] = {
 static const struct config_entry gw_config_table[] = {
     {"listen", CONFIG_ADDR, K(listen), "127.0.0.1:8080", 0, 0, "HTTP host:port"},
     {"admin_listen", CONFIG_STRING, K(admin_listen), "127.0.0.1:9180", 0, 0,
-     "host:port of /metrics (and /healthz, /readyz), never public; empty: none"},
+     "host:port of /metrics (and /healthz, /readyz), never public; off: none"},
     {"max_connections_per_address", CONFIG_INT, K(max_connections_per_address), "64", 0, 1000000,
      "open connections from one client address (0: no cap)"},
     {"tls_listen", CONFIG_STRING, K(tls_listen), "", 0, 0, "HTTPS host:port (with tls_cert)"},
@@ -321,7 +321,7 @@ static int gw_admin_listen(struct gateway *gw)
 {
     struct config_addr addr;
     struct http_limits lim;
-    if (gw->cfg.admin_listen[0] == '\0')
+    if (gw->cfg.admin_listen[0] == '\0' || strcmp(gw->cfg.admin_listen, "off") == 0)
         return 0;
     if (config_parse_addr(gw->cfg.admin_listen, &addr) != 0) {
         log_error(NULL, "config key 'admin_listen': '%s' is not host:port", gw->cfg.admin_listen);

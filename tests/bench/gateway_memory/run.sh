@@ -17,7 +17,8 @@
 #   KEYS_DIR=dir            its JWT key directory (default .run/keys)
 #   REDIS_PORT=n            the Redis of that stack (revocations; default 6380)
 #   PROXY_SECRET=file       its proxy secret (default .run/secrets/gateway_proof; empty: none)
-#   CONNS=500 BODY_KB=960 HOLD_S=8   the attack (bounded: each phase takes HOLD_S + ~3 s)
+#   CONNS=500 BODY_KB=960 HOLD_S=5   the attack: each attacker connects again 200 ms after its
+#                                    connection ended, for HOLD_S s (a phase takes HOLD_S + ~4 s)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
@@ -56,7 +57,7 @@ TOKEN=$(node "$REPO/tests/bench/gateway/mint-token.mjs" "$KEYS_DIR")
 phase() { # phase NAME CAP
     cat >"$TMP/gateway.conf" <<CONF
 listen = $GW_ADDR
-admin_listen =
+admin_listen = off
 upstream_customer = $UPSTREAM_CUSTOMER
 rate_limit_rps = 0
 jwt_keys_dir = $KEYS_DIR
@@ -64,9 +65,9 @@ redis_port = $REDIS_PORT
 access_log = $TMP/access.log
 web_root = $REPO/web/dist
 drain_timeout_ms = 1000
-proxy_secret_file = $PROXY_SECRET
 max_connections_per_address = $2
 CONF
+    [[ -z $PROXY_SECRET ]] || echo "proxy_secret_file = $PROXY_SECRET" >>"$TMP/gateway.conf"
     "$GW_BIN" --config "$TMP/gateway.conf" >"$TMP/gateway.log" 2>&1 &
     GW_PID=$!
     local i
