@@ -24,6 +24,8 @@ enum gw_service {
 
 struct gw_config {
     struct config_addr listen;
+    char *admin_listen;
+    long max_connections_per_address;
     char *tls_listen;
     char *tls_cert;
     char *tls_key;
@@ -56,6 +58,8 @@ struct gateway {
     struct http_config http_cfg;
     struct proc proc;        /* config, loop, router, metrics, HTTP server, JWT keys, revocations */
     struct event_base *base; /* proc.base */
+    struct router admin_router; /* /metrics, /healthz, /readyz on admin_listen */
+    struct http_server *admin;
     struct gw_upstream *upstreams[GW_SERVICES];
     struct gw_static *web;
     struct gw_ratelimit *rl;

@@ -34,6 +34,10 @@ const char *const gw_service_names[GW_SERVICES] = {
 #define K(field) offsetof(struct gw_config, field)
 static const struct config_entry gw_config_table[] = {
     {"listen", CONFIG_ADDR, K(listen), "127.0.0.1:8080", 0, 0, "HTTP host:port"},
+    {"admin_listen", CONFIG_STRING, K(admin_listen), "127.0.0.1:9180", 0, 0,
+     "host:port of /metrics (and /healthz, /readyz), never public; off: none"},
+    {"max_connections_per_address", CONFIG_INT, K(max_connections_per_address), "64", 0, 1000000,
+     "open connections from one client address (0: no cap)"},
     {"tls_listen", CONFIG_STRING, K(tls_listen), "", 0, 0, "HTTPS host:port (with tls_cert)"},
     {"tls_cert", CONFIG_FILE, K(tls_cert), "", 0, 0, "PEM certificate chain"},
     {"tls_key", CONFIG_FILE, K(tls_key), "", 0, 0, "PEM private key"},
@@ -136,6 +140,13 @@ static void gw_readyz(struct http_request *req, void *arg)
                               revoke_ready(gw->proc.revoke) ? "ok" : "down", "upstreams", ups));
 }
 
+/* /metrics on the public port: it lives on admin_listen. */
+static void gw_metrics_elsewhere(struct http_request *req, void *arg)
+{
+    (void)arg;
+    http_reply_problem(req, 404, "not_found", "no such resource", NULL);
+}
+
 static void gw_metrics(struct http_request *req, void *arg)
 {
     struct gateway *gw = arg;
@@ -219,13 +230,17 @@ static void gw_done(struct http_request *req, void *arg)
     char path[512];
     util_format_time(util_wall_s(), ts, sizeof(ts));
     crmlog_json_escape(path, sizeof(path), &len, req->path ? req->path : "-");
+    /* the client's own id: util_valid_request_id let nothing through that needs escaping */
+    const char *crid = req->client_request_id[0] ? req->client_request_id : NULL;
     gw_oplog_record(gw->oplog, req, ri ? ri->user_id : NULL);
     fprintf(gw->access_log ? gw->access_log : stderr,
-            "{\"ts\":\"%s\",\"request_id\":\"%s\",\"ip\":\"%s\",\"method\":\"%s\","
-            "\"path\":\"%s\",\"status\":%d,\"bytes\":%zu,\"duration_ms\":%.3f,\"user\":%s%s%s}\n",
-            ts, req->request_id, req->client_ip, req->head.method ? req->head.method : "-", path,
-            req->status, req->resp_bytes, (double)(util_now_us() - req->start_us) / 1000.0,
-            ri ? "\"" : "", ri ? ri->user_id : "null", ri ? "\"" : "");
+            "{\"ts\":\"%s\",\"request_id\":\"%s\",\"client_request_id\":%s%s%s,\"ip\":\"%s\","
+            "\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"bytes\":%zu,\"duration_ms\":%.3f,"
+            "\"user\":%s%s%s}\n",
+            ts, req->request_id, crid ? "\"" : "", crid ? crid : "null", crid ? "\"" : "",
+            req->client_ip, req->head.method ? req->head.method : "-", path, req->status,
+            req->resp_bytes, (double)(util_now_us() - req->start_us) / 1000.0, ri ? "\"" : "",
+            ri ? ri->user_id : "null", ri ? "\"" : "");
 }
 
 /* Once a second: flush the access log, and pick up keys added to the key directory (one stat
@@ -264,7 +279,11 @@ static int gw_routes_add(struct gateway *gw)
     int rc = 0;
     rc |= router_add(&gw->proc.router, "GET", "/healthz", gw_healthz, gw, NULL, ROUTE_PUBLIC);
     rc |= router_add(&gw->proc.router, "GET", "/readyz", gw_readyz, gw, NULL, ROUTE_PUBLIC);
-    rc |= router_add(&gw->proc.router, "GET", "/metrics", gw_metrics, gw, NULL, ROUTE_PUBLIC);
+    rc |= router_add(&gw->proc.router, "GET", "/metrics", gw_metrics_elsewhere, gw, NULL,
+                     ROUTE_PUBLIC);
+    rc |= router_add(&gw->admin_router, "GET", "/metrics", gw_metrics, gw, NULL, ROUTE_PUBLIC);
+    rc |= router_add(&gw->admin_router, "GET", "/healthz", gw_healthz, gw, NULL, ROUTE_PUBLIC);
+    rc |= router_add(&gw->admin_router, "GET", "/readyz", gw_readyz, gw, NULL, ROUTE_PUBLIC);
     for (size_t i = 0; i < routes_count; i++) {
         const struct routes_entry *e = &routes_table[i];
         rc |= router_add(&gw->proc.router, e->method, e->pattern, gw_api_proxy, gw, e->permission,
@@ -296,11 +315,29 @@ static int gw_tls_setup(struct gateway *gw, struct config_addr *addr, bool *tls)
     return 0;
 }
 
+/* The admin listener (admin_listen): its own server and routes, no token checks, no access
+ * log; meant for loopback or a private network only. 0 or -1 (said in the log). */
+static int gw_admin_listen(struct gateway *gw)
+{
+    struct config_addr addr;
+    struct http_limits lim;
+    if (gw->cfg.admin_listen[0] == '\0' || strcmp(gw->cfg.admin_listen, "off") == 0)
+        return 0;
+    if (config_parse_addr(gw->cfg.admin_listen, &addr) != 0) {
+        log_error(NULL, "config key 'admin_listen': '%s' is not host:port", gw->cfg.admin_listen);
+        return -1;
+    }
+    http_limits_from_config(&gw->http_cfg, &lim);
+    gw->admin = http_server_new(gw->base, "gateway", &lim, &gw->admin_router, gw->proc.metrics);
+    return http_server_listen(gw->admin, &addr, NULL);
+}
+
 /* The upstream pools, one per service of shared/services.def; 0 or -1. */
 static int gw_upstreams_new(struct gateway *gw)
 {
     struct gw_upstream_opts uo = {gw->cfg.upstream_timeout_ms, gw->cfg.upstream_connect_timeout_ms,
-                                  gw->cfg.upstream_max_conns, gw->cfg.upstream_idle_conns};
+                                  gw->cfg.upstream_max_conns, gw->cfg.upstream_idle_conns,
+                                  &gw->proc.proof_key};
     for (int i = 0; i < GW_SERVICES; i++) {
         gw->upstreams[i] =
             gw_upstream_new(gw->proc.base, gw_service_names[i], &gw->cfg.upstream[i], &uo);
@@ -330,7 +367,8 @@ int main(int argc, char **argv)
                                    &gw.cfg.jwt_issuer,
                                    &gw.cfg.jwt_audience,
                                    GW_JWT_CACHE,
-                                   &gw.http_cfg};
+                                   &gw.http_cfg,
+                                   true};
     if (proc_start(&gw.proc, &spec, argc, argv, gw_pre, gw_done, &gw) != 0 ||
         gw_tls_setup(&gw, &tls_addr, &tls) != 0)
         goto out;
@@ -345,6 +383,11 @@ int main(int argc, char **argv)
     }
     rc = 1;
     gw.base = gw.proc.base;
+    router_init(&gw.admin_router);
+    http_server_limit_per_address(gw.proc.http, gw.cfg.max_connections_per_address);
+    if (gw.proc.proof_key.len == 0)
+        log_warn(NULL, "config key 'proxy_secret_file' is not set: the services will not believe "
+                       "the client addresses and request ids the gateway forwards");
     if (gw_upstreams_new(&gw) != 0)
         goto out;
     gw.web = gw_static_new(gw.cfg.web_root);
@@ -357,7 +400,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (proc_listen(&gw.proc, &gw.cfg.listen, NULL) != 0 ||
-        (tls && proc_listen(&gw.proc, &tls_addr, gw.ssl_ctx) != 0))
+        (tls && proc_listen(&gw.proc, &tls_addr, gw.ssl_ctx) != 0) || gw_admin_listen(&gw) != 0)
         goto out;
     gw.flush_timer = event_new(gw.base, -1, EV_PERSIST, gw_flush, &gw);
     struct timeval ftv = {1, 0};
@@ -366,6 +409,9 @@ int main(int argc, char **argv)
     proc_run(&gw.proc);
     rc = 0;
 out:
+    http_server_free(gw.admin);
+    if (gw.base)
+        router_cleanup(&gw.admin_router);
     proc_close_http(&gw.proc); /* its requests go before the upstream pools they wait on */
     for (int i = 0; i < GW_SERVICES; i++)
         gw_upstream_free(gw.upstreams[i]);

@@ -3,6 +3,7 @@
 #include "proxy.h"
 #include "crmlog.h"
 #include "httpparse.h"
+#include "proof.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -145,15 +146,12 @@ static void ex_fail(struct gw_exchange *ex, int status, const char *code, const 
 
 static bool hop_by_hop(const char *name)
 {
-    static const char *const hop[] = {"Connection",
-                                      "Keep-Alive",
-                                      "Proxy-Connection",
-                                      "TE",
-                                      "Trailer",
-                                      "Transfer-Encoding",
-                                      "Upgrade",
-                                      "Proxy-Authenticate",
-                                      "Proxy-Authorization"};
+    static const char *const hop[] = {"Connection", "Keep-Alive", "Proxy-Connection", "TE",
+                                      "Trailer", "Transfer-Encoding", "Upgrade",
+                                      "Proxy-Authenticate", "Proxy-Authorization",
+                                      /* the gateway answers Expect itself (http.c): a service
+                                       * would send a 100 of its own */
+                                      "Expect"};
     for (size_t i = 0; i < ARRAY_LEN(hop); i++) {
         if (strcasecmp(name, hop[i]) == 0)
             return true;
@@ -164,8 +162,9 @@ static bool hop_by_hop(const char *name)
 /* Headers a client must never be able to set for the services: identity and forwarding. */
 static bool client_forbidden(const char *name)
 {
-    static const char *const prefixes[] = {"X-Crm-",    "X-User",    "X-Auth-",     "X-Forwarded-",
-                                           "X-Real-Ip", "X-Remote-", "Remote-User", "X-Request-Id"};
+    static const char *const prefixes[] = {"X-Crm-",       "X-User",       "X-Auth-",
+                                           "X-Forwarded-", "X-Real-Ip",    "X-Remote-",
+                                           "Remote-User",  "X-Request-Id", "X-Client-Request-Id"};
     for (size_t i = 0; i < ARRAY_LEN(prefixes); i++) {
         if (strncasecmp(name, prefixes[i], strlen(prefixes[i])) == 0)
             return true;
@@ -186,6 +185,7 @@ static void ex_complete(struct gw_exchange *ex, struct evbuffer *body)
             ctype = v;
         else if (!hop_by_hop(n) && strcasecmp(n, "Content-Length") != 0 &&
                  strcasecmp(n, "Date") != 0 && strcasecmp(n, "X-Request-Id") != 0 &&
+                 strcasecmp(n, "X-Client-Request-Id") != 0 &&
                  strcasecmp(n, "X-Content-Type-Options") != 0)
             http_add_header(req, n, v);
     }
@@ -215,7 +215,7 @@ static void ex_read(struct gw_exchange *ex)
     struct evbuffer *in = bufferevent_get_input(ex->conn->bev);
     if (evbuffer_get_length(in) > 0)
         ex->got_bytes = true;
-    if (!ex->head_done) {
+    while (!ex->head_done) {
         struct evbuffer_ptr p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
         if (p.pos < 0) {
             if (evbuffer_get_length(in) > PROXY_MAX_RESPONSE_HEAD)
@@ -226,9 +226,15 @@ static void ex_read(struct gw_exchange *ex)
         int rc = http_parse_response_head((const char *)evbuffer_pullup(in, (ev_ssize_t)hlen), hlen,
                                           &ex->head);
         evbuffer_drain(in, hlen);
-        if (rc != 0 || ex->head.status < 200) {
+        if (rc != 0 || ex->head.status < 100 || ex->head.status == 101) {
             ex_fail(ex, 502, "bad_gateway", "the service sent a malformed response");
             return;
+        }
+        if (ex->head.status < 200) {
+            /* an interim answer (100 Continue, 103): the final one follows; the service is
+             * carrying the request out, so this is never a failure */
+            http_head_cleanup(&ex->head);
+            continue;
         }
         ex->head_done = true;
         const char *conn = http_head_get(&ex->head, "Connection");
@@ -390,10 +396,24 @@ static void ex_send(struct gw_exchange *ex)
             continue;
         evbuffer_add_printf(out, "%s: %s\r\n", n, req->head.headers[i].value);
     }
+    /* What the gateway vouches for, signed: the service believes the address, the ids and
+     * the token's verification only with this proof. */
+    const char *proto = ex->tls ? "https" : "http";
+    const struct proof_fields pf = {req->head.method,
+                                    req->head.target,
+                                    req->request_id,
+                                    req->client_ip,
+                                    proto,
+                                    req->client_request_id[0] ? req->client_request_id : NULL,
+                                    http_req_header(req, "Authorization")};
+    char proof[PROOF_VALUE_MAX];
+    proof_make(u->opts.proof_key, util_wall_s(), &pf, proof);
+    if (req->client_request_id[0])
+        evbuffer_add_printf(out, "X-Client-Request-Id: %s\r\n", req->client_request_id);
     evbuffer_add_printf(out,
                         "X-Request-Id: %s\r\nX-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\n"
-                        "Content-Length: %zu\r\n\r\n",
-                        req->request_id, req->client_ip, ex->tls ? "https" : "http", req->body_len);
+                        "%s: %s\r\nContent-Length: %zu\r\n\r\n",
+                        req->request_id, req->client_ip, proto, PROOF_HEADER, proof, req->body_len);
     if (req->body_len)
         evbuffer_add(out, req->body, req->body_len);
     /* Idle connections already have data pending? A reused one answers from here on. */

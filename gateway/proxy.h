@@ -13,10 +13,11 @@
 struct gw_upstream;
 
 struct gw_upstream_opts {
-    long timeout_ms;         /* whole exchange, after which the client gets 504 */
-    long connect_timeout_ms; /* connecting, after which the client gets 502 */
-    long max_conns;          /* open connections (busy + idle) at most; then 503 */
-    long idle_conns;         /* idle keep-alive connections kept */
+    long timeout_ms;                   /* whole exchange, after which the client gets 504 */
+    long connect_timeout_ms;           /* connecting, after which the client gets 502 */
+    long max_conns;                    /* open connections (busy + idle) at most; then 503 */
+    long idle_conns;                   /* idle keep-alive connections kept */
+    const struct proof_key *proof_key; /* signs what the gateway vouches for (X-Crm-Proof) */
 };
 
 struct gw_upstream *gw_upstream_new(struct event_base *base, const char *name,

@@ -22,7 +22,8 @@ typedef void (*authz_caller_fn)(struct http_request *req, json_t *claims);
  * Decide whether the caller of 'req' may reach its route; meant for a pre-handler hook.
  *
  * A public route (ROUTE_PUBLIC) passes unchecked. Any other needs 'Authorization: Bearer
- * <token>' where the token verifies with 'v' at the wall-clock now (jwtv_verify), is not revoked
+ * <token>' where the token verifies with 'v' at the wall-clock now (jwtv_verify; the gateway's
+ * proven requests with jwtv_verify_vouched, the signature checked there), is not revoked
  * in 'rv' (its 'jti', or its 'sub' since after it was issued: 'iat_ms', else 'iat' * 1000), and
  * has the route's permission in its 'perms' claim (routes_perms_allow). 'on_caller' (may be
  * NULL) sees the claims of every token that verified, refused afterwards or not.

@@ -21,9 +21,22 @@
 #include <time.h>
 #include <unistd.h>
 
-enum conn_state { CONN_HEAD, CONN_BODY, CONN_HANDLING, CONN_WRITING };
+/* CONN_LINGER: a reply went out before the body was read; the rest of what the client sends is
+ * read and thrown away for a moment after our FIN, so that closing with unread bytes does not
+ * reset the connection before the client has read the reply. */
+enum conn_state { CONN_HEAD, CONN_BODY, CONN_HANDLING, CONN_WRITING, CONN_LINGER };
 
 #define HTTP_KEEPALIVE_IDLE_MS 15000
+#define HTTP_LINGER_MS         2000
+#define HTTP_LINGER_MAX_BYTES  (4 << 20)
+#define HTTP_ADDR_BUCKETS      1024
+
+/* Open connections of one client address (when the server caps them). */
+struct addr_count {
+    char ip[64];
+    long n;
+    struct addr_count *next;
+};
 
 struct http_conn {
     struct http_server *srv;
@@ -35,6 +48,10 @@ struct http_conn {
     char client_ip[64];
     bool tls;
     bool close_after;
+    bool body_pending; /* a body was announced and is not read yet */
+    bool linger;       /* close with CONN_LINGER */
+    size_t lingered;   /* bytes thrown away while lingering */
+    struct addr_count *addr;
     unsigned nreq;
     struct http_conn *prev, *next;
 };
@@ -58,6 +75,8 @@ struct http_server {
     int nlisteners;
     struct http_conn *conns;
     long nconns;
+    size_t buffered; /* request body bytes reserved by requests (max_buffered_bytes) */
+    struct addr_count *addrs[HTTP_ADDR_BUCKETS];
     long norphans; /* requests still being handled whose client left */
     bool draining;
     void (*drain_done)(void *);
@@ -79,8 +98,14 @@ const struct config_entry http_config_table[] = {
     {"drain_timeout_ms", CONFIG_INT, K(drain_timeout_ms), "10000", 0, 600000,
      "graceful drain on SIGTERM"},
     {"max_connections", CONFIG_INT, K(max_connections), "10000", 1, 1000000, "open connections"},
+    {"max_public_body_bytes", CONFIG_INT, K(max_public_body_bytes), "16384", 256, 64 << 20,
+     "413 above, on a route that needs no token (login, refresh)"},
+    {"max_buffered_body_bytes", CONFIG_INT, K(max_buffered_body_bytes), "33554432", 65536, 1L << 36,
+     "request bodies of all connections together; 503 with Retry-After above"},
     {"trusted_proxy", CONFIG_STRING, K(trusted_proxy), "", 0, 0,
-     "address of the proxy (the gateway) whose X-Forwarded-For names the client; empty: none"},
+     "when set, only this peer's gateway proofs are believed (see proxy_secret_file)"},
+    {"proxy_secret_file", CONFIG_FILE, K(proxy_secret_file), "", 0, 0,
+     "the secret the gateway signs forwarded requests with (X-Crm-Proof); empty: no gateway"},
     CONFIG_END,
 };
 #undef K
@@ -89,6 +114,9 @@ void http_limits_from_config(const struct http_config *c, struct http_limits *ou
 {
     out->max_header_bytes = (size_t)c->max_header_bytes;
     out->max_body_bytes = (size_t)c->max_body_bytes;
+    out->max_public_body_bytes = (size_t)c->max_public_body_bytes;
+    out->max_buffered_bytes = (size_t)c->max_buffered_body_bytes;
+    out->max_conns_per_addr = 0;
     out->header_timeout_ms = c->header_timeout_ms;
     out->body_timeout_ms = c->body_timeout_ms;
     out->write_timeout_ms = 30000;
@@ -142,6 +170,8 @@ const char *http_status_text(int status)
         return "Content Too Large";
     case 415:
         return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
     case 422:
         return "Unprocessable Content";
     case 423:
@@ -214,6 +244,7 @@ static void request_free(struct http_request *r)
         return;
     if (r->user && r->user_free)
         r->user_free(r->user);
+    r->srv->buffered -= r->body_reserved;
     http_head_cleanup(&r->head);
     http_query_cleanup(&r->query);
     free(r->path);
@@ -274,11 +305,18 @@ static void request_finish(struct http_request *req, int status, const char *cty
         c->close_after = true;
     if (!req->keep_alive)
         c->close_after = true;
+    if (c->body_pending) {
+        /* refused before its body was read: the unread body must not be taken for a request */
+        c->close_after = true;
+        c->linger = true;
+    }
 
     struct evbuffer *out = bufferevent_get_output(c->bev);
     evbuffer_add_printf(
         out, "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %zu\r\nX-Request-Id: %s\r\n", status,
         http_status_text(status), http_date(), req->resp_bytes, req->request_id);
+    if (req->client_request_id[0])
+        evbuffer_add_printf(out, "X-Client-Request-Id: %s\r\n", req->client_request_id);
     if (ctype)
         evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
     if (!req->has_cache_control)
@@ -364,17 +402,25 @@ static void conn_send_error(struct http_conn *c, int status, const char *code, c
     conn_error_reply(c, status, code, detail);
 }
 
-/* Route the complete request and call its handler. */
-static void conn_dispatch(struct http_conn *c)
+/* Run the handler of a request whose head (and body, if any) has been read. */
+static void conn_run(struct http_conn *c)
+{
+    struct http_request *req = c->req;
+    c->state = CONN_HANDLING;
+    c->body_pending = false;
+    event_del(c->timer);
+    bufferevent_disable(c->bev, EV_READ);
+    req->route->fn(req, req->route->arg);
+}
+
+/* Route the request whose head arrived and run the pre hook (token and permission), before
+ * any of its body is read: a refusal costs the client's body nothing. Returns true when the
+ * request may go on, false when it has been answered. */
+static bool conn_route(struct http_conn *c, size_t body_len)
 {
     struct http_request *req = c->req;
     struct http_server *s = c->srv;
     char allow[64];
-
-    c->state = CONN_HANDLING;
-    c->nreq++;
-    event_del(c->timer);
-    bufferevent_disable(c->bev, EV_READ);
 
     const char *target = req->head.target;
     const char *q = strchr(target, '?');
@@ -382,35 +428,81 @@ static void conn_dispatch(struct http_conn *c)
     req->path = xstrndup(target, plen);
     if (!http_path_is_clean(req->path, plen)) {
         http_reply_problem(req, 400, "bad_path", "the request path is malformed", NULL);
-        return;
+        return false;
     }
     if (http_query_parse(q ? q + 1 : NULL, &req->query) != 0) {
         json_t *errs = json_array();
         json_array_append_new(errs, json_pack("{s:s,s:s}", "field", "query", "message",
                                               "malformed or more than 64 parameters"));
         http_reply_problem(req, 400, "bad_query", "the query string is malformed", errs);
-        return;
+        return false;
     }
     const struct router_route *rt = NULL;
     switch (router_match(s->router, req->head.method, req->path, &rt, &req->params, allow,
                          sizeof(allow))) {
     case ROUTER_NOT_FOUND:
         http_reply_problem(req, 404, "not_found", "no such resource", NULL);
-        return;
+        return false;
     case ROUTER_METHOD_NOT_ALLOWED:
         http_add_header(req, "Allow", allow);
         http_reply_problem(req, 405, "method_not_allowed", "this method is not allowed here", NULL);
-        return;
+        return false;
     case ROUTER_FOUND:
         break;
     }
     req->route = rt;
+    /* Anyone may send to a route without a token: it gets a small body. */
+    if ((rt->flags & ROUTE_PUBLIC) && body_len > s->lim.max_public_body_bytes) {
+        char detail[96];
+        snprintf(detail, sizeof(detail), "the body is larger than %zu bytes",
+                 s->lim.max_public_body_bytes);
+        http_reply_problem(req, 413, "payload_too_large", detail, NULL);
+        return false;
+    }
     if (s->pre && !s->pre(req, s->hook_arg))
-        return;
-    rt->fn(req, rt->arg);
+        return false;
+    return true;
 }
 
-/* Parse a complete head at the front of 'in' ('head_len' bytes) and set up the body read. */
+/* Who the client is and which id the request has: the gateway's word when the request carries
+ * its valid, fresh proof (and comes from trusted_proxy when that is set), else the socket peer
+ * and an id made here, the client's own X-Request-Id kept apart as its correlation id. */
+static void conn_identify(struct http_conn *c, struct http_request *req)
+{
+    const struct http_server *s = c->srv;
+    const char *rid = http_head_get(&req->head, "X-Request-Id");
+    const char *crid = http_head_get(&req->head, "X-Client-Request-Id");
+    const char *xff = http_head_get(&req->head, "X-Forwarded-For");
+    const char *proof = http_head_get(&req->head, PROOF_HEADER);
+    unsigned char addr[16];
+
+    if (proof && s->lim.proof_key && s->lim.proof_key->len &&
+        (s->lim.trusted_proxy[0] == '\0' || strcmp(c->client_ip, s->lim.trusted_proxy) == 0) &&
+        rid && util_valid_request_id(rid) && xff &&
+        (inet_pton(AF_INET, xff, addr) == 1 || inet_pton(AF_INET6, xff, addr) == 1)) {
+        const struct proof_fields f = {req->head.method,
+                                       req->head.target,
+                                       rid,
+                                       xff,
+                                       http_head_get(&req->head, "X-Forwarded-Proto"),
+                                       crid,
+                                       http_head_get(&req->head, "Authorization")};
+        req->proven = proof_check(s->lim.proof_key, util_wall_s(), proof, &f);
+    }
+    if (req->proven) {
+        snprintf(req->request_id, sizeof(req->request_id), "%s", rid);
+        snprintf(req->client_ip, sizeof(req->client_ip), "%s", xff);
+        if (crid && util_valid_request_id(crid))
+            snprintf(req->client_request_id, sizeof(req->client_request_id), "%s", crid);
+        return;
+    }
+    util_random_hex(req->request_id, 32);
+    if (rid && util_valid_request_id(rid))
+        snprintf(req->client_request_id, sizeof(req->client_request_id), "%s", rid);
+}
+
+/* Parse a complete head at the front of 'in' ('head_len' bytes), check it, route it and run the
+ * pre hook; then set up the body read (with 100 Continue when the client waits for it). */
 static void conn_take_head(struct http_conn *c, struct evbuffer *in, size_t head_len)
 {
     struct http_server *s = c->srv;
@@ -420,31 +512,13 @@ static void conn_take_head(struct http_conn *c, struct evbuffer *in, size_t head
     evbuffer_drain(in, head_len);
     c->req = req;
 
-    const char *rid = http_head_get(&req->head, "X-Request-Id");
-    if (rid && util_valid_request_id(rid))
-        snprintf(req->request_id, sizeof(req->request_id), "%s", rid);
-    else
-        util_random_hex(req->request_id, 32);
-
-    /* Behind the gateway the peer is the gateway: the client is the last X-Forwarded-For
-     * address, believed only from the configured proxy and only when it is an address. */
-    const char *xff = rc == 0 ? http_head_get(&req->head, "X-Forwarded-For") : NULL;
-    if (xff && s->lim.trusted_proxy[0] && strcmp(c->client_ip, s->lim.trusted_proxy) == 0) {
-        const char *last = strrchr(xff, ',');
-        last = last ? last + 1 : xff;
-        while (*last == ' ')
-            last++;
-        unsigned char addr[16];
-        char ip[64];
-        snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(last, " "), last);
-        if (inet_pton(AF_INET, ip, addr) == 1 || inet_pton(AF_INET6, ip, addr) == 1)
-            snprintf(req->client_ip, sizeof(req->client_ip), "%s", ip);
-    }
     if (rc != 0) {
+        util_random_hex(req->request_id, 32);
         conn_send_error(c, rc, rc == 431 ? "headers_too_large" : "bad_request",
                         rc == 431 ? "too many header fields" : "the request is malformed");
         return;
     }
+    conn_identify(c, req);
     const char *conn_hdr = http_head_get(&req->head, "Connection");
     req->keep_alive = req->head.minor >= 1 ? !(conn_hdr && strcasecmp(conn_hdr, "close") == 0)
                                            : (conn_hdr && strcasecmp(conn_hdr, "keep-alive") == 0);
@@ -469,6 +543,7 @@ static void conn_take_head(struct http_conn *c, struct evbuffer *in, size_t head
         conn_send_error(c, 400, "bad_request", "the Content-Length header is malformed");
         return;
     }
+    c->body_pending = body_len > 0;
     if (body_len > s->lim.max_body_bytes) {
         char detail[96];
         snprintf(detail, sizeof(detail), "the body is larger than %zu bytes",
@@ -476,15 +551,36 @@ static void conn_take_head(struct http_conn *c, struct evbuffer *in, size_t head
         conn_send_error(c, 413, "payload_too_large", detail);
         return;
     }
-    if (body_len == 0) {
-        conn_dispatch(c);
+    const char *expect = http_head_get(&req->head, "Expect");
+    if (expect && strcasecmp(expect, "100-continue") != 0) {
+        conn_send_error(c, 417, "expectation_failed", "only Expect: 100-continue is understood");
         return;
     }
-    const char *expect = http_head_get(&req->head, "Expect");
-    if (expect && strcasecmp(expect, "100-continue") == 0)
+    c->state = CONN_HANDLING;
+    c->nreq++;
+    event_del(c->timer);
+    bufferevent_disable(c->bev, EV_READ);
+    if (!conn_route(c, body_len))
+        return;
+    if (body_len == 0) {
+        conn_run(c);
+        return;
+    }
+    /* The bodies being read or held by all connections together stay within a budget. */
+    if (body_len > s->lim.max_buffered_bytes - s->buffered) {
+        http_add_header(req, "Retry-After", "1");
+        http_reply_problem(req, 503, "overloaded", "too many request bodies in flight", NULL);
+        return;
+    }
+    req->body_reserved = body_len;
+    s->buffered += body_len;
+    if (expect)
         evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
     c->body_need = body_len;
     c->state = CONN_BODY;
+    /* room for this body and the head of a pipelined request behind it */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, body_len + s->lim.max_header_bytes + 4096);
+    bufferevent_enable(c->bev, EV_READ);
     timer_set(c->timer, s->lim.body_timeout_ms);
 }
 
@@ -493,6 +589,14 @@ static void conn_process(struct http_conn *c)
     struct http_server *s = c->srv;
     struct evbuffer *in = bufferevent_get_input(c->bev);
 
+    if (c->state == CONN_LINGER) {
+        size_t n = evbuffer_get_length(in);
+        c->lingered += n;
+        evbuffer_drain(in, n);
+        if (c->lingered > HTTP_LINGER_MAX_BYTES)
+            conn_free(c);
+        return;
+    }
     if (c->state == CONN_HEAD) {
         size_t avail = evbuffer_get_length(in);
         if (avail == 0)
@@ -516,7 +620,7 @@ static void conn_process(struct http_conn *c)
         evbuffer_remove(in, req->body, c->body_need);
         req->body[c->body_need] = '\0';
         req->body_len = c->body_need;
-        conn_dispatch(c);
+        conn_run(c);
     }
 }
 
@@ -533,6 +637,18 @@ static void conn_on_write(struct bufferevent *bev, void *arg)
     (void)bev;
     if (c->state != CONN_WRITING)
         return;
+    if (c->close_after && c->linger && !c->srv->draining) {
+        /* FIN after the reply, then read what still comes until the client closes too */
+        evutil_socket_t fd = bufferevent_getfd(c->bev);
+        if (fd >= 0 && !c->tls)
+            shutdown(fd, SHUT_WR);
+        c->state = CONN_LINGER;
+        bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+        bufferevent_enable(c->bev, EV_READ);
+        timer_set(c->timer, HTTP_LINGER_MS);
+        conn_process(c);
+        return;
+    }
     if (c->close_after) {
         conn_free(c);
         return;
@@ -544,6 +660,7 @@ static void conn_on_write(struct bufferevent *bev, void *arg)
     timer_set(c->timer, c->srv->lim.header_timeout_ms > HTTP_KEEPALIVE_IDLE_MS
                             ? c->srv->lim.header_timeout_ms
                             : HTTP_KEEPALIVE_IDLE_MS);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, c->srv->lim.max_header_bytes + 4096);
     bufferevent_enable(c->bev, EV_READ);
     conn_process(c);
 }
@@ -562,12 +679,45 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct evbuffer *in = bufferevent_get_input(c->bev);
-    if (c->state == CONN_HEAD && evbuffer_get_length(in) == 0) {
-        conn_free(c); /* idle keep-alive connection: close quietly */
+    if (c->state == CONN_LINGER || (c->state == CONN_HEAD && evbuffer_get_length(in) == 0)) {
+        conn_free(c); /* idle keep-alive connection, or lingered enough: close quietly */
         return;
     }
     if (c->state == CONN_HEAD || c->state == CONN_BODY)
         conn_send_error(c, 408, "request_timeout", "the request did not arrive in time");
+}
+
+/* The count of open connections from 'ip', made when missing. */
+static struct addr_count *addr_get(struct http_server *s, const char *ip)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = ip; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    struct addr_count **pp = &s->addrs[h % HTTP_ADDR_BUCKETS];
+    for (struct addr_count *a = *pp; a; a = a->next) {
+        if (strcmp(a->ip, ip) == 0)
+            return a;
+    }
+    struct addr_count *a = xcalloc(1, sizeof(*a));
+    snprintf(a->ip, sizeof(a->ip), "%s", ip);
+    a->next = *pp;
+    *pp = a;
+    return a;
+}
+
+static void addr_put(struct http_server *s, struct addr_count *a)
+{
+    if (a == NULL || --a->n > 0)
+        return;
+    for (size_t i = 0; i < HTTP_ADDR_BUCKETS; i++) {
+        for (struct addr_count **pp = &s->addrs[i]; *pp; pp = &(*pp)->next) {
+            if (*pp == a) {
+                *pp = a->next;
+                free(a);
+                return;
+            }
+        }
+    }
 }
 
 static void conn_free(struct http_conn *c)
@@ -590,6 +740,7 @@ static void conn_free(struct http_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     s->nconns--;
+    addr_put(s, c->addr);
     event_free(c->timer);
     bufferevent_free(c->bev);
     free(c);
@@ -601,23 +752,35 @@ static void server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, str
 {
     struct http_listener *l = arg;
     struct http_server *s = l->srv;
+    char ip[64] = "";
     (void)lev;
     (void)salen;
     if (s->draining || s->nconns >= s->lim.max_connections) {
         evutil_closesocket(fd);
         return;
     }
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
+    struct addr_count *addr = NULL;
+    if (s->lim.max_conns_per_addr > 0) {
+        addr = addr_get(s, ip);
+        if (addr->n >= s->lim.max_conns_per_addr) {
+            addr->n++; /* addr_put undoes it and frees an entry made just now */
+            addr_put(s, addr);
+            evutil_closesocket(fd);
+            return;
+        }
+        addr->n++;
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
     struct http_conn *c = xcalloc(1, sizeof(*c));
     c->srv = s;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->client_ip,
-                  sizeof(c->client_ip));
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->client_ip,
-                  sizeof(c->client_ip));
+    c->addr = addr;
+    snprintf(c->client_ip, sizeof(c->client_ip), "%s", ip);
     if (l->ssl_ctx) {
         SSL *ssl = SSL_new(l->ssl_ctx);
         c->bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
@@ -629,6 +792,7 @@ static void server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, str
     }
     if (c->bev == NULL) {
         evutil_closesocket(fd);
+        addr_put(s, addr);
         free(c);
         return;
     }
@@ -636,9 +800,8 @@ static void server_on_accept(struct evconnlistener *lev, evutil_socket_t fd, str
     bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
     struct timeval wtv = {s->lim.write_timeout_ms / 1000, (s->lim.write_timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(c->bev, NULL, &wtv);
-    /* Never buffer more than a head plus a body from one client. */
-    bufferevent_setwatermark(c->bev, EV_READ, 0,
-                             s->lim.max_header_bytes + s->lim.max_body_bytes + 4096);
+    /* A head at a time: a body is read only once its head passed (conn_take_head). */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, s->lim.max_header_bytes + 4096);
     bufferevent_enable(c->bev, EV_READ);
     c->state = CONN_HEAD;
     timer_set(c->timer, s->lim.header_timeout_ms);
@@ -705,6 +868,16 @@ long http_server_connections(struct http_server *s)
     return s->nconns;
 }
 
+void http_server_limit_per_address(struct http_server *s, long n)
+{
+    s->lim.max_conns_per_addr = n;
+}
+
+size_t http_server_buffered(struct http_server *s)
+{
+    return s->buffered;
+}
+
 static void server_on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
     struct http_server *s = arg;
@@ -732,7 +905,8 @@ void http_server_drain(struct http_server *s, void (*done)(void *), void *arg)
     struct http_conn *c = s->conns;
     while (c) {
         struct http_conn *next = c->next;
-        if (c->state == CONN_HEAD && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+        if (c->state == CONN_LINGER ||
+            (c->state == CONN_HEAD && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0))
             conn_free(c);
         else
             c->close_after = true;
@@ -756,5 +930,12 @@ void http_server_free(struct http_server *s)
     }
     if (s->drain_timer)
         event_free(s->drain_timer);
+    for (size_t i = 0; i < HTTP_ADDR_BUCKETS; i++) {
+        while (s->addrs[i]) {
+            struct addr_count *a = s->addrs[i];
+            s->addrs[i] = a->next;
+            free(a);
+        }
+    }
     free(s);
 }

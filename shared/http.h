@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "httpparse.h"
+#include "proof.h"
 #include "router.h"
 
 struct metrics;
@@ -19,14 +20,22 @@ struct http_server;
 struct http_conn;
 
 struct http_limits {
-    size_t max_header_bytes; /* request line + headers; over it: 431 */
-    size_t max_body_bytes;   /* over it: 413 */
-    long header_timeout_ms;  /* a complete head must arrive within this (slowloris); idle too */
-    long body_timeout_ms;    /* the body must arrive within this after the head */
-    long write_timeout_ms;   /* a client that does not read is dropped */
+    size_t max_header_bytes;      /* request line + headers; over it: 431 */
+    size_t max_body_bytes;        /* over it: 413 */
+    size_t max_public_body_bytes; /* on a route without a token (login, refresh): 413 above */
+    size_t max_buffered_bytes;    /* bodies of all connections being read or held: 503 above */
+    long max_conns_per_addr;      /* open connections from one client address (0: no cap) */
+    long header_timeout_ms; /* a complete head must arrive within this (slowloris); idle too */
+    long body_timeout_ms;   /* the body must arrive within this after the head */
+    long write_timeout_ms;  /* a client that does not read is dropped */
     long max_connections;
     long drain_timeout_ms;  /* graceful drain on SIGTERM waits at most this */
-    char trusted_proxy[64]; /* peer whose X-Forwarded-For names the client ("" = nobody) */
+    char trusted_proxy[64]; /* when set, only this peer's proofs are believed */
+    /* The gateway's secret: a request carrying a valid, fresh proof by it (proof.h) names its
+     * client address, request id and client correlation id, and its token was verified by the
+     * gateway; without one the client is the socket peer and the request id is made here.
+     * The gateway itself sets no key for its own server: it believes no one. */
+    const struct proof_key *proof_key;
 };
 
 /* The limits as configuration keys, shared by every process that serves HTTP. */
@@ -37,7 +46,10 @@ struct http_config {
     long body_timeout_ms;
     long drain_timeout_ms;
     long max_connections;
+    long max_public_body_bytes;
+    long max_buffered_body_bytes;
     char *trusted_proxy;
+    char *proxy_secret_file;
 };
 extern const struct config_entry http_config_table[];
 void http_limits_from_config(const struct http_config *c, struct http_limits *out);
@@ -50,8 +62,11 @@ struct http_request {
     struct http_query query;
     char *body; /* NUL-terminated, body_len bytes */
     size_t body_len;
-    char request_id[65];
+    char request_id[65];        /* made here, or the proven gateway's */
+    char client_request_id[65]; /* the client's own X-Request-Id, kept apart ("" = none) */
     char client_ip[64];
+    bool proven; /* carried a valid proof of the gateway (so its token was verified there) */
+    size_t body_reserved; /* bytes of the buffered-body budget this request holds */
     uint64_t start_us;
     const struct router_route *route;
     struct router_params params;
@@ -66,7 +81,9 @@ struct http_request {
     bool tls; /* the client came over TLS */
 };
 
-/* Called before a matched route's handler: returns true to go on, false when it has replied. */
+/* Called when the head of a request for a matched route has arrived, before its body is read
+ * ('body' is still NULL): returns true to go on, false when it has replied (the body is then
+ * never read and the connection closes). */
 typedef bool (*http_pre_fn)(struct http_request *req, void *arg);
 /* Called after every reply (access log, operation log). */
 typedef void (*http_done_fn)(struct http_request *req, void *arg);
@@ -85,6 +102,10 @@ int http_server_listen(struct http_server *s, const struct config_addr *addr, SS
 void http_server_drain(struct http_server *s, void (*done)(void *), void *arg);
 
 long http_server_connections(struct http_server *s);
+/* Cap the open connections from one client address at 'n' (0: no cap); the gateway does. */
+void http_server_limit_per_address(struct http_server *s, long n);
+/* Bytes of request bodies buffered now (against max_buffered_bytes). */
+size_t http_server_buffered(struct http_server *s);
 void http_server_free(struct http_server *s);
 
 /* ---- replies: exactly one per request, always on the loop thread ---- */

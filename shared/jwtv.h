@@ -81,6 +81,12 @@ int jwtv_refresh_dir(struct jwtv *v, const char *dir, bool want_private, long lo
 enum jwtv_result jwtv_verify(struct jwtv *v, const char *token, int64_t now, json_t **claims)
     __attribute__((warn_unused_result));
 
+/* jwtv_verify without the ECDSA signature check, for a token the gateway verified and vouched
+ * for with its proof (http_request.proven): its form, algorithm, kid and claims (exp, nbf, iss,
+ * aud, sub) are still checked. Never fills the verified-token cache. */
+enum jwtv_result jwtv_verify_vouched(struct jwtv *v, const char *token, int64_t now,
+                                     json_t **claims) __attribute__((warn_unused_result));
+
 /* Sign 'claims' with the private key 'kid' (ES256, header kid and typ). Returns a malloc'd
  * token or NULL. */
 char *jwtv_sign(const struct jwtv *v, const char *kid, json_t *claims);

@@ -55,6 +55,11 @@ int proc_start(struct proc *p, const struct proc_spec *spec, int argc, char **ar
         log_error(NULL, "config key 'jwt_keys_dir': %s", err);
         return 2;
     }
+    if (proof_key_load(&p->proof_key, "proxy_secret_file", spec->http_cfg->proxy_secret_file, err,
+                       sizeof(err)) != 0) {
+        log_error(NULL, "%s", err);
+        return 2;
+    }
     if (p->check_only)
         return 0;
     signal(SIGPIPE, SIG_IGN);
@@ -65,6 +70,7 @@ int proc_start(struct proc *p, const struct proc_spec *spec, int argc, char **ar
     p->metrics = metrics_new(spec->name);
     struct http_limits lim;
     http_limits_from_config(spec->http_cfg, &lim);
+    lim.proof_key = spec->makes_proofs ? NULL : &p->proof_key;
     p->http = http_server_new(p->base, spec->name, &lim, &p->router, p->metrics);
     http_server_set_hooks(p->http, pre, done, hook_arg);
     return 0;

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "http.h"
 #include "jwtv.h"
+#include "proof.h"
 #include "router.h"
 
 struct revoke;
@@ -27,6 +28,7 @@ struct proc_spec {
     char *const *jwt_dir, *const *jwt_issuer, *const *jwt_audience;
     size_t jwt_cache; /* verified tokens kept */
     const struct http_config *http_cfg;
+    bool makes_proofs; /* the gateway: it signs with proxy_secret_file and believes no proof */
 };
 
 struct proc {
@@ -39,6 +41,7 @@ struct proc {
     struct metrics *metrics;
     struct http_server *http;
     struct jwtv jwt;
+    struct proof_key proof_key; /* from proxy_secret_file (len 0: none) */
     struct revoke *revoke;
     long long keys_mtime; /* of the key directory when last read */
     struct event *sig_term, *sig_int;

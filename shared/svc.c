@@ -649,7 +649,8 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
                                    &s.cfg.jwt_issuer,
                                    &s.cfg.jwt_audience,
                                    SVC_JWT_CACHE,
-                                   &s.http_cfg};
+                                   &s.http_cfg,
+                                   false};
     rc = proc_start(&s.proc, &spec, argc, argv, svc_pre, NULL, &s);
     if (rc != 0 || svc_read_password(&s) != 0) {
         rc = 2;

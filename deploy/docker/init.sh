@@ -2,6 +2,9 @@
 # init.sh — one-shot set-up run by the `init` service of docker-compose.yml before anything else:
 #   * /run/crm/secrets/db_<svc>: each service's database password (from CRM_DB_PASSWORD_<SVC>),
 #     readable only by that service's user; admin_password (CRM_ADMIN_PASSWORD) for auth;
+#   * /run/crm/secrets/gateway_proof: 32 random bytes (hex), made once: the gateway signs what it
+#     forwards with it and the services believe the client address and request id only with
+#     that proof (proxy_secret_file); readable by every C process, the only mounters of the volume;
 #   * /var/lib/crm/keys: one ES256 key pair (kid k<UTC time>) unless the volume has a public key
 #     already; the private key is readable only by auth, which signs the tokens;
 #   * /var/lib/crm/tls: a self-signed certificate for CRM_TLS_HOSTNAME unless one is there
@@ -43,6 +46,11 @@ printf '%s' "$CRM_ADMIN_PASSWORD" >"$secrets/admin_password.tmp"
 chown "$auth_uid:$auth_uid" "$secrets/admin_password.tmp"
 chmod 400 "$secrets/admin_password.tmp"
 mv "$secrets/admin_password.tmp" "$secrets/admin_password"
+if [ ! -s "$secrets/gateway_proof" ]; then
+    openssl rand -hex 32 >"$secrets/gateway_proof.tmp"
+    mv "$secrets/gateway_proof.tmp" "$secrets/gateway_proof"
+fi
+chmod 444 "$secrets/gateway_proof"
 chmod 755 "$secrets"
 
 if ! ls "$keys"/*.pub.pem >/dev/null 2>&1; then

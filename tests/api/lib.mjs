@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Shared helpers of the black-box API tests: the stack's addresses, token minting with the
 // test stack's own key (node's crypto, ES256 as JOSE wants it), problem+json checks, processes.
-import { createPrivateKey, createHmac, sign as cryptoSign } from 'node:crypto';
+import { createHash, createPrivateKey, createHmac, sign as cryptoSign } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
@@ -10,6 +10,8 @@ import { SERVICES, SERVICE_TABLE } from '../services.mjs';
 
 export const GATEWAY = process.env.CRM_TEST_GATEWAY ?? 'http://127.0.0.1:9080';
 export const GATEWAY_TLS = process.env.CRM_TEST_GATEWAY_TLS ?? 'https://127.0.0.1:9443';
+// the gateway's admin listener (admin_listen): /metrics lives there, never on the public port
+export const GATEWAY_ADMIN = process.env.CRM_TEST_GATEWAY_ADMIN ?? 'http://127.0.0.1:10180';
 export const STATE = process.env.CRM_TEST_STATE ?? '.run/test';
 export const KEYS = process.env.CRM_TEST_KEYS ?? `${STATE}/keys`;
 export const REPO = process.env.CRM_REPO ?? process.cwd();
@@ -57,6 +59,26 @@ export function token(payload = claims(), { kid, key, header } = {}) {
 }
 
 export const auth = (t = token()) => ({ authorization: `Bearer ${t}` });
+
+/** The headers the gateway adds when it forwards a request (shared/proof.c): the request id,
+ * the client address and X-Crm-Proof, the HMAC over them with the stack's proxy secret. For a
+ * drill that writes straight to a service as the gateway would, with request ids of its own. */
+export function asGateway({ method, target, requestId, clientIp = '127.0.0.1', proto = 'http', clientRequestId, authorization, t }) {
+  const key = readFileSync(`${STATE}/secrets/gateway_proof`, 'utf8').replace(/\s+$/, '');
+  const ts = t ?? Math.floor(Date.now() / 1000);
+  const field = (s) => {
+    const b = Buffer.from(s ?? '', 'utf8');
+    return Buffer.concat([Buffer.from(`${b.length}:`), b, Buffer.from('\n')]);
+  };
+  const mac = createHmac('sha256', key);
+  const authHex = createHash('sha256').update(authorization ?? '').digest('hex');
+  for (const f of ['crm-proof-v1', String(ts), method, target, requestId, clientIp, proto, clientRequestId, authHex]) mac.update(field(f));
+  return {
+    'x-request-id': requestId, 'x-forwarded-for': clientIp, 'x-forwarded-proto': proto,
+    ...(clientRequestId ? { 'x-client-request-id': clientRequestId } : {}),
+    'x-crm-proof': `v1 t=${ts} sig=${mac.digest('hex')}`,
+  };
+}
 
 /** Assert an RFC 9457 problem with 'status' (and 'code' when given); returns the body. */
 export async function expectProblem(res, status, code) {

@@ -66,15 +66,18 @@ test('keep-alive and pipelined requests are answered in order', async () => {
   assert.ok(first >= 0 && second > first, r.data);
 });
 
-test('X-Request-Id is kept when sane and generated otherwise', async () => {
+test('X-Request-Id is made by the gateway; a sane client id comes back as X-Client-Request-Id', async () => {
   const mine = await fetch(`${GATEWAY}/healthz`, { headers: { 'x-request-id': 'test-req-123' } });
-  assert.equal(mine.headers.get('x-request-id'), 'test-req-123');
+  assert.match(mine.headers.get('x-request-id'), /^[0-9a-f]{32}$/);
+  assert.equal(mine.headers.get('x-client-request-id'), 'test-req-123');
   const evil = await fetch(`${GATEWAY}/healthz`, { headers: { 'x-request-id': 'a b<script>' } });
   assert.match(evil.headers.get('x-request-id'), /^[0-9a-f]{32}$/);
-  // the gateway passes it to the service, which answers with the same id
+  assert.equal(evil.headers.get('x-client-request-id'), null);
+  // the gateway passes both to the service, which answers with the gateway's id
   const via = await fetch(`${GATEWAY}/api/v1/system/auth/info`, { headers: { ...auth(), 'x-request-id': 'trace-me-42' } });
   assert.equal(via.status, 200);
-  assert.equal(via.headers.get('x-request-id'), 'trace-me-42');
+  assert.match(via.headers.get('x-request-id'), /^[0-9a-f]{32}$/);
+  assert.equal(via.headers.get('x-client-request-id'), 'trace-me-42');
 });
 
 test('strict methods: 405 lists what is allowed', async () => {

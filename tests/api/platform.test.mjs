@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import https from 'node:https';
-import { GATEWAY, GATEWAY_TLS, REPO, SERVICES, STATE, api, auth, eventually, expectProblem, healthy, mysql, pidOf, serviceUrl, supervisorctl, tokenOf } from './lib.mjs';
+import { GATEWAY, GATEWAY_ADMIN, GATEWAY_TLS, REPO, SERVICES, STATE, api, auth, eventually, expectProblem, healthy, mysql, pidOf, serviceUrl, supervisorctl, tokenOf } from './lib.mjs';
 
 test('every process is healthy and ready', async () => {
   for (const svc of SERVICES) {
@@ -26,7 +26,7 @@ test('every process is healthy and ready', async () => {
 
 test('/metrics is Prometheus text with route, status, latency and queue depth', async () => {
   await fetch(`${GATEWAY}/api/v1/system/auth/info`, { headers: auth() });
-  const gm = await fetch(`${GATEWAY}/metrics`);
+  const gm = await fetch(`${GATEWAY_ADMIN}/metrics`);
   assert.match(gm.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
   const text = await gm.text();
   assert.match(text, /crm_http_requests_total\{svc="gateway",route="\/api\/v1\/system\/\{service\}\/info",method="GET",status="200"\} \d+/);

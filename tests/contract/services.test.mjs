@@ -261,3 +261,22 @@ test('openapi.yaml and asyncapi.yaml name the services and producers of services
     }
     assert.deepEqual(problems, [], report(`the contracts and ${DEF} disagree`, problems));
 });
+
+test('docker-compose.yml: the gateway and every service hold the proxy secret, the admin listener stays private', () => {
+    const problems = [];
+    const SECRET = '/run/crm/secrets/gateway_proof';
+    const line = `proxy_secret_file = ${SECRET}`;
+    for (const f of ['deploy/docker/service.conf.in', 'deploy/docker/gateway.conf']) {
+        if (!read(f).split('\n').includes(line)) problems.push(`${f} lacks '${line}'`);
+    }
+    if (!read('deploy/docker/init.sh').includes('$secrets/gateway_proof')) problems.push('deploy/docker/init.sh does not make gateway_proof');
+    const gw = svc('gateway');
+    if (!(gw.volumes ?? []).includes('crm-secrets:/run/crm/secrets:ro')) problems.push(`${COMPOSE} services.gateway.volumes lacks crm-secrets:/run/crm/secrets:ro`);
+    const admin = gw.environment?.CRM_ADMIN_LISTEN ?? '';
+    if (admin.split(':')[0] !== backendIp('gateway')) problems.push(`CRM_ADMIN_LISTEN is '${admin}', not on the gateway's backend address`);
+    const adminPort = admin.split(':')[1];
+    for (const p of gw.ports ?? []) {
+        if (String(p).split(':').pop() === adminPort) problems.push(`the admin port ${adminPort} is published (${p})`);
+    }
+    assert.deepEqual(problems, [], report(`${COMPOSE}: the gateway's proof and admin address`, problems));
+});

@@ -19,7 +19,7 @@ import crypto from 'node:crypto'
 import { chromium } from 'playwright-core'
 import {
   GATEWAY, CHROMIUM, ADMIN_USER, ADMIN_PASSWORD, VIEWER_USER, VIEWER_PASSWORD, skipAdmin, skipViewer, shotPath, useBrowser, timedTest,
-  page, randomPassword, apiCall, apiLogin, adminSession, visible, pathOf, login, startSession, openMenu, rowsOf, rowOf, tableSettled,
+  page, randomPassword, apiCall, apiCallWithId, apiLogin, adminSession, visible, pathOf, login, startSession, openMenu, rowsOf, rowOf, tableSettled,
   settleForScreenshot,
 } from './lib.mjs'
 
@@ -72,8 +72,12 @@ async function auditFixture() {
     token,
     body: { username, display_name: nameBefore, password: randomPassword() },
   })
-  const requestId = `e2e-audit-${RUN}-rename`
-  await apiCall('PATCH', `/users/${created.id}`, { token, requestId, body: { version: created.version, display_name: nameAfter } })
+  // the gateway makes the request id (the one sent is the client's correlation id)
+  const { requestId } = await apiCallWithId('PATCH', `/users/${created.id}`, {
+    token,
+    requestId: `e2e-audit-${RUN}-rename`,
+    body: { version: created.version, display_name: nameAfter },
+  })
   fixture = { id: String(created.id), username, before: nameBefore, after: nameAfter, requestId }
   return fixture
 }

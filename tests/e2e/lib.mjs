@@ -135,8 +135,14 @@ export const randomName = () => `e2e_${crypto.randomBytes(5).toString('hex')}`
 // Long, random, not a common password: passes the 12..128 policy.
 export const randomPassword = () => `E2e-${crypto.randomBytes(12).toString('base64url')}`
 
-/** A JSON call to the API; 'requestId' is sent as X-Request-Id. Returns the parsed body. */
-export async function apiCall(method, p, { token, body, requestId } = {}) {
+/** A JSON call to the API; 'requestId' is sent as X-Request-Id (the client's correlation id:
+ * the gateway makes the request id). Returns the parsed body. */
+export async function apiCall(method, p, opts = {}) {
+  return (await apiCallWithId(method, p, opts)).data
+}
+
+/** apiCall, returning { data, requestId } with the request id the gateway gave the call. */
+export async function apiCallWithId(method, p, { token, body, requestId } = {}) {
   const headers = { Accept: 'application/json' }
   if (token) headers.Authorization = `Bearer ${token}`
   if (requestId) headers['X-Request-Id'] = requestId
@@ -150,7 +156,7 @@ export async function apiCall(method, p, { token, body, requestId } = {}) {
     data = text
   }
   if (!r.ok) throw new Error(`${method} ${p} -> HTTP ${r.status}: ${text.slice(0, 300)}`)
-  return data
+  return { data, requestId: r.headers.get('x-request-id') }
 }
 
 // Logins are throttled per address (30 a minute, shared with every other client on this host)

@@ -159,16 +159,18 @@ export function expectItemsOnce(prefix, results, what) {
 }
 
 /**
- * The gateway's operation log: every write of the burst that got an answer (its X-Request-Id)
- * is in crm_audit.operation_log exactly once, with the status the client saw.
+ * The gateway's operation log: every write of the burst that got an answer (its X-Request-Id,
+ * made by the gateway) is in crm_audit.operation_log exactly once, with the status the client
+ * saw. ('prefix' named the burst's ids when clients chose them; kept for the callers.)
  */
 export async function expectOperationsOnce(prefix, results, what, ms = 30000) {
   const answered = new Map(results.filter((r) => r.status !== 0).map((r) => [r.rid, r.status]));
   let logged = new Map();
+  const ids = [...answered.keys()].map(q).join(',') || "''";
   const read = () => {
     logged = new Map();
     const out = mysql(`SELECT request_id, COUNT(*), MIN(status), MAX(status) FROM crm_audit.operation_log
-      WHERE request_id LIKE ${q(`${prefix}r%`)} GROUP BY request_id`);
+      WHERE request_id IN (${ids}) GROUP BY request_id`);
     for (const l of out.split('\n').filter(Boolean)) {
       const [rid, n, lo, hi] = l.split('\t');
       logged.set(rid, { n: Number(n), lo: Number(lo), hi: Number(hi) });
@@ -224,13 +226,15 @@ export function burst(tok, prefix, { workers = 3, paceMs = 25, dict = 'industry'
   const loop = async () => {
     while (!stopping) {
       const value = `${prefix}${n++}`;
-      const rid = `${prefix}r${n}`;
+      let rid = `${prefix}r${n}`;
       let status = 0, id = null, error;
       const at = Date.now();
       try {
         const res = await api('POST', `/api/v1/dicts/${dict}/items`, tok,
           { value, label_zh: `演练${value}`, label_en: `drill ${value}` }, { 'x-request-id': rid });
         status = res.status;
+        // the gateway makes the request id: the one sent comes back as X-Client-Request-Id
+        rid = res.headers.get('x-request-id') ?? rid;
         const body = await res.json().catch(() => ({}));
         if (status === 201) id = body.id;
       } catch (e) { error = String(e.cause?.code ?? e.cause?.message ?? e.message); /* no answer */ }

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
-  GATEWAY, accounts, adminToken, burst, consumerCounts, eventually, expectExactlyOnce, expectItemsOnce, expectOperationsOnce,
+  GATEWAY, GATEWAY_ADMIN, accounts, adminToken, burst, consumerCounts, eventually, expectExactlyOnce, expectItemsOnce, expectOperationsOnce,
   expectVerifyOk, marks, metricsText, moreSuccesses, quiet, redis, rnd, sample, serviceUrl, sleep,
   login, statuses, supervisorctl, unpublished,
 } from './lib.mjs';
@@ -47,7 +47,7 @@ test('Redis down for 30 s while writes continue: auth is degraded, the outbox ho
     await moreSuccesses(b, 10, 20000, 'writes during the outage');
     const held = unpublished();
     assert.ok(held >= 10, `the outbox holds the events (${held} unpublished)`);
-    const gw = await metricsText(GATEWAY);
+    const gw = await metricsText(GATEWAY_ADMIN);
     const queued = sample(gw, 'crm_oplog_entries', { state: 'queued' });
     const dropped = sample(gw, 'crm_oplog_entries', { state: 'dropped' });
     t.diagnostic(`gateway operation log: ${queued} queued, ${dropped} dropped`);
@@ -82,7 +82,7 @@ test('Redis down for 30 s while writes continue: auth is degraded, the outbox ho
     expectItemsOnce(prefix, b.results, 'after the Redis outage');
     await expectOperationsOnce(prefix, b.results, 'after the Redis outage');
     const after = await consumerCounts();
-    const droppedAfter = sample(await metricsText(GATEWAY), 'crm_oplog_entries', { state: 'dropped' });
+    const droppedAfter = sample(await metricsText(GATEWAY_ADMIN), 'crm_oplog_entries', { state: 'dropped' });
     if (droppedAfter === undefined || droppedAfter !== dropped) problems.push(`gateway crm_oplog_entries{state="dropped"} went from ${dropped} to ${droppedAfter}`);
     t.diagnostic(`${rows.length} events committed; audit consumer: applied +${after.applied - before.applied}, duplicate +${after.duplicate - before.duplicate}, failed +${after.failed - before.failed}`);
     assert.equal(after.dead, before.dead, 'nothing dead-lettered');

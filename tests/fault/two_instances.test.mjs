@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  AUDIT_STREAMS, adminToken, api, consumerCounts, eventually, expectExactlyOnce, expectVerifyOk, freezeHolding,
+  AUDIT_STREAMS, adminToken, api, asGateway, consumerCounts, eventually, expectExactlyOnce, expectVerifyOk, freezeHolding,
   killFrozen, marks, metricsText, mysql, pendingAt, pidOf, programState, quiet, redis, rnd, sample, serviceUrl,
   sleep, startSecond, statuses, supervisorctl, waitHealthy,
 } from './lib.mjs';
@@ -52,7 +52,12 @@ function load(tok, users, bases, prefix, paceMs = 30) {
   let stopping = false, n = 0;
   const call = (base, method, path, body, rid) => fetch(`${base}${path}`, {
     method,
-    headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json', ...(rid ? { 'x-request-id': rid } : {}) },
+    // with a request id of the drill's own, as the gateway would send it (a service believes
+    // X-Request-Id only with the gateway's proof)
+    headers: {
+      authorization: `Bearer ${tok}`, 'content-type': 'application/json',
+      ...(rid ? asGateway({ method, target: path, requestId: rid, authorization: `Bearer ${tok}` }) : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
     signal: AbortSignal.timeout(5000),
   });
