@@ -77,9 +77,11 @@ void proc_revocations(struct proc *p, const char *host, int port)
 
 void proc_refresh_keys(struct proc *p)
 {
-    int added = jwtv_refresh_dir(&p->jwt, *p->spec->jwt_dir, false, &p->keys_mtime);
-    if (added > 0)
-        log_info(NULL, "%d new verification key(s) loaded", added);
+    int changed = jwtv_refresh_dir(&p->jwt, *p->spec->jwt_dir, false, &p->keys_mtime);
+    if (changed > 0)
+        log_info(NULL,
+                 "key directory changed: %d verification key(s) added or dropped, %zu trusted",
+                 changed, p->jwt.nkeys);
 }
 
 int proc_listen(struct proc *p, const struct config_addr *addr, SSL_CTX *ssl)

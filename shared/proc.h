@@ -59,7 +59,8 @@ int proc_start(struct proc *p, const struct proc_spec *spec, int argc, char **ar
 /* The revocation set kept current from Redis at 'host':'port' (after proc_start). */
 void proc_revocations(struct proc *p, const char *host, int port);
 
-/* Pick up keys added to the key directory (one stat when nothing changed); from a timer. */
+/* Trust exactly the keys of the key directory: added ones verify, removed ones stop (one stat
+ * when nothing changed); from a timer. */
 void proc_refresh_keys(struct proc *p);
 
 /* Listen on 'addr' (TLS with 'ssl'); 0 or -1. */

@@ -513,7 +513,7 @@ static void svc_probe_tick(evutil_socket_t fd, short what, void *arg)
     struct svc *s = arg;
     (void)fd;
     (void)what;
-    proc_refresh_keys(&s->proc); /* a key added to the directory verifies within a tick */
+    proc_refresh_keys(&s->proc); /* a key added or removed takes effect within a tick */
     if (s->probe_running)
         return;
     /* the probe's own record, freed in svc_probe_done */

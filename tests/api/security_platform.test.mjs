@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+// Security findings of issue 10 on the platform: a token's second (high-S) spelling, HTTPS
+// hardening (HSTS, AEAD-only TLS 1.2, no TLS < 1.2), Redis ACLs and the audit database user
+// with its keyed chain. Each test replays the attack from the outside and sees it refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import tls from 'node:tls';
+import { GATEWAY, GATEWAY_TLS, STATE, accounts, api, auth, claims, expectProblem, login, serviceUrl, token } from './lib.mjs';
+import { flipS, isLowS } from '../es256.mjs';
+
+const info = (base, svc, tok) => fetch(`${base}/api/v1/system/${svc}/info`, { headers: auth(tok) });
+
+// ---------------------------------------------------------------------------------------------
+// #11 ECDSA malleability
+// ---------------------------------------------------------------------------------------------
+
+test('#11 a high-S ECDSA signature (r, n - s) of a valid token is refused by the gateway and a service', async () => {
+  const good = token(claims({ sub: '4711001' }));
+  const [h, p, s] = good.split('.');
+  const sig = Buffer.from(s, 'base64url');
+  assert.ok(isLowS(sig), 'the suite signs low-S');
+  const high = `${h}.${p}.${flipS(sig).toString('base64url')}`;
+  assert.notEqual(high, good);
+  // the low spelling works (directly first: the gateway's cache must not decide either case)
+  assert.equal((await info(serviceUrl('care'), 'care', good)).status, 200);
+  assert.equal((await info(GATEWAY, 'customer', good)).status, 200);
+  await expectProblem(await info(GATEWAY, 'customer', high), 401, 'unauthorized');
+  await expectProblem(await info(serviceUrl('customer'), 'customer', high), 401, 'unauthorized');
+  // a high-S token never seen before in its low form: no cache anywhere holds it
+  const fresh = token(claims({ sub: '4711002' }));
+  const [fh, fp, fs] = fresh.split('.');
+  const freshHigh = `${fh}.${fp}.${flipS(Buffer.from(fs, 'base64url')).toString('base64url')}`;
+  await expectProblem(await info(serviceUrl('care'), 'care', freshHigh), 401, 'unauthorized');
+  await expectProblem(await info(GATEWAY, 'care', freshHigh), 401, 'unauthorized');
+});
+
+test('#11 auth signs every token low-S (its tokens keep working)', async () => {
+  // auth signs with OpenSSL, which picks s or n - s at random: twelve fresh tokens would all
+  // be low-S by chance once in 4096 runs (refreshes: logins are throttled per account)
+  const acc = accounts();
+  const name = Object.keys(acc).find((u) => acc[u].role === 'readonly') ?? Object.keys(acc)[0];
+  let session = (await login(name, acc[name].password)).body;
+  for (let i = 0; i < 12; i++) {
+    const sig = Buffer.from(session.access_token.split('.')[2], 'base64url');
+    assert.ok(isLowS(sig), `token ${i}: high-S from auth`);
+    assert.equal((await api('GET', '/api/v1/auth/me', session.access_token)).status, 200);
+    const r = await api('POST', '/api/v1/auth/refresh', null, { refresh_token: session.refresh_token });
+    assert.equal(r.status, 200);
+    session = await r.json();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// #12 HTTPS: HSTS, ciphers, protocol versions
+// ---------------------------------------------------------------------------------------------
+
+const tlsUrl = new URL(GATEWAY_TLS);
+const ca = () => readFileSync(`${STATE}/tls/cert.pem`);
+
+/** A TLS handshake with 'opts'; resolves { ok, protocol, cipher } or { ok: false, code }. */
+function handshake(opts) {
+  return new Promise((resolve) => {
+    const sock = tls.connect({ host: tlsUrl.hostname, port: Number(tlsUrl.port), servername: 'localhost', ca: ca(), ...opts });
+    const timer = setTimeout(() => { sock.destroy(); resolve({ ok: false, code: 'TIMEOUT' }); }, 5000);
+    sock.on('secureConnect', () => {
+      clearTimeout(timer);
+      const r = { ok: true, protocol: sock.getProtocol(), cipher: sock.getCipher().standardName ?? sock.getCipher().name };
+      sock.end();
+      resolve(r);
+    });
+    sock.on('error', (e) => { clearTimeout(timer); resolve({ ok: false, code: e.code ?? e.message }); });
+  });
+}
+
+test('#12 HTTPS answers carry Strict-Transport-Security, plain HTTP answers do not', async () => {
+  const get = (path) => new Promise((resolve, reject) => {
+    https.get(`${GATEWAY_TLS}${path}`, { ca: ca(), servername: 'localhost' }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res));
+    }).on('error', reject);
+  });
+  for (const path of ['/healthz', '/api/v1/auth/jwks', '/api/v1/customers']) { // local, proxied, refused
+    const res = await get(path);
+    const hsts = res.headers['strict-transport-security'];
+    assert.ok(hsts, `${path}: no HSTS over HTTPS (status ${res.statusCode})`);
+    const age = Number(/max-age=(\d+)/.exec(hsts)?.[1]);
+    assert.ok(age >= 31536000, `${path}: max-age ${age} is under a year`);
+  }
+  for (const path of ['/healthz', '/api/v1/auth/jwks', '/api/v1/customers']) {
+    const res = await fetch(`${GATEWAY}${path}`);
+    await res.arrayBuffer();
+    assert.equal(res.headers.get('strict-transport-security'), null, `${path}: HSTS on plain HTTP`);
+  }
+});
+
+test('#12 TLS 1.2 offers only ECDHE with an AEAD: a CBC-only client is refused', async () => {
+  // the client allows every CBC suite of TLS 1.2 and nothing else: the server must find none
+  const cbc = await handshake({
+    maxVersion: 'TLSv1.2', minVersion: 'TLSv1.2',
+    ciphers: 'ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:'
+      + 'ECDHE-RSA-AES128-SHA256:ECDHE-RSA-AES128-SHA:AES128-SHA256:AES128-SHA:AES256-SHA',
+  });
+  assert.equal(cbc.ok, false, `a CBC suite was negotiated: ${cbc.cipher}`);
+  assert.doesNotMatch(cbc.code, /NO_CIPHERS_AVAILABLE|NO_PROTOCOLS/, 'the refusal is the server\'s');
+  // a client offering everything (CBC first) still gets an AEAD suite over TLS 1.2
+  const any = await handshake({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES128-SHA256:ALL' });
+  assert.equal(any.ok, true, any.code);
+  assert.equal(any.protocol, 'TLSv1.2');
+  assert.match(any.cipher, /GCM|CHACHA20_POLY1305|CHACHA20-POLY1305/, `TLS 1.2 with ${any.cipher}`);
+  const v13 = await handshake({});
+  assert.equal(v13.ok, true, v13.code);
+  assert.equal(v13.protocol, 'TLSv1.3');
+});
+
+test('#12 TLS 1.1 and 1.0 are refused', async () => {
+  for (const v of ['TLSv1.1', 'TLSv1']) {
+    // SECLEVEL=0 lets this client's OpenSSL speak the old protocol at all: the refusal seen is
+    // the server's protocol_version alert
+    const r = await handshake({ minVersion: v, maxVersion: v, ciphers: 'ALL:@SECLEVEL=0' });
+    assert.equal(r.ok, false, `${v} was accepted (${r.cipher})`);
+    assert.doesNotMatch(r.code, /NO_PROTOCOLS|NO_CIPHERS_AVAILABLE/, `${v}: the client refused itself: ${r.code}`);
+  }
+});
