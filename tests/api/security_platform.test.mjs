@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import tls from 'node:tls';
-import { GATEWAY, GATEWAY_TLS, STATE, accounts, api, auth, claims, expectProblem, login, serviceUrl, token } from './lib.mjs';
+import { spawnSync } from 'node:child_process';
+import { GATEWAY, GATEWAY_TLS, STATE, accounts, api, auth, claims, expectProblem, login, mysql, serviceUrl, token } from './lib.mjs';
 import { flipS, isLowS } from '../es256.mjs';
 
 const info = (base, svc, tok) => fetch(`${base}/api/v1/system/${svc}/info`, { headers: auth(tok) });
@@ -122,4 +123,56 @@ test('#12 TLS 1.1 and 1.0 are refused', async () => {
     assert.equal(r.ok, false, `${v} was accepted (${r.cipher})`);
     assert.doesNotMatch(r.code, /NO_PROTOCOLS|NO_CIPHERS_AVAILABLE/, `${v}: the client refused itself: ${r.code}`);
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// #10 the running services' database users hold data rights only
+// ---------------------------------------------------------------------------------------------
+
+/** Run 'sql' over TCP as the database user 'user' with the password in secrets/'secret'. */
+function asDbUser(user, secret, sql) {
+  const port = process.env.CRM_TEST_MYSQL_PORT ?? '4307';
+  const password = readFileSync(`${STATE}/secrets/${secret}`, 'utf8').trim();
+  return spawnSync('mariadb', ['--no-defaults', '-h127.0.0.1', `-P${port}`, `-u${user}`, '-N', '-B', '-e', sql],
+    { encoding: 'utf8', env: { ...process.env, MYSQL_PWD: password } });
+}
+
+test('#10 the audit runtime user cannot ALTER, CREATE, DROP or TRUNCATE: the log cannot be blackholed or cut', () => {
+  const ok = asDbUser('crm_audit', 'db_audit', 'SELECT COUNT(*) >= 0 FROM crm_audit.audit_log');
+  assert.equal(ok.status, 0, `the audit user logs in and reads: ${ok.stderr}`);
+  const before = mysql('SHOW CREATE TABLE crm_audit.audit_log');
+  // harmless forms of the attacks (with the right, each would change nothing or fail on its
+  // own: this server has no BLACKHOLE engine, the column does not exist): only the refusal counts
+  for (const sql of [
+    'ALTER TABLE crm_audit.audit_log ENGINE=MyISAM, ALGORITHM=INSTANT',
+    'ALTER TABLE crm_audit.audit_log DROP COLUMN no_such_column',
+    'ALTER TABLE crm_audit.login_log COMMENT = \'probe\'',
+    'CREATE TABLE crm_audit.sec_probe (id INT)',
+    'CREATE INDEX ix_sec_probe ON crm_audit.login_log (ip)',
+    'DROP TABLE crm_audit.login_log',
+    'TRUNCATE TABLE crm_audit.audit_log',
+    'UPDATE crm_audit.processed_events SET stream = stream WHERE event_id = \'none\'',
+  ]) {
+    const r = asDbUser('crm_audit', 'db_audit', sql);
+    assert.notEqual(r.status, 0, `${sql} must fail`);
+    assert.match(r.stderr, /ERROR 1142 .*command denied to user 'crm_audit'/, sql);
+  }
+  assert.equal(mysql('SHOW CREATE TABLE crm_audit.audit_log'), before, 'the table is unchanged');
+  assert.match(before, /ENGINE=InnoDB/);
+});
+
+test('#10 every service\'s runtime user holds data rights only; DDL is its migration user\'s', () => {
+  for (const svc of ['auth', 'customer', 'transfer', 'care', 'audit']) {
+    const r = asDbUser(`crm_${svc}`, `db_${svc}`, `CREATE TABLE crm_${svc}.sec_probe (id INT)`);
+    assert.notEqual(r.status, 0, `crm_${svc} may CREATE`);
+    assert.match(r.stderr, /ERROR 1142 .*CREATE command denied/, svc);
+    const alter = asDbUser(`crm_${svc}`, `db_${svc}`, `ALTER TABLE crm_${svc}.schema_migrations COMMENT = 'probe'`);
+    assert.match(alter.stderr, /ERROR 1142 .*ALTER command denied/, svc);
+    // the migration user is the one that could, and holds a secret of its own
+    const m = asDbUser(`crm_${svc}_migrate`, `db_${svc}_migrate`, `SELECT COUNT(*) FROM crm_${svc}.schema_migrations`);
+    assert.equal(m.status, 0, `crm_${svc}_migrate: ${m.stderr}`);
+    const grants = mysql(`SHOW GRANTS FOR 'crm_${svc}'@'127.0.0.1'`);
+    assert.doesNotMatch(grants, /ALL PRIVILEGES|CREATE|ALTER|DROP|INDEX/, grants);
+  }
+  assert.notEqual(readFileSync(`${STATE}/secrets/db_audit`, 'utf8'), readFileSync(`${STATE}/secrets/db_audit_migrate`, 'utf8'));
 });
