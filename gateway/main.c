@@ -55,6 +55,10 @@ static const struct config_entry gw_config_table[] = {
     {"jwt_audience", CONFIG_STRING, K(jwt_audience), "crm", 0, 0, ""},
     {"redis_host", CONFIG_STRING, K(redis_host), "127.0.0.1", 0, 0, ""},
     {"redis_port", CONFIG_INT, K(redis_port), "6380", 1, 65535, ""},
+    {"redis_user", CONFIG_STRING, K(redis_user), "", 0, 0,
+     "the gateway's Redis ACL user (its operation-log stream, revocations); empty: default"},
+    {"redis_password_file", CONFIG_FILE, K(redis_password_file), "", 0, 0,
+     "file with redis_user's password (required with it)"},
     {"stream_trim_above", CONFIG_INT, K(stream_trim_above), "10000", 0, 100000000,
      "crm:stream:gateway longer than this loses its read entries"},
     {"access_log", CONFIG_STRING, K(access_log), "", 0, 0, "file; empty = stderr"},
@@ -337,6 +341,8 @@ int main(int argc, char **argv)
                                    &gw.cfg.jwt_issuer,
                                    &gw.cfg.jwt_audience,
                                    GW_JWT_CACHE,
+                                   &gw.cfg.redis_user,
+                                   &gw.cfg.redis_password_file,
                                    &gw.http_cfg};
     if (proc_start(&gw.proc, &spec, argc, argv, gw_pre, gw_done, &gw) != 0 ||
         gw_tls_setup(&gw, &tls_addr, &tls) != 0)

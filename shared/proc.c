@@ -3,6 +3,7 @@
 #include "proc.h"
 #include "crmlog.h"
 #include "metrics.h"
+#include "rds.h"
 #include "revoke.h"
 #include "util.h"
 
@@ -49,6 +50,8 @@ int proc_start(struct proc *p, const struct proc_spec *spec, int argc, char **ar
         return 2;
     }
     crmlog_init(spec->name, lvl);
+    if (rds_identity_load(*spec->redis_user, *spec->redis_password_file) != 0)
+        return 2;
     jwtv_init(&p->jwt, *spec->jwt_issuer, *spec->jwt_audience, spec->jwt_cache);
     p->nkeys = jwtv_load_dir(&p->jwt, *spec->jwt_dir, false, err, sizeof(err));
     if (p->nkeys < 0) {

@@ -25,7 +25,8 @@ struct proc_spec {
     void *const *targets;
     char *const *log_level; /* "debug", "info", "warn" or "error" */
     char *const *jwt_dir, *const *jwt_issuer, *const *jwt_audience;
-    size_t jwt_cache; /* verified tokens kept */
+    size_t jwt_cache;                                     /* verified tokens kept */
+    char *const *redis_user, *const *redis_password_file; /* this process's Redis ACL user */
     const struct http_config *http_cfg;
 };
 

@@ -40,6 +40,10 @@ static const struct config_entry svc_config_table[] = {
     {"redis_host", CONFIG_STRING, K(redis_host), "127.0.0.1", 0, 0, "Redis host"},
     {"redis_port", CONFIG_INT, K(redis_port), "6380", 1, 65535, "Redis port"},
     {"redis_timeout_ms", CONFIG_INT, K(redis_timeout_ms), "1000", 10, 60000, "Redis timeout"},
+    {"redis_user", CONFIG_STRING, K(redis_user), "", 0, 0,
+     "the service's Redis ACL user (its own stream, what it consumes); empty: the default user"},
+    {"redis_password_file", CONFIG_FILE, K(redis_password_file), "", 0, 0,
+     "file with redis_user's password (required with it)"},
     {"jwt_keys_dir", CONFIG_DIR, K(jwt_keys_dir), NULL, 0, 0, "directory of <kid>.pub.pem"},
     {"jwt_issuer", CONFIG_STRING, K(jwt_issuer), "crm-auth", 0, 0, "required iss"},
     {"jwt_audience", CONFIG_STRING, K(jwt_audience), "crm", 0, 0, "required aud"},
@@ -670,6 +674,8 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
                                    &s.cfg.jwt_issuer,
                                    &s.cfg.jwt_audience,
                                    SVC_JWT_CACHE,
+                                   &s.cfg.redis_user,
+                                   &s.cfg.redis_password_file,
                                    &s.http_cfg};
     rc = proc_start(&s.proc, &spec, argc, argv, svc_pre, NULL, &s);
     if (rc != 0 || svc_read_password(&s) != 0) {

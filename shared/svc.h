@@ -35,6 +35,8 @@ struct svc_config {
     char *redis_host;
     long redis_port;
     long redis_timeout_ms;
+    char *redis_user;
+    char *redis_password_file;
     char *jwt_keys_dir;
     char *jwt_issuer;
     char *jwt_audience;

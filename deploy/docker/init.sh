@@ -3,6 +3,7 @@
 #   * /run/crm/secrets/db_<svc> and db_<svc>_migrate: each service's database passwords (from
 #     CRM_DB_PASSWORD_<SVC> and CRM_DB_MIGRATE_PASSWORD_<SVC>), readable only by that service's
 #     user; admin_password (CRM_ADMIN_PASSWORD) for auth; audit_chain_key (made once) for audit;
+#     redis_<name> and redis_crm_admin (made once) and redis_users.acl, Redis's ACL file;
 #   * /var/lib/crm/keys: one ES256 key pair (kid k<UTC time>) unless the volume has a public key
 #     already; the private key is readable only by auth, which signs the tokens;
 #   * /var/lib/crm/tls: a self-signed certificate for CRM_TLS_HOSTNAME unless one is there
@@ -53,6 +54,17 @@ if [ ! -s "$secrets/audit_chain_key" ]; then
     echo "init: creating the audit chain key"
     put_secret audit_chain_key "$(uid_of audit)" "$(openssl rand -hex 32)"
 fi
+# Redis: a password per process and one for crm_admin (the healthcheck), each made once and kept
+# with the volume (Redis reads them from the ACL file at its start), and the ACL file itself.
+redis_uid=999 # the redis user of the official redis image
+for name in $(for entry in $services; do echo "${entry%%:*}"; done) gateway; do
+    [ -s "$secrets/redis_$name" ] || put_secret "redis_$name" "$(uid_of "$name")" "$(openssl rand -hex 24)"
+done
+[ -s "$secrets/redis_crm_admin" ] || put_secret redis_crm_admin "$redis_uid" "$(openssl rand -hex 24)"
+crm-redis-acl "$def" "$secrets" >"$secrets/redis_users.acl.tmp"
+chown "$redis_uid:$redis_uid" "$secrets/redis_users.acl.tmp"
+chmod 400 "$secrets/redis_users.acl.tmp"
+mv "$secrets/redis_users.acl.tmp" "$secrets/redis_users.acl"
 # The first administrator's password: auth creates the user admin with it when it has none.
 [ -n "${CRM_ADMIN_PASSWORD:-}" ] || { echo "init: CRM_ADMIN_PASSWORD is not set" >&2; exit 1; }
 auth_uid=$(uid_of auth)

@@ -191,7 +191,18 @@ export function api(method, path, tok, body, headers = {}) {
   });
 }
 
-export function redis(...args) {
+/** The secret of Redis user 'user' on the test stack (secrets/redis_<name>, deploy/crm makes it). */
+export const redisSecret = (user) => readFileSync(`${STATE}/secrets/redis_${user.replace(/^crm_(?!admin$)/, '')}`, 'utf8').trim();
+
+/** redis-cli on the test stack as 'user' (default crm_admin, which may do anything; every
+ * process has its own user with only what it needs, and the default user is off). The password
+ * goes through the environment. */
+export function redisAs(user, ...args) {
   const port = process.env.CRM_TEST_REDIS_PORT ?? '7380';
-  return execFileSync('redis-cli', ['-p', port, '--no-auth-warning', ...args], { encoding: 'utf8' }).trim();
+  const env = { ...process.env };
+  if (user) env.REDISCLI_AUTH = redisSecret(user);
+  const who = user ? ['--user', user] : [];
+  return execFileSync('redis-cli', ['-p', port, ...who, '--no-auth-warning', ...args], { encoding: 'utf8', env }).trim();
 }
+
+export const redis = (...args) => redisAs('crm_admin', ...args);

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import tls from 'node:tls';
 import { spawnSync } from 'node:child_process';
-import { GATEWAY, GATEWAY_TLS, STATE, accounts, api, auth, claims, expectProblem, login, mysql, serviceUrl, token } from './lib.mjs';
+import { GATEWAY, GATEWAY_TLS, STATE, accounts, api, auth, claims, expectProblem, login, mysql, redis, redisAs, serviceUrl, token } from './lib.mjs';
 import { flipS, isLowS } from '../es256.mjs';
 
 const info = (base, svc, tok) => fetch(`${base}/api/v1/system/${svc}/info`, { headers: auth(tok) });
@@ -175,4 +175,73 @@ test('#10 every service\'s runtime user holds data rights only; DDL is its migra
     assert.doesNotMatch(grants, /ALL PRIVILEGES|CREATE|ALTER|DROP|INDEX/, grants);
   }
   assert.notEqual(readFileSync(`${STATE}/secrets/db_audit`, 'utf8'), readFileSync(`${STATE}/secrets/db_audit_migrate`, 'utf8'));
+});
+
+// ---------------------------------------------------------------------------------------------
+// #9 Redis: one ACL user per process, the default user off
+// ---------------------------------------------------------------------------------------------
+
+/** redis-cli's answer (or its error text) for 'args' as 'user' (null: no login at all). */
+function redisTry(user, ...args) {
+  try {
+    return redisAs(user, ...args);
+  } catch (e) {
+    return `${e.stdout ?? ''}${e.stderr ?? ''}`.trim();
+  }
+}
+/** Whether 'user' may run 'args' (ACL DRYRUN as crm_admin: nothing is executed). */
+const mayRun = (user, ...args) => redis('ACL', 'DRYRUN', user, ...args) === 'OK';
+
+test('#9 Redis without a password refuses everything: no reading the event streams, no forged events or revocations', () => {
+  for (const args of [
+    ['PING'],
+    ['XRANGE', 'crm:stream:auth', '-', '+', 'COUNT', '1'],
+    ['XADD', 'crm:stream:customer', '*', 'event', '{"type":"customer.deleted"}'],
+    ['ZADD', 'crm:revoked:user', '1', '1'],
+    ['PUBLISH', 'crm:revocations', 'user 1 0'],
+  ]) {
+    assert.match(redisTry(null, ...args), /NOAUTH|NOPERM/, `${args[0]} without a login`);
+  }
+  // the default user is off, whatever password is tried
+  const env = { ...process.env, REDISCLI_AUTH: 'x' };
+  const r = spawnSync('redis-cli', ['-p', process.env.CRM_TEST_REDIS_PORT ?? '7380', '--user', 'default', '--no-auth-warning', 'PING'], { encoding: 'utf8', env });
+  assert.doesNotMatch(r.stdout, /PONG/);
+  assert.match(redis('ACL', 'GETUSER', 'default'), /\boff\b/);
+});
+
+test('#9 each process\'s Redis user holds only its own stream, the streams it reads and the keys it uses', () => {
+  const ev = ['*', 'event', '{"type":"user.created"}'];
+  // a service writes its own stream and no other; nobody but auth writes revocations
+  assert.equal(mayRun('crm_customer', 'XADD', 'crm:stream:customer', ...ev), true);
+  for (const [user, stream] of [['crm_customer', 'auth'], ['crm_care', 'customer'], ['crm_audit', 'auth'], ['crm_gateway', 'auth'], ['crm_transfer', 'gateway']]) {
+    assert.equal(mayRun(user, 'XADD', `crm:stream:${stream}`, ...ev), false, `${user} may XADD to crm:stream:${stream}`);
+    // nor through a script (run for real: DRYRUN does not look inside; refused, it writes nothing)
+    assert.match(redisTry(user, 'EVAL', "return redis.call('XADD', KEYS[1], '*', 'event', '{}')", '1', `crm:stream:${stream}`),
+      /NOPERM|can't access|no permissions/, `${user} EVAL XADD ${stream}`);
+  }
+  assert.match(redisTry('crm_customer', 'XADD', 'crm:stream:auth', ...ev), /NOPERM/, 'refused for real too');
+  for (const user of ['crm_customer', 'crm_transfer', 'crm_care', 'crm_audit', 'crm_gateway']) {
+    assert.equal(mayRun(user, 'ZADD', 'crm:revoked:user', 'GT', '1', '1'), false, `${user} may revoke`);
+    assert.equal(mayRun(user, 'ZREMRANGEBYSCORE', 'crm:revoked:jti', '-inf', '+inf'), false, `${user} may drop revocations`);
+    assert.equal(mayRun(user, 'PUBLISH', 'crm:revocations', 'user 1 0'), false, `${user} may publish revocations`);
+    assert.equal(mayRun(user, 'ZRANGEBYSCORE', 'crm:revoked:user', '0', '+inf'), true, `${user} reads revocations`);
+    assert.equal(mayRun(user, 'FLUSHALL'), false);
+    assert.equal(mayRun(user, 'KEYS', '*'), false);
+  }
+  assert.equal(mayRun('crm_auth', 'ZADD', 'crm:revoked:user', 'GT', '1', '1'), true, 'auth revokes');
+  assert.equal(mayRun('crm_auth', 'PUBLISH', 'crm:revocations', 'user 1 0'), true);
+  assert.equal(mayRun('crm_auth', 'INCR', 'crm:login:ip:127.0.0.1'), true, 'auth throttles logins');
+  assert.equal(mayRun('crm_customer', 'INCR', 'crm:login:ip:127.0.0.1'), false);
+  // a consumer reads the streams it consumes, as its group, and no other stream
+  assert.equal(mayRun('crm_audit', 'XREADGROUP', 'GROUP', 'audit', 'x', 'COUNT', '1', 'STREAMS', 'crm:stream:auth', 'crm:stream:gateway', '>', '>'), true);
+  assert.equal(mayRun('crm_customer', 'XREADGROUP', 'GROUP', 'customer', 'x', 'COUNT', '1', 'STREAMS', 'crm:stream:care', '>'), false, 'customer reads care\'s stream');
+  assert.equal(mayRun('crm_customer', 'XRANGE', 'crm:stream:auth', '-', '+'), false, 'no plain reads of whole streams');
+  assert.equal(mayRun('crm_customer', 'XADD', 'crm:dead:customer', ...ev), true, 'its own dead letters');
+  assert.equal(mayRun('crm_customer', 'XADD', 'crm:dead:audit', ...ev), false);
+  assert.equal(mayRun('crm_customer', 'XGROUP', 'DESTROY', 'crm:stream:auth', 'customer'), false);
+  assert.equal(mayRun('crm_auth', 'XREADGROUP', 'GROUP', 'auth', 'x', 'STREAMS', 'crm:stream:customer', '>'), false, 'auth consumes nothing');
+  // and the processes do run as these users (one client per connection, none as default)
+  const clients = redis('CLIENT', 'LIST').split('\n').map((l) => /\buser=(\S+)/.exec(l)?.[1]).filter(Boolean);
+  for (const u of ['crm_auth', 'crm_customer', 'crm_audit', 'crm_gateway']) assert.ok(clients.includes(u), `${u} connected (${[...new Set(clients)]})`);
+  assert.ok(!clients.includes('default'), 'nobody connected as default');
 });

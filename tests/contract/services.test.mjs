@@ -187,6 +187,17 @@ test('docker-compose.yml: two database passwords per service (its own, its migra
     // the audit chain key is a file init.sh makes, never a variable of the compose file
     if (svc('audit').environment?.CRM_CHAIN_KEY_FILE !== '/run/crm/secrets/audit_chain_key') problems.push('services.audit.environment.CRM_CHAIN_KEY_FILE is not /run/crm/secrets/audit_chain_key');
     if (!read('deploy/docker/init.sh').includes('audit_chain_key')) problems.push('deploy/docker/init.sh does not make audit_chain_key');
+    // Redis: every process logs in as its own ACL user; Redis starts with the ACL file init.sh makes
+    const redis = svc('redis');
+    const cmd = (redis.command ?? []).join(' ');
+    if (!cmd.includes('--aclfile /run/crm/secrets/redis_users.acl')) problems.push(`services.redis.command lacks --aclfile /run/crm/secrets/redis_users.acl: ${cmd}`);
+    if (!(redis.volumes ?? []).includes('crm-secrets:/run/crm/secrets:ro')) problems.push('services.redis.volumes lacks crm-secrets:/run/crm/secrets:ro');
+    if (redis.depends_on?.init?.condition !== 'service_completed_successfully') problems.push('redis does not wait for init (its ACL file)');
+    for (const [file, user] of [['deploy/docker/service.conf.in', 'crm_@NAME@'], ['deploy/docker/gateway.conf', 'crm_gateway']]) {
+        const text = read(file);
+        if (!text.includes(`redis_user = ${user}\n`) || !/^redis_password_file = \/run\/crm\/secrets\/redis_/m.test(text)) problems.push(`${file} does not log in to Redis as ${user}`);
+    }
+    if (!read('deploy/docker/init.Dockerfile').includes('COPY deploy/redis-acl ')) problems.push('the init image lacks deploy/redis-acl');
     assert.deepEqual(problems, [], report('database passwords and secrets do not follow services.def', problems));
 });
 
