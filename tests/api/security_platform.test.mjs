@@ -140,7 +140,8 @@ function asDbUser(user, secret, sql) {
 test('#10 the audit runtime user cannot ALTER, CREATE, DROP or TRUNCATE: the log cannot be blackholed or cut', () => {
   const ok = asDbUser('crm_audit', 'db_audit', 'SELECT COUNT(*) >= 0 FROM crm_audit.audit_log');
   assert.equal(ok.status, 0, `the audit user logs in and reads: ${ok.stderr}`);
-  const before = mysql('SHOW CREATE TABLE crm_audit.audit_log');
+  const ddl = () => mysql('SHOW CREATE TABLE crm_audit.audit_log').replace(/ AUTO_INCREMENT=\d+/, '');
+  const before = ddl();
   // harmless forms of the attacks (with the right, each would change nothing or fail on its
   // own: this server has no BLACKHOLE engine, the column does not exist): only the refusal counts
   for (const sql of [
@@ -157,7 +158,7 @@ test('#10 the audit runtime user cannot ALTER, CREATE, DROP or TRUNCATE: the log
     assert.notEqual(r.status, 0, `${sql} must fail`);
     assert.match(r.stderr, /ERROR 1142 .*command denied to user 'crm_audit'/, sql);
   }
-  assert.equal(mysql('SHOW CREATE TABLE crm_audit.audit_log'), before, 'the table is unchanged');
+  assert.equal(ddl(), before, 'the table is unchanged');
   assert.match(before, /ENGINE=InnoDB/);
 });
 

@@ -409,11 +409,12 @@ export function redisRulesOf(user) {
 export function refuseXadd(user) {
   const rules = redisRulesOf(user);
   const without = rules.map((t) => (t.startsWith('(') ? `${t.slice(0, -1)} -xadd)` : t));
-  assert.equal(redis('ACL', 'SETUSER', user, 'reset', ...without, '-xadd'), 'OK');
+  // clearselectors, not reset: reset would add flags (sanitize-payload) the user did not have
+  assert.equal(redis('ACL', 'SETUSER', user, 'clearselectors', ...without, '-xadd'), 'OK');
   return rules;
 }
 
 /** Put back the rules 'rules' of 'user' (from refuseXadd), in place: its connections stay. */
 export function restoreRedisUser(user, rules) {
-  assert.equal(redis('ACL', 'SETUSER', user, 'reset', ...rules), 'OK');
+  assert.equal(redis('ACL', 'SETUSER', user, 'clearselectors', ...rules), 'OK');
 }
