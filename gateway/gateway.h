@@ -42,6 +42,8 @@ struct gw_config {
     char *jwt_audience;
     char *redis_host;
     long redis_port;
+    char *redis_user;
+    char *redis_password_file;
     long stream_trim_above;
     char *access_log;
     char *log_level;

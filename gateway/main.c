@@ -59,6 +59,10 @@ static const struct config_entry gw_config_table[] = {
     {"jwt_audience", CONFIG_STRING, K(jwt_audience), "crm", 0, 0, ""},
     {"redis_host", CONFIG_STRING, K(redis_host), "127.0.0.1", 0, 0, ""},
     {"redis_port", CONFIG_INT, K(redis_port), "6380", 1, 65535, ""},
+    {"redis_user", CONFIG_STRING, K(redis_user), "", 0, 0,
+     "the gateway's Redis ACL user (its operation-log stream, revocations); empty: default"},
+    {"redis_password_file", CONFIG_FILE, K(redis_password_file), "", 0, 0,
+     "file with redis_user's password (required with it)"},
     {"stream_trim_above", CONFIG_INT, K(stream_trim_above), "10000", 0, 100000000,
      "crm:stream:gateway longer than this loses its read entries"},
     {"access_log", CONFIG_STRING, K(access_log), "", 0, 0, "file; empty = stderr"},
@@ -263,7 +267,14 @@ static SSL_CTX *gw_tls_context(const char *cert, const char *key)
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL)
         return NULL;
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* TLS 1.2 and 1.3 only; TLS 1.2 offers only ECDHE with an AEAD (HTTP_TLS12_CIPHERS), TLS 1.3
+     * has nothing else */
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(ctx, HTTP_TLS12_CIPHERS) != 1) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
         SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
@@ -367,6 +378,8 @@ int main(int argc, char **argv)
                                    &gw.cfg.jwt_issuer,
                                    &gw.cfg.jwt_audience,
                                    GW_JWT_CACHE,
+                                   &gw.cfg.redis_user,
+                                   &gw.cfg.redis_password_file,
                                    &gw.http_cfg,
                                    true};
     if (proc_start(&gw.proc, &spec, argc, argv, gw_pre, gw_done, &gw) != 0 ||

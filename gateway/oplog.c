@@ -3,6 +3,7 @@
 #include "oplog.h"
 #include "crmlog.h"
 #include "events.h"
+#include "rds.h"
 #include "util.h"
 
 #include <hiredis/adapters/libevent.h>
@@ -137,6 +138,7 @@ static void oplog_connect(struct gw_oplog *o)
     redisLibeventAttach(o->ac, o->base);
     redisAsyncSetConnectCallback(o->ac, oplog_on_connect);
     redisAsyncSetDisconnectCallback(o->ac, oplog_on_disconnect);
+    rds_async_auth(o->ac);
 }
 
 /* Send everything waiting; replies come back to oplog_on_reply. */

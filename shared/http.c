@@ -322,6 +322,12 @@ static void request_finish(struct http_request *req, int status, const char *cty
     if (!req->has_cache_control)
         evbuffer_add(out, "Cache-Control: no-store\r\n", 25);
     evbuffer_add(out, "X-Content-Type-Options: nosniff\r\n", 33);
+    /* HSTS only where it is true: a browser ignores it over plain HTTP, and the plain listener
+     * may sit behind a TLS-terminating proxy that sets its own */
+    if (c->tls) {
+        static const char hsts[] = "Strict-Transport-Security: max-age=" HTTP_HSTS_MAX_AGE "\r\n";
+        evbuffer_add(out, hsts, sizeof(hsts) - 1);
+    }
     if (c->close_after)
         evbuffer_add(out, "Connection: close\r\n", 19);
     evbuffer_add_buffer(out, req->out_headers);

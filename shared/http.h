@@ -15,6 +15,15 @@
 #include "proof.h"
 #include "router.h"
 
+/* The TLS 1.2 suites an HTTPS listener offers: Mozilla's "intermediate" profile without DHE,
+ * ECDHE key exchange with AES-GCM or ChaCha20-Poly1305 only (no CBC, no RSA key exchange). */
+#define HTTP_TLS12_CIPHERS                                                                         \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"     \
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+/* Strict-Transport-Security on every answer over TLS: two years, this host only. */
+#define HTTP_HSTS_MAX_AGE "63072000"
+
 struct metrics;
 struct http_server;
 struct http_conn;

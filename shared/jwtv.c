@@ -69,15 +69,20 @@ static void jwtv_cache_flush(struct jwtv *v)
     }
 }
 
+static void jwtv_key_cleanup(struct jwtv_key *k)
+{
+    free(k->pub_pem);
+    free(k->priv_pem);
+    EVP_PKEY_free(k->pub);
+    memset(k, 0, sizeof(*k));
+}
+
 void jwtv_cleanup(struct jwtv *v)
 {
     jwtv_cache_flush(v);
     free(v->cache);
-    for (size_t i = 0; i < v->nkeys; i++) {
-        free(v->keys[i].pub_pem);
-        free(v->keys[i].priv_pem);
-        EVP_PKEY_free(v->keys[i].pub);
-    }
+    for (size_t i = 0; i < v->nkeys; i++)
+        jwtv_key_cleanup(&v->keys[i]);
     memset(v, 0, sizeof(*v));
 }
 
@@ -184,6 +189,38 @@ int jwtv_merge(struct jwtv *dst, const struct jwtv *src)
     return added;
 }
 
+/* Both NULL, or both strings with the same text. */
+static bool same_text(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+int jwtv_sync(struct jwtv *dst, const struct jwtv *src)
+{
+    int changed = 0;
+    size_t kept = 0;
+    for (size_t i = 0; i < dst->nkeys; i++) {
+        struct jwtv_key *k = &dst->keys[i];
+        const struct jwtv_key *s = jwtv_find_key(src, k->kid);
+        if (s == NULL || !same_text(s->pub_pem, k->pub_pem) ||
+            !same_text(s->priv_pem, k->priv_pem)) {
+            jwtv_key_cleanup(k); /* gone or changed: a changed one is added again below */
+            changed++;
+            continue;
+        }
+        if (kept != i) {
+            dst->keys[kept] = *k;
+            memset(k, 0, sizeof(*k));
+        }
+        kept++;
+    }
+    dst->nkeys = kept;
+    /* the cache does not say which key verified an entry: every entry goes */
+    if (changed > 0)
+        jwtv_cache_flush(dst);
+    return changed + jwtv_merge(dst, src);
+}
+
 int jwtv_refresh_dir(struct jwtv *v, const char *dir, bool want_private, long long *mtime)
 {
     struct stat st;
@@ -197,7 +234,7 @@ int jwtv_refresh_dir(struct jwtv *v, const char *dir, bool want_private, long lo
     jwtv_init(&fresh, v->issuer, v->audience, 0);
     int rc = jwtv_load_dir(&fresh, dir, want_private, err, sizeof(err));
     if (rc >= 0) {
-        rc = jwtv_merge(v, &fresh);
+        rc = jwtv_sync(v, &fresh);
         *mtime = m;
     }
     jwtv_cleanup(&fresh);
@@ -226,13 +263,27 @@ static const unsigned char p256_order[32] = {
     0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
 };
 
-/* True when the 32-byte big-endian 'x' lies in [1, n-1], as an ECDSA r or s must (OpenSSL
+/* n/2 rounded down: the largest s of a low-S signature. */
+static const unsigned char p256_half_order[32] = {
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+};
+
+/* True when the 32-byte big-endian 'x' lies in [1, 'max'-1], as an ECDSA r or s must (OpenSSL
  * checks too; refusing here does not depend on it). memcmp orders equal-length big-endian
  * numbers, and nothing here is secret. */
-static bool p256_scalar_ok(const unsigned char *x)
+static bool p256_scalar_below(const unsigned char *x, const unsigned char *max)
 {
     static const unsigned char zero[32];
-    return memcmp(x, zero, 32) != 0 && memcmp(x, p256_order, 32) < 0;
+    return memcmp(x, zero, 32) != 0 && memcmp(x, max, 32) < 0;
+}
+
+/* True when the 32-byte big-endian 's' is a low-S value, in [1, n/2]: (r, s) and (r, n - s)
+ * verify alike, and only the low one is accepted, so a token has exactly one spelling. */
+static bool p256_s_low(const unsigned char *s)
+{
+    static const unsigned char zero[32];
+    return memcmp(s, zero, 32) != 0 && memcmp(s, p256_half_order, 32) <= 0;
 }
 
 /*
@@ -251,7 +302,7 @@ static bool es256_verify(EVP_PKEY *key, const char *input, size_t len, const cha
     EVP_MD_CTX *md = NULL;
     bool ok = false;
 
-    if (raw == NULL || n != 64 || !p256_scalar_ok(raw) || !p256_scalar_ok(raw + 32))
+    if (raw == NULL || n != 64 || !p256_scalar_below(raw, p256_order) || !p256_s_low(raw + 32))
         goto out;
     es = ECDSA_SIG_new();
     r = BN_bin2bn(raw, 32, NULL);
@@ -424,6 +475,42 @@ enum jwtv_result jwtv_verify_vouched(struct jwtv *v, const char *token, int64_t 
     return jwtv_verify_as(v, token, now, claims, false);
 }
 
+/*
+ * Rewrite the signature of the ES256 token 'token' (malloc'd; ownership is taken and a new one
+ * returned, NULL on failure) to its low-S form: OpenSSL signs with either s or n - s, and
+ * jwtv_verify accepts only s <= n/2.
+ */
+static char *es256_low_s(char *token)
+{
+    const char *dot = token ? strrchr(token, '.') : NULL;
+    size_t n = 0;
+    unsigned char *raw = dot ? util_b64url_decode(dot + 1, strlen(dot + 1), &n) : NULL;
+    BIGNUM *s = NULL, *order = NULL;
+    BN_CTX *bn = NULL;
+    char *sig = NULL, *out = NULL;
+
+    if (raw == NULL || n != 64)
+        goto out;
+    if (!p256_s_low(raw + 32)) {
+        bn = BN_CTX_new();
+        s = BN_bin2bn(raw + 32, 32, NULL);
+        order = BN_bin2bn(p256_order, 32, NULL);
+        if (bn == NULL || s == NULL || order == NULL || BN_sub(s, order, s) != 1 ||
+            BN_bn2binpad(s, raw + 32, 32) != 32 || !p256_s_low(raw + 32))
+            goto out;
+    }
+    sig = util_b64url_encode(raw, 64);
+    out = xasprintf("%.*s.%s", (int)(dot - token), token, sig);
+out:
+    BN_free(s);
+    BN_free(order);
+    BN_CTX_free(bn);
+    free(sig);
+    free(raw);
+    free(token);
+    return out;
+}
+
 char *jwtv_sign(const struct jwtv *v, const char *kid, json_t *claims)
 {
     const struct jwtv_key *key = jwtv_find_key(v, kid);
@@ -439,7 +526,7 @@ char *jwtv_sign(const struct jwtv *v, const char *kid, json_t *claims)
         jwt_set_alg(jwt, JWT_ALG_ES256, (const unsigned char *)key->priv_pem, (int)key->priv_len) !=
             0)
         goto out;
-    token = jwt_encode_str(jwt);
+    token = es256_low_s(jwt_encode_str(jwt));
 out:
     free(grants);
     jwt_free(jwt);

@@ -72,9 +72,17 @@ int jwtv_load_dir(struct jwtv *v, const char *dir, bool want_private, char *err,
 /* Add to 'dst' the keys of 'src' it does not have yet (by kid); returns how many. */
 int jwtv_merge(struct jwtv *dst, const struct jwtv *src);
 
-/* Reload 'dir' into 'v' when the directory changed since '*mtime' (one stat otherwise): new
- * keys start verifying; keys are never dropped while the process runs, so tokens signed with
- * a rotated key keep working until they expire. Returns keys added, -1 on error. */
+/* Make the keys of 'dst' those of 'src': a kid 'src' lacks, or holds with other PEM text, is
+ * dropped (and the verified cache emptied), one 'dst' lacks is added. Returns how many keys
+ * were dropped plus added. */
+int jwtv_sync(struct jwtv *dst, const struct jwtv *src);
+
+/* Reload 'dir' into 'v' when the directory changed since '*mtime' (one stat otherwise): the
+ * keys of 'v' become the directory's (jwtv_sync). A new key starts verifying, and a key whose
+ * file was removed stops verifying, tokens of the verified cache included, at the next refresh
+ * of each process; a rotated-out key stays trusted exactly as long as its file stays. A
+ * directory that cannot be read completely changes nothing (tried again at the next refresh).
+ * Returns keys dropped plus added, -1 on error. */
 int jwtv_refresh_dir(struct jwtv *v, const char *dir, bool want_private, long long *mtime);
 
 /* Verify 'token' at time 'now'. On JWTV_OK '*claims' receives a new reference to the payload. */

@@ -3,6 +3,7 @@
 #include "proc.h"
 #include "crmlog.h"
 #include "metrics.h"
+#include "rds.h"
 #include "revoke.h"
 #include "util.h"
 
@@ -49,6 +50,8 @@ int proc_start(struct proc *p, const struct proc_spec *spec, int argc, char **ar
         return 2;
     }
     crmlog_init(spec->name, lvl);
+    if (rds_identity_load(*spec->redis_user, *spec->redis_password_file) != 0)
+        return 2;
     jwtv_init(&p->jwt, *spec->jwt_issuer, *spec->jwt_audience, spec->jwt_cache);
     p->nkeys = jwtv_load_dir(&p->jwt, *spec->jwt_dir, false, err, sizeof(err));
     if (p->nkeys < 0) {
@@ -83,9 +86,11 @@ void proc_revocations(struct proc *p, const char *host, int port)
 
 void proc_refresh_keys(struct proc *p)
 {
-    int added = jwtv_refresh_dir(&p->jwt, *p->spec->jwt_dir, false, &p->keys_mtime);
-    if (added > 0)
-        log_info(NULL, "%d new verification key(s) loaded", added);
+    int changed = jwtv_refresh_dir(&p->jwt, *p->spec->jwt_dir, false, &p->keys_mtime);
+    if (changed > 0)
+        log_info(NULL,
+                 "key directory changed: %d verification key(s) added or dropped, %zu trusted",
+                 changed, p->jwt.nkeys);
 }
 
 int proc_listen(struct proc *p, const struct config_addr *addr, SSL_CTX *ssl)

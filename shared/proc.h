@@ -26,7 +26,8 @@ struct proc_spec {
     void *const *targets;
     char *const *log_level; /* "debug", "info", "warn" or "error" */
     char *const *jwt_dir, *const *jwt_issuer, *const *jwt_audience;
-    size_t jwt_cache; /* verified tokens kept */
+    size_t jwt_cache;                                     /* verified tokens kept */
+    char *const *redis_user, *const *redis_password_file; /* this process's Redis ACL user */
     const struct http_config *http_cfg;
     bool makes_proofs; /* the gateway: it signs with proxy_secret_file and believes no proof */
 };
@@ -62,7 +63,8 @@ int proc_start(struct proc *p, const struct proc_spec *spec, int argc, char **ar
 /* The revocation set kept current from Redis at 'host':'port' (after proc_start). */
 void proc_revocations(struct proc *p, const char *host, int port);
 
-/* Pick up keys added to the key directory (one stat when nothing changed); from a timer. */
+/* Trust exactly the keys of the key directory: added ones verify, removed ones stop (one stat
+ * when nothing changed); from a timer. */
 void proc_refresh_keys(struct proc *p);
 
 /* Listen on 'addr' (TLS with 'ssl'); 0 or -1. */

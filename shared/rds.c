@@ -4,11 +4,61 @@
 #include "crmlog.h"
 #include "util.h"
 
+#include <hiredis/async.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define RDS_BACKOFF_MAX_MS 5000
+
+/* The process's Redis identity (rds_identity_load): written once before any thread starts. */
+static char rds_user[64];
+static char *rds_password;
+
+int rds_identity_load(const char *user, const char *password_file)
+{
+    size_t len = 0;
+    if (user == NULL || user[0] == '\0')
+        return 0;
+    if (strlen(user) >= sizeof(rds_user) || strpbrk(user, " \t\r\n") != NULL) {
+        log_error(NULL, "config key 'redis_user': '%s' is not a Redis user name", user);
+        return -1;
+    }
+    if (password_file == NULL || password_file[0] == '\0') {
+        log_error(NULL, "config key 'redis_user' needs 'redis_password_file'");
+        return -1;
+    }
+    char *pw = util_read_file(password_file, 4096, &len);
+    if (pw == NULL) {
+        log_error(NULL, "config key 'redis_password_file': cannot read '%s'", password_file);
+        return -1;
+    }
+    while (len > 0 && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
+        pw[--len] = '\0';
+    snprintf(rds_user, sizeof(rds_user), "%s", user);
+    free(rds_password);
+    rds_password = pw;
+    return 0;
+}
+
+static void rds_on_auth(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    redisReply *rep = reply;
+    (void)ac;
+    (void)privdata;
+    if (rep != NULL && rep->type == REDIS_REPLY_ERROR)
+        log_error(NULL, "redis refused AUTH as '%s': %s", rds_user, rep->str);
+}
+
+void rds_async_auth(struct redisAsyncContext *ac)
+{
+    if (rds_password == NULL)
+        return;
+    const char *argv[] = {"AUTH", rds_user, rds_password};
+    size_t argl[] = {4, strlen(rds_user), strlen(rds_password)};
+    redisAsyncCommandArgv(ac, rds_on_auth, NULL, 3, argv, argl);
+}
 
 void rds_init(struct rds *r, const char *host, int port, int timeout_ms)
 {
@@ -52,6 +102,20 @@ static int rds_connect(struct rds *r)
     if (redisSetTimeout(r->c, tv) != REDIS_OK) {
         rds_fail(r, "cannot set timeout");
         return -1;
+    }
+    if (rds_password != NULL) {
+        const char *argv[] = {"AUTH", rds_user, rds_password};
+        size_t argl[] = {4, strlen(rds_user), strlen(rds_password)};
+        redisReply *a = redisCommandArgv(r->c, 3, argv, argl);
+        bool ok = a != NULL && a->type == REDIS_REPLY_STATUS;
+        if (a != NULL && a->type == REDIS_REPLY_ERROR && r->backoff_ms == 0)
+            log_error(NULL, "redis refused AUTH as '%s': %s", rds_user, a->str);
+        if (a)
+            freeReplyObject(a);
+        if (!ok) {
+            rds_fail(r, "AUTH refused");
+            return -1;
+        }
     }
     if (r->backoff_ms)
         log_info(NULL, "redis %s:%d reachable again", r->host, r->port);

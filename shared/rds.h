@@ -16,6 +16,23 @@ struct rds {
     int backoff_ms;
 };
 
+/*
+ * Who this process is at Redis: the ACL user 'user' with the password in 'password_file' (its
+ * trailing newline cut). Set once by proc_start, before any connection or thread, and read-only
+ * afterwards: like the log's service name it is the process's identity, not state, so it is not
+ * threaded through every connection's config. Every connection (rds, the revocation feed, the
+ * gateway's operation log) then starts with AUTH. An empty 'user' keeps the default user (no
+ * AUTH). 0 or -1 (said, naming the config key).
+ */
+int rds_identity_load(const char *user, const char *password_file)
+    __attribute__((warn_unused_result));
+
+/* Queue AUTH as the first command of the new async connection 'ac' (hiredis sends queued
+ * commands in order once connected); nothing without an identity. A refused AUTH is logged,
+ * and the commands after it fail with NOAUTH. */
+struct redisAsyncContext;
+void rds_async_auth(struct redisAsyncContext *ac);
+
 void rds_init(struct rds *r, const char *host, int port, int timeout_ms);
 void rds_cleanup(struct rds *r);
 

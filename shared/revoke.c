@@ -4,6 +4,7 @@
  * on connect and kept current by the subscription, so a check costs a hash lookup. */
 #include "revoke.h"
 #include "crmlog.h"
+#include "rds.h"
 #include "revset.h"
 #include "util.h"
 
@@ -190,6 +191,8 @@ static void revoke_connect(struct revoke *r)
     redisAsyncSetConnectCallback(r->cmd, revoke_on_connect);
     redisAsyncSetDisconnectCallback(r->sub, revoke_on_disconnect);
     redisAsyncSetDisconnectCallback(r->cmd, revoke_on_disconnect);
+    rds_async_auth(r->sub);
+    rds_async_auth(r->cmd);
     /* Subscribe first, then read the snapshot: nothing published in between is missed. */
     redisAsyncCommand(r->sub, revoke_on_message, NULL, "SUBSCRIBE %s", REVOKE_CHANNEL);
     char min_s[32], min_ms[32];

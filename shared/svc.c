@@ -32,10 +32,18 @@ static const struct config_entry svc_config_table[] = {
     {"db_name", CONFIG_STRING, K(db_name), NULL, 0, 0, "the service's schema"},
     {"db_user", CONFIG_STRING, K(db_user), NULL, 0, 0, "the service's database user"},
     {"db_password_file", CONFIG_FILE, K(db_password_file), NULL, 0, 0, "file with the password"},
+    {"db_migrate_user", CONFIG_STRING, K(db_migrate_user), "", 0, 0,
+     "the database user that applies migrations (DDL on the schema); empty: db_user"},
+    {"db_migrate_password_file", CONFIG_FILE, K(db_migrate_password_file), "", 0, 0,
+     "file with db_migrate_user's password (required with it)"},
     {"db_timeout_s", CONFIG_INT, K(db_timeout_s), "5", 1, 300, "database I/O timeout"},
     {"redis_host", CONFIG_STRING, K(redis_host), "127.0.0.1", 0, 0, "Redis host"},
     {"redis_port", CONFIG_INT, K(redis_port), "6380", 1, 65535, "Redis port"},
     {"redis_timeout_ms", CONFIG_INT, K(redis_timeout_ms), "1000", 10, 60000, "Redis timeout"},
+    {"redis_user", CONFIG_STRING, K(redis_user), "", 0, 0,
+     "the service's Redis ACL user (its own stream, what it consumes); empty: the default user"},
+    {"redis_password_file", CONFIG_FILE, K(redis_password_file), "", 0, 0,
+     "file with redis_user's password (required with it)"},
     {"jwt_keys_dir", CONFIG_DIR, K(jwt_keys_dir), NULL, 0, 0, "directory of <kid>.pub.pem"},
     {"jwt_issuer", CONFIG_STRING, K(jwt_issuer), "crm-auth", 0, 0, "required iss"},
     {"jwt_audience", CONFIG_STRING, K(jwt_audience), "crm", 0, 0, "required aud"},
@@ -521,7 +529,7 @@ static void svc_probe_tick(evutil_socket_t fd, short what, void *arg)
     struct svc *s = arg;
     (void)fd;
     (void)what;
-    proc_refresh_keys(&s->proc); /* a key added to the directory verifies within a tick */
+    proc_refresh_keys(&s->proc); /* a key added or removed takes effect within a tick */
     if (s->probe_running)
         return;
     /* the probe's own record, freed in svc_probe_done */
@@ -553,6 +561,13 @@ static int svc_migrate(struct svc *s)
     struct migrate_unit units[4];
     size_t nunits = 0;
     units[nunits++] = idem_migration; /* every service: its creates take an Idempotency-Key */
+    /* DDL runs as its own user where one is configured: the running service's user then needs
+     * no right to create, alter or drop anything */
+    struct db_config cfg = s->dbcfg;
+    if (s->cfg.db_migrate_user[0] != '\0') {
+        cfg.user = s->cfg.db_migrate_user;
+        cfg.password = s->db_migrate_password;
+    }
     if (s->entry->produces)
         units[nunits++] = events_migration;
     if (s->nstreams > 0)
@@ -560,9 +575,9 @@ static int svc_migrate(struct svc *s)
     if (s->scope_src == &scope_projection)
         units[nunits++] = scope_migration;
     for (int attempt = 0; attempt < 60; attempt++) {
-        int n = migrate_run(&s->dbcfg, s->cfg.migrations_dir, units, nunits, err, sizeof(err));
+        int n = migrate_run(&cfg, s->cfg.migrations_dir, units, nunits, err, sizeof(err));
         if (n >= 0) {
-            log_info(NULL, "migrations: %d applied", n);
+            log_info(NULL, "migrations: %d applied as %s", n, cfg.user);
             return 0;
         }
         if (strncmp(err, "database unavailable", 20) != 0) {
@@ -612,17 +627,36 @@ static int svc_declare(struct svc *s, const struct svc_def *def)
     return 0;
 }
 
-/* The database password from db_password_file, its trailing newline cut; 0 or -1. */
-static int svc_read_password(struct svc *s)
+/* The secret in file 'path' (config key 'key'), its trailing newline cut, or NULL (said). */
+static char *svc_read_secret(const char *key, const char *path)
 {
     size_t plen = 0;
-    s->db_password = util_read_file(s->cfg.db_password_file, 4096, &plen);
-    if (s->db_password == NULL) {
-        log_error(NULL, "config key 'db_password_file': cannot read '%s'", s->cfg.db_password_file);
-        return -1;
+    char *secret = util_read_file(path, 4096, &plen);
+    if (secret == NULL) {
+        log_error(NULL, "config key '%s': cannot read '%s'", key, path);
+        return NULL;
     }
-    while (plen > 0 && (s->db_password[plen - 1] == '\n' || s->db_password[plen - 1] == '\r'))
-        s->db_password[--plen] = '\0';
+    while (plen > 0 && (secret[plen - 1] == '\n' || secret[plen - 1] == '\r'))
+        secret[--plen] = '\0';
+    return secret;
+}
+
+/* The database passwords from db_password_file (and db_migrate_password_file); 0 or -1. */
+static int svc_read_password(struct svc *s)
+{
+    s->db_password = svc_read_secret("db_password_file", s->cfg.db_password_file);
+    if (s->db_password == NULL)
+        return -1;
+    if (s->cfg.db_migrate_user[0] != '\0') {
+        if (s->cfg.db_migrate_password_file[0] == '\0') {
+            log_error(NULL, "config key 'db_migrate_user' needs 'db_migrate_password_file'");
+            return -1;
+        }
+        s->db_migrate_password =
+            svc_read_secret("db_migrate_password_file", s->cfg.db_migrate_password_file);
+        if (s->db_migrate_password == NULL)
+            return -1;
+    }
     s->dbcfg = (struct db_config){s->cfg.db_host, (int)s->cfg.db_port, s->cfg.db_user,
                                   s->db_password, s->cfg.db_name,      (int)s->cfg.db_timeout_s};
     return 0;
@@ -649,6 +683,8 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
                                    &s.cfg.jwt_issuer,
                                    &s.cfg.jwt_audience,
                                    SVC_JWT_CACHE,
+                                   &s.cfg.redis_user,
+                                   &s.cfg.redis_password_file,
                                    &s.http_cfg,
                                    false};
     rc = proc_start(&s.proc, &spec, argc, argv, svc_pre, NULL, &s);
@@ -710,6 +746,7 @@ out:
     if (s.probe_timer)
         event_free(s.probe_timer);
     free(s.db_password);
+    free(s.db_migrate_password);
     proc_stop(&s.proc);
     free(s.config);
     log_info(NULL, "stopped");

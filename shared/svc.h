@@ -30,10 +30,14 @@ struct svc_config {
     char *db_name;
     char *db_user;
     char *db_password_file;
+    char *db_migrate_user;
+    char *db_migrate_password_file;
     long db_timeout_s;
     char *redis_host;
     long redis_port;
     long redis_timeout_ms;
+    char *redis_user;
+    char *redis_password_file;
     char *jwt_keys_dir;
     char *jwt_issuer;
     char *jwt_audience;
@@ -87,6 +91,7 @@ struct svc {
     struct svc_config cfg;
     struct http_config http_cfg;
     char *db_password;
+    char *db_migrate_password; /* NULL unless db_migrate_user is set */
     struct db_config dbcfg;
     struct event_base *base; /* proc.base */
     struct pool *pool;

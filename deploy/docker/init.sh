@@ -1,7 +1,9 @@
 #!/bin/sh
 # init.sh — one-shot set-up run by the `init` service of docker-compose.yml before anything else:
-#   * /run/crm/secrets/db_<svc>: each service's database password (from CRM_DB_PASSWORD_<SVC>),
-#     readable only by that service's user; admin_password (CRM_ADMIN_PASSWORD) for auth;
+#   * /run/crm/secrets/db_<svc> and db_<svc>_migrate: each service's database passwords (from
+#     CRM_DB_PASSWORD_<SVC> and CRM_DB_MIGRATE_PASSWORD_<SVC>), readable only by that service's
+#     user; admin_password (CRM_ADMIN_PASSWORD) for auth; audit_chain_key (made once) for audit;
+#     redis_<name> and redis_crm_admin (made once) and redis_users.acl, Redis's ACL file;
 #   * /run/crm/secrets/gateway_proof: 32 random bytes (hex), made once: the gateway signs what it
 #     forwards with it and the services believe the client address and request id only with
 #     that proof (proxy_secret_file); readable by every C process, the only mounters of the volume;
@@ -28,17 +30,44 @@ uid_of() {
     return 1
 }
 
+# put_secret FILE UID VALUE: VALUE (and a newline) in $secrets/FILE, readable by UID only.
+put_secret() {
+    printf '%s\n' "$3" >"$secrets/$1.tmp"
+    chown "$2:$2" "$secrets/$1.tmp"
+    chmod 400 "$secrets/$1.tmp"
+    mv "$secrets/$1.tmp" "$secrets/$1"
+}
 for entry in $services; do
     svc=${entry%%:*}
     uid=$(uid_of "$svc")
-    var=CRM_DB_PASSWORD_$(echo "$svc" | tr "[:lower:]" "[:upper:]")
-    eval "pw=\${$var:-}"
-    [ -n "$pw" ] || { echo "init: $var is not set" >&2; exit 1; }
-    printf '%s\n' "$pw" >"$secrets/db_$svc.tmp"
-    chown "$uid:$uid" "$secrets/db_$svc.tmp"
-    chmod 400 "$secrets/db_$svc.tmp"
-    mv "$secrets/db_$svc.tmp" "$secrets/db_$svc"
+    up=$(echo "$svc" | tr "[:lower:]" "[:upper:]")
+    # db_<svc>: the running service's user (data only); db_<svc>_migrate: its migrations' user
+    for var in CRM_DB_PASSWORD_$up CRM_DB_MIGRATE_PASSWORD_$up; do
+        eval "pw=\${$var:-}"
+        [ -n "$pw" ] || { echo "init: $var is not set" >&2; exit 1; }
+        case $var in
+        CRM_DB_MIGRATE_*) put_secret "db_${svc}_migrate" "$uid" "$pw" ;;
+        *) put_secret "db_$svc" "$uid" "$pw" ;;
+        esac
+    done
 done
+# The audit chain's HMAC key: made once, kept with the volume, readable by audit only (a key
+# made anew would not verify the entries chained with the old one).
+if [ ! -s "$secrets/audit_chain_key" ]; then
+    echo "init: creating the audit chain key"
+    put_secret audit_chain_key "$(uid_of audit)" "$(openssl rand -hex 32)"
+fi
+# Redis: a password per process and one for crm_admin (the healthcheck), each made once and kept
+# with the volume (Redis reads them from the ACL file at its start), and the ACL file itself.
+redis_uid=999 # the redis user of the official redis image
+for name in $(for entry in $services; do echo "${entry%%:*}"; done) gateway; do
+    [ -s "$secrets/redis_$name" ] || put_secret "redis_$name" "$(uid_of "$name")" "$(openssl rand -hex 24)"
+done
+[ -s "$secrets/redis_crm_admin" ] || put_secret redis_crm_admin "$redis_uid" "$(openssl rand -hex 24)"
+crm-redis-acl "$def" "$secrets" >"$secrets/redis_users.acl.tmp"
+chown "$redis_uid:$redis_uid" "$secrets/redis_users.acl.tmp"
+chmod 400 "$secrets/redis_users.acl.tmp"
+mv "$secrets/redis_users.acl.tmp" "$secrets/redis_users.acl"
 # The first administrator's password: auth creates the user admin with it when it has none.
 [ -n "${CRM_ADMIN_PASSWORD:-}" ] || { echo "init: CRM_ADMIN_PASSWORD is not set" >&2; exit 1; }
 auth_uid=$(uid_of auth)

@@ -1,9 +1,9 @@
 #!/bin/bash
 # mariadb-init.sh — mounted into /docker-entrypoint-initdb.d of the mariadb container; runs once,
 # when the data volume is first initialised. Creates one schema per service of shared/services.def
-# (utf8mb4) and one user per service with ALL on its own schema only, allowed from the private
-# network only.
-# Passwords come from CRM_DB_PASSWORD_<SVC> (docker-compose.yml); changing them later needs an
+# (utf8mb4) and two users per service, allowed from the private network only: crm_<svc>_migrate
+# with ALL on its own schema (migrations) and crm_<svc> with data rights only (the service).
+# Passwords come from CRM_DB_PASSWORD_<SVC> and CRM_DB_MIGRATE_PASSWORD_<SVC> (docker-compose.yml); changing them later needs an
 # ALTER USER by hand (see deploy/README.md), because this script does not run again.
 # Sourced by the entrypoint: keep its shell options, define everything inside one function.
 
@@ -28,20 +28,24 @@ crm_init_databases() {
         return 1
     fi
     for svc in "${services[@]}"; do
-        # the audit log is append-only: its user never gets UPDATE, DELETE or DROP
-        grant=ALL
-        [[ $svc == audit ]] && grant='SELECT, INSERT, CREATE, ALTER, INDEX, REFERENCES'
-        var=CRM_DB_PASSWORD_${svc^^}
-        if [[ -z ${!var:-} ]]; then
-            echo "mariadb-init: $var is not set" >&2
+        # the running service's user has data rights only (no CREATE, ALTER, DROP); the audit
+        # log is append-only: its user may only read and insert. Migrations run as
+        # crm_<svc>_migrate, which has every right on the schema.
+        grant='SELECT, INSERT, UPDATE, DELETE'
+        [[ $svc == audit ]] && grant='SELECT, INSERT'
+        var=CRM_DB_PASSWORD_${svc^^} mvar=CRM_DB_MIGRATE_PASSWORD_${svc^^}
+        if [[ -z ${!var:-} || -z ${!mvar:-} ]]; then
+            echo "mariadb-init: $var or $mvar is not set" >&2
             return 1
         fi
         docker_process_sql <<SQL || return 1
 CREATE DATABASE IF NOT EXISTS crm_$svc CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS 'crm_${svc}_migrate'@'$net' IDENTIFIED BY $(crm_sql_quote "${!mvar}");
+GRANT ALL ON crm_$svc.* TO 'crm_${svc}_migrate'@'$net';
 CREATE USER IF NOT EXISTS 'crm_$svc'@'$net' IDENTIFIED BY $(crm_sql_quote "${!var}");
 GRANT $grant ON crm_$svc.* TO 'crm_$svc'@'$net';
 SQL
-        echo "mariadb-init: schema and user crm_$svc ready"
+        echo "mariadb-init: schema crm_$svc, users crm_$svc and crm_${svc}_migrate ready"
     done
 }
 

@@ -3,9 +3,12 @@
  * gateway operations, a row of the login or operation log. */
 #include "audit.h"
 #include "crmlog.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -74,29 +77,51 @@ static const char *str_or(json_t *o, const char *k, const char *def)
     return s ? s : def;
 }
 
-void audit_hash(json_t *row, const char *prev, char out[AUDIT_HASH_HEX])
+int audit_hash(json_t *row, const char *prev, const unsigned char *key, size_t keylen,
+               char out[AUDIT_HASH_HEX])
 {
     static const char *const fields[] = {
         "event_id",     "event_type", "producer", "actor_user_id", "actor_ip",
         "subject_type", "subject_id", "changes",  "request_id",    "occurred_at"};
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char h[32];
+    size_t n = strlen(prev), at = 0;
+    unsigned char h[EVP_MAX_MD_SIZE];
     unsigned int hlen = 0;
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    EVP_DigestUpdate(ctx, prev, strlen(prev));
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+    int rc = -1;
+
+    /* the message: prev, then per field a unit separator and its text (NUL for NULL, which is
+     * not the empty string) */
+    for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
         json_t *v = json_object_get(row, fields[i]);
-        /* a unit separator between fields; NULL is not the empty string */
-        EVP_DigestUpdate(ctx, "\x1f", 1);
-        if (json_is_string(v))
-            EVP_DigestUpdate(ctx, json_string_value(v), json_string_length(v));
-        else
-            EVP_DigestUpdate(ctx, "\x00", 1);
+        n += 1 + (json_is_string(v) ? json_string_length(v) : 1);
     }
-    EVP_DigestFinal_ex(ctx, h, &hlen);
-    EVP_MD_CTX_free(ctx);
+    unsigned char *msg = xmalloc(n ? n : 1);
+    memcpy(msg, prev, strlen(prev));
+    at = strlen(prev);
+    for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
+        json_t *v = json_object_get(row, fields[i]);
+        msg[at++] = 0x1f;
+        if (json_is_string(v)) {
+            memcpy(msg + at, json_string_value(v), json_string_length(v));
+            at += json_string_length(v);
+        } else {
+            msg[at++] = 0x00;
+        }
+    }
+    if (key != NULL) {
+        if (HMAC(EVP_sha256(), key, (int)keylen, msg, at, h, &hlen) == NULL)
+            goto out;
+    } else {
+        SHA256(msg, at, h);
+        hlen = 32;
+    }
+    if (hlen != 32)
+        goto out;
     for (int i = 0; i < 32; i++)
         snprintf(out + 2 * i, 3, "%02x", h[i]);
+    rc = 0;
+out:
+    free(msg);
+    return rc;
 }
 
 /* "2026-11-22T03:13:07.487Z" -> "2026-11-22 03:13:07.487" for DATETIME(3) columns. */
@@ -184,7 +209,11 @@ static int apply_chained(struct audit_ctx *actx, struct db *db, const char *type
             return -1;
         }
     }
-    audit_hash(row, actx->chain_head, hash);
+    if (audit_hash(row, actx->chain_head, actx->chain_key, actx->chain_key_len, hash) != 0) {
+        json_decref(row);
+        return -1;
+    }
+    json_object_set_new(row, "chain_version", json_integer(AUDIT_CHAIN_KEYED));
     json_object_set_new(row, "prev_hash", json_string(actx->chain_head));
     json_object_set_new(row, "hash", json_string(hash));
     memcpy(actx->chain_head, hash, AUDIT_HASH_HEX);

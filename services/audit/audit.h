@@ -13,13 +13,25 @@
 
 #define AUDIT_HASH_HEX 65
 
+/* audit_log.chain_version: how an entry's hash was made. Entries written before the chain was
+ * keyed are plain SHA-256 and may only come before the first keyed one (whose HMAC covers their
+ * last hash, so they cannot be rewritten either); every entry written now is keyed. */
+#define AUDIT_CHAIN_UNKEYED 1 /* SHA-256(prev, fields) */
+#define AUDIT_CHAIN_KEYED   2 /* HMAC-SHA256(chain key; prev, fields) */
+#define AUDIT_CHAIN_KEY_MIN 32
+
 struct audit_config {
     long verify_budget_ms;
+    char *chain_key_file;
 };
 
 struct audit_ctx {
     struct svc *svc;
     struct audit_config *cfg;
+    /* the HMAC key of the chain, from chain_key_file (never in the database); read-only after
+     * setup, shared by the consumer and the workers */
+    unsigned char *chain_key;
+    size_t chain_key_len;
     /* the consumer thread's chain state within one transaction: the lock is taken once and
      * the head hash read once, then carried from entry to entry (audit_after drops both) */
     bool chain_locked;
@@ -33,8 +45,11 @@ struct audit_ctx {
 int audit_apply(struct db *db, const char *stream, const char *entry_id, json_t *event, void *arg);
 int audit_flush(struct db *db, void *arg);
 void audit_after(struct db *db, void *arg);
-/* The chain hash of one entry (the fields as stored, 'prev' the previous entry's hash). */
-void audit_hash(json_t *row, const char *prev, char out[AUDIT_HASH_HEX]);
+/* The chain hash of one entry (the fields as stored, 'prev' the previous entry's hash): keyed
+ * with the 'keylen' bytes of 'key' (AUDIT_CHAIN_KEYED), or plain SHA-256 when 'key' is NULL
+ * (AUDIT_CHAIN_UNKEYED, how entries were hashed before). 0 or -1. */
+int audit_hash(json_t *row, const char *prev, const unsigned char *key, size_t keylen,
+               char out[AUDIT_HASH_HEX]) __attribute__((warn_unused_result));
 /* Drop passwords, tokens, secrets and hashes from event data, at any depth. */
 void audit_redact(json_t *v);
 
@@ -63,10 +78,10 @@ int repo_login_list(struct db *db, const struct repo_audit_filter *f, const stru
 int repo_operation_list(struct db *db, const struct repo_audit_filter *f,
                         const struct listq_page *pg, struct listq_result *out)
     __attribute__((warn_unused_result));
-/* The stored hash of entry 'id' ('found' false when there is none), and the newest entry's id
- * (0 when the log is empty). */
-int repo_chain_hash_at(struct db *db, long long id, char out[AUDIT_HASH_HEX], bool *found)
-    __attribute__((warn_unused_result));
+/* The stored hash and chain_version of entry 'id' ('found' false when there is none), and the
+ * newest entry's id (0 when the log is empty). */
+int repo_chain_hash_at(struct db *db, long long id, char out[AUDIT_HASH_HEX], int *version,
+                       bool *found) __attribute__((warn_unused_result));
 int repo_chain_max_id(struct db *db, long long *id) __attribute__((warn_unused_result));
 /* Rows of the chain after 'after_id' in id order, at most 'limit'. */
 int repo_chain_rows(struct db *db, long long after_id, long limit, json_t **rows)

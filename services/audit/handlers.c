@@ -173,31 +173,53 @@ struct verify_in {
     long long after_id;
 };
 
-/* Check one window of rows against the chain: 'prev' is the hash before the first row and
- * becomes the last good one; '*after' and '*checked' advance. The first entry that does not
- * match, or NULL. */
-static json_t *verify_rows(json_t *rows, char prev[AUDIT_HASH_HEX], long long *after,
-                           long long *checked)
+/* Where a walk over the chain is: the hash before the next row ('prev'), whether a keyed entry
+ * came already (an unkeyed one may not follow it), and what it counted. */
+struct verify_walk {
+    char prev[AUDIT_HASH_HEX];
+    bool keyed_seen;
+    long long after, checked, unkeyed;
+};
+
+/* Why row 'r' does not continue the chain of 'w', or NULL when it does. 'a' holds the key. */
+static const char *verify_row(const struct audit_ctx *a, const struct verify_walk *w, json_t *r)
+{
+    char h[AUDIT_HASH_HEX];
+    int version = (int)json_integer_value(json_object_get(r, "chain_version"));
+    const char *stored = json_string_value(json_object_get(r, "hash"));
+    const char *link = json_string_value(json_object_get(r, "prev_hash"));
+    if (strcmp(link ? link : "", w->prev) != 0)
+        return "its link to the previous entry is broken";
+    if (version == AUDIT_CHAIN_UNKEYED && w->keyed_seen)
+        return "it is unkeyed but follows keyed entries";
+    if (version != AUDIT_CHAIN_UNKEYED && version != AUDIT_CHAIN_KEYED)
+        return "its chain version is unknown";
+    bool keyed = version == AUDIT_CHAIN_KEYED;
+    if (audit_hash(r, w->prev, keyed ? a->chain_key : NULL, keyed ? a->chain_key_len : 0, h) != 0 ||
+        strcmp(stored ? stored : "", h) != 0)
+        return "its content no longer matches its hash";
+    return NULL;
+}
+
+/* Check one window of rows against the chain, advancing 'w' past every good one. The first
+ * entry that does not match, or NULL. */
+static json_t *verify_rows(const struct audit_ctx *a, json_t *rows, struct verify_walk *w)
 {
     size_t i;
     json_t *r;
     json_array_foreach(rows, i, r)
     {
-        char h[AUDIT_HASH_HEX];
-        audit_hash(r, prev, h);
-        const char *stored = json_string_value(json_object_get(r, "hash"));
-        const char *link = json_string_value(json_object_get(r, "prev_hash"));
-        const char *why =
-            strcmp(link ? link : "", prev) != 0    ? "its link to the previous entry is broken"
-            : strcmp(stored ? stored : "", h) != 0 ? "its content no longer matches its hash"
-                                                   : NULL;
+        const char *why = verify_row(a, w, r);
         if (why)
             return json_pack("{s:O, s:O, s:O, s:s}", "id", json_object_get(r, "id"), "event_id",
                              json_object_get(r, "event_id"), "event_type",
                              json_object_get(r, "event_type"), "reason", why);
-        snprintf(prev, AUDIT_HASH_HEX, "%s", stored);
-        *after = json_integer_value(json_object_get(r, "id"));
-        (*checked)++;
+        bool keyed = json_integer_value(json_object_get(r, "chain_version")) == AUDIT_CHAIN_KEYED;
+        w->keyed_seen = w->keyed_seen || keyed;
+        w->unkeyed += keyed ? 0 : 1;
+        snprintf(w->prev, AUDIT_HASH_HEX, "%s", json_string_value(json_object_get(r, "hash")));
+        w->after = json_integer_value(json_object_get(r, "id"));
+        w->checked++;
     }
     return NULL;
 }
@@ -206,17 +228,23 @@ static void verify_work(struct svc_worker *w, struct svc_job *job)
 {
     const struct verify_in *in = job->data;
     const struct audit_ctx *a = w->svc->app;
-    char prev[AUDIT_HASH_HEX] = "0000000000000000000000000000000000000000000000000000000000000000";
-    long long after = in->after_id, checked = 0, max_id = 0;
+    struct verify_walk walk = {
+        .prev = "0000000000000000000000000000000000000000000000000000000000000000",
+        .after = in->after_id};
+    long long max_id = 0;
     json_t *rows = NULL, *bad = NULL;
     bool found = false, complete = false;
-    if (after > 0) {
-        if (repo_chain_hash_at(&w->db, after, prev, &found) != 0)
+    if (walk.after > 0) {
+        int version = 0;
+        if (repo_chain_hash_at(&w->db, walk.after, walk.prev, &version, &found) != 0)
             goto out;
         if (!found) {
-            svc_job_fail(job, 404, "not_found", "no audit entry with id %lld", after);
+            svc_job_fail(job, 404, "not_found", "no audit entry with id %lld", walk.after);
             goto out;
         }
+        /* versions only rise along a good chain: a keyed entry here means every later one must
+         * be keyed too */
+        walk.keyed_seen = version != AUDIT_CHAIN_UNKEYED;
     }
     if (repo_chain_max_id(&w->db, &max_id) != 0)
         goto out;
@@ -224,9 +252,9 @@ static void verify_work(struct svc_worker *w, struct svc_job *job)
     for (;;) {
         json_decref(rows);
         rows = NULL;
-        if (repo_chain_rows(&w->db, after, VERIFY_SLICE, &rows) != 0)
+        if (repo_chain_rows(&w->db, walk.after, VERIFY_SLICE, &rows) != 0)
             goto out;
-        if ((bad = verify_rows(rows, prev, &after, &checked)) != NULL)
+        if ((bad = verify_rows(a, rows, &walk)) != NULL)
             break;
         if (json_array_size(rows) < VERIFY_SLICE) {
             complete = true;
@@ -235,13 +263,14 @@ static void verify_work(struct svc_worker *w, struct svc_job *job)
         if (util_now_ms() >= deadline)
             break;
     }
-    json_t *body = json_pack("{s:b, s:b, s:I, s:I, s:I}", "ok", bad == NULL, "complete",
-                             bad != NULL || complete, "checked", (json_int_t)checked, "last_id",
-                             (json_int_t)after, "max_id", (json_int_t)max_id);
+    json_t *body = json_pack("{s:b, s:b, s:I, s:I, s:I, s:I}", "ok", bad == NULL, "complete",
+                             bad != NULL || complete, "checked", (json_int_t)walk.checked,
+                             "unkeyed", (json_int_t)walk.unkeyed, "last_id", (json_int_t)walk.after,
+                             "max_id", (json_int_t)max_id);
     if (bad)
         json_object_set_new(body, "first_bad", json_incref(bad));
     else
-        json_object_set_new(body, "head", json_string(prev));
+        json_object_set_new(body, "head", json_string(walk.prev));
     svc_job_ok(job, 200, body);
 out:
     json_decref(rows);

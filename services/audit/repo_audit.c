@@ -79,6 +79,7 @@ static void audit_params(json_t *row, struct db_param *p)
                                        "request_id", "occurred_at",  "prev_hash",  "hash"};
     for (size_t i = 0; i < ARRAY_LEN(cols); i++)
         p[i] = str_param(row, cols[i]);
+    p[ARRAY_LEN(cols)] = DBP_INT(json_integer_value(json_object_get(row, "chain_version")));
 }
 
 int repo_audit_insert(struct db *db, json_t *rows)
@@ -86,8 +87,8 @@ int repo_audit_insert(struct db *db, json_t *rows)
     return insert_rows(db, rows,
                        "INSERT INTO audit_log (event_id, event_type, producer, actor_user_id,"
                        " actor_ip, subject_type, subject_id, changes, request_id, occurred_at,"
-                       " prev_hash, hash) VALUES ",
-                       "(?,?,?,?,?,?,?,?,?,?,?,?)", 12, audit_params);
+                       " prev_hash, hash, chain_version) VALUES ",
+                       "(?,?,?,?,?,?,?,?,?,?,?,?,?)", 13, audit_params);
 }
 
 int repo_login_insert(struct db *db, json_t *row)
@@ -200,14 +201,17 @@ int repo_operation_list(struct db *db, const struct repo_audit_filter *f,
     return listq_run(db, &operation_spec, &q, pg, out);
 }
 
-int repo_chain_hash_at(struct db *db, long long id, char out[AUDIT_HASH_HEX], bool *found)
+int repo_chain_hash_at(struct db *db, long long id, char out[AUDIT_HASH_HEX], int *version,
+                       bool *found)
 {
     json_t *rows = NULL;
     struct db_param p[] = {DBP_INT(id)};
-    if (db_query(db, "SELECT hash FROM audit_log WHERE id = ?", p, 1, &rows) != 0)
+    if (db_query(db, "SELECT hash, chain_version FROM audit_log WHERE id = ?", p, 1, &rows) != 0)
         return -1;
-    const char *h = json_string_value(json_object_get(json_array_get(rows, 0), "hash"));
+    json_t *row = json_array_get(rows, 0);
+    const char *h = json_string_value(json_object_get(row, "hash"));
     *found = h != NULL;
+    *version = (int)json_integer_value(json_object_get(row, "chain_version"));
     if (h)
         snprintf(out, AUDIT_HASH_HEX, "%s", h);
     json_decref(rows);
@@ -230,6 +234,6 @@ int repo_chain_rows(struct db *db, long long after_id, long limit, json_t **rows
     return db_query(db,
                     "SELECT id, event_id, event_type, producer, actor_user_id, actor_ip,"
                     " subject_type, subject_id, changes, request_id, occurred_at, prev_hash,"
-                    " hash FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
+                    " hash, chain_version FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
                     p, 2, rows);
 }

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Shared helpers of the black-box API tests: the stack's addresses, token minting with the
 // test stack's own key (node's crypto, ES256 as JOSE wants it), problem+json checks, processes.
-import { createHash, createPrivateKey, createHmac, sign as cryptoSign } from 'node:crypto';
+import { createHash, createPrivateKey, createHmac } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { SERVICES, SERVICE_TABLE } from '../services.mjs';
+import { es256Sign } from '../es256.mjs';
 
 export const GATEWAY = process.env.CRM_TEST_GATEWAY ?? 'http://127.0.0.1:9080';
 export const GATEWAY_TLS = process.env.CRM_TEST_GATEWAY_TLS ?? 'https://127.0.0.1:9443';
@@ -54,7 +55,7 @@ export function token(payload = claims(), { kid, key, header } = {}) {
   const input = `${b64url(JSON.stringify(h))}.${b64url(JSON.stringify(payload))}`;
   if (h.alg === 'none') return `${input}.`;
   if (h.alg === 'HS256') return `${input}.${b64url(createHmac('sha256', key).update(input).digest())}`;
-  const sig = cryptoSign('sha256', Buffer.from(input), { key: key ?? k.key, dsaEncoding: 'ieee-p1363' });
+  const sig = es256Sign(input, key ?? k.key);
   return `${input}.${b64url(sig)}`;
 }
 
@@ -212,7 +213,18 @@ export function api(method, path, tok, body, headers = {}) {
   });
 }
 
-export function redis(...args) {
+/** The secret of Redis user 'user' on the test stack (secrets/redis_<name>, deploy/crm makes it). */
+export const redisSecret = (user) => readFileSync(`${STATE}/secrets/redis_${user.replace(/^crm_(?!admin$)/, '')}`, 'utf8').trim();
+
+/** redis-cli on the test stack as 'user' (default crm_admin, which may do anything; every
+ * process has its own user with only what it needs, and the default user is off). The password
+ * goes through the environment. */
+export function redisAs(user, ...args) {
   const port = process.env.CRM_TEST_REDIS_PORT ?? '7380';
-  return execFileSync('redis-cli', ['-p', port, '--no-auth-warning', ...args], { encoding: 'utf8' }).trim();
+  const env = { ...process.env };
+  if (user) env.REDISCLI_AUTH = redisSecret(user);
+  const who = user ? ['--user', user] : [];
+  return execFileSync('redis-cli', ['-p', port, ...who, '--no-auth-warning', ...args], { encoding: 'utf8', env }).trim();
 }
+
+export const redis = (...args) => redisAs('crm_admin', ...args);

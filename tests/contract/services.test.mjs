@@ -28,7 +28,6 @@ const CONDITIONS = ['service_started', 'service_healthy', 'service_completed_suc
 const read = (rel) => readFileSync(path.join(REPO, rel), 'utf8');
 const report = (title, problems) => `${title}:\n  ${problems.join('\n  ')}`;
 const upper = (name) => name.toUpperCase();
-const passwordVar = (name) => `CRM_DB_PASSWORD_${upper(name)}`;
 
 let composeCache;
 function compose() {
@@ -165,25 +164,41 @@ test('docker-compose.yml: the gateway has an upstream per service at its address
     assert.deepEqual(problems, [], report(`${COMPOSE} services.gateway.environment`, problems));
 });
 
-test('docker-compose.yml: a database password per service, for init and mariadb, in the example env', () => {
+test('docker-compose.yml: two database passwords per service (its own, its migrations\'), for init and mariadb, in the example env', () => {
     const problems = [];
-    const want = SERVICES.map(passwordVar).sort();
-    const keysOf = (env) => Object.keys(env ?? {}).filter((k) => k.startsWith('CRM_DB_PASSWORD_')).sort();
-    for (const [where, env] of [
-        ['x-db-passwords', compose()['x-db-passwords']],
-        ['services.init.environment', svc('init').environment],
-        ['services.mariadb.environment', svc('mariadb').environment],
-    ]) {
-        const have = keysOf(env);
-        if (JSON.stringify(have) !== JSON.stringify(want)) problems.push(`${COMPOSE} ${where} has ${have.join(', ')}; want ${want.join(', ')}`);
+    for (const prefix of ['CRM_DB_PASSWORD_', 'CRM_DB_MIGRATE_PASSWORD_']) {
+        const want = SERVICES.map((n) => `${prefix}${upper(n)}`).sort();
+        const keysOf = (env) => Object.keys(env ?? {}).filter((k) => k.startsWith(prefix)).sort();
+        for (const [where, env] of [
+            ['x-db-passwords', compose()['x-db-passwords']],
+            ['services.init.environment', svc('init').environment],
+            ['services.mariadb.environment', svc('mariadb').environment],
+        ]) {
+            const have = keysOf(env);
+            if (JSON.stringify(have) !== JSON.stringify(want)) problems.push(`${COMPOSE} ${where} has ${have.join(', ')}; want ${want.join(', ')}`);
+        }
+        for (const k of want) {
+            const v = compose()['x-db-passwords']?.[k];
+            if (!/^\$\{[A-Z_]+:\?/.test(String(v))) problems.push(`${COMPOSE} x-db-passwords.${k} is not a required variable (\${VAR:?...}): ${v}`);
+        }
+        const example = [...read(ENV_EXAMPLE).matchAll(new RegExp(`^(${prefix}[A-Z0-9_]+)=`, 'gm'))].map((m) => m[1]).sort();
+        if (JSON.stringify(example) !== JSON.stringify(want)) problems.push(`${ENV_EXAMPLE} sets ${example.join(', ')}; want ${want.join(', ')}`);
     }
-    for (const k of want) {
-        const v = compose()['x-db-passwords']?.[k];
-        if (!/^\$\{[A-Z_]+:\?/.test(String(v))) problems.push(`${COMPOSE} x-db-passwords.${k} is not a required variable (\${VAR:?...}): ${v}`);
+    // the audit chain key is a file init.sh makes, never a variable of the compose file
+    if (svc('audit').environment?.CRM_CHAIN_KEY_FILE !== '/run/crm/secrets/audit_chain_key') problems.push('services.audit.environment.CRM_CHAIN_KEY_FILE is not /run/crm/secrets/audit_chain_key');
+    if (!read('deploy/docker/init.sh').includes('audit_chain_key')) problems.push('deploy/docker/init.sh does not make audit_chain_key');
+    // Redis: every process logs in as its own ACL user; Redis starts with the ACL file init.sh makes
+    const redis = svc('redis');
+    const cmd = (redis.command ?? []).join(' ');
+    if (!cmd.includes('--aclfile /run/crm/secrets/redis_users.acl')) problems.push(`services.redis.command lacks --aclfile /run/crm/secrets/redis_users.acl: ${cmd}`);
+    if (!(redis.volumes ?? []).includes('crm-secrets:/run/crm/secrets:ro')) problems.push('services.redis.volumes lacks crm-secrets:/run/crm/secrets:ro');
+    if (redis.depends_on?.init?.condition !== 'service_completed_successfully') problems.push('redis does not wait for init (its ACL file)');
+    for (const [file, user] of [['deploy/docker/service.conf.in', 'crm_@NAME@'], ['deploy/docker/gateway.conf', 'crm_gateway']]) {
+        const text = read(file);
+        if (!text.includes(`redis_user = ${user}\n`) || !/^redis_password_file = \/run\/crm\/secrets\/redis_/m.test(text)) problems.push(`${file} does not log in to Redis as ${user}`);
     }
-    const example = [...read(ENV_EXAMPLE).matchAll(/^(CRM_DB_PASSWORD_[A-Z0-9_]+)=/gm)].map((m) => m[1]).sort();
-    if (JSON.stringify(example) !== JSON.stringify(want)) problems.push(`${ENV_EXAMPLE} sets ${example.join(', ')}; want ${want.join(', ')}`);
-    assert.deepEqual(problems, [], report('database passwords do not follow services.def', problems));
+    if (!read('deploy/docker/init.Dockerfile').includes('COPY deploy/redis-acl ')) problems.push('the init image lacks deploy/redis-acl');
+    assert.deepEqual(problems, [], report('database passwords and secrets do not follow services.def', problems));
 });
 
 test('docker-compose.yml: the init and mariadb scripts find services.def where it is put', () => {

@@ -399,3 +399,26 @@ export async function freezeHolding(pid, consumer, stream = 'crm:stream:auth', t
   }
   return [];
 }
+
+/** The ACL rules of Redis user 'user' as ACL LIST has them: root rules and "(selector)" each
+ * one argument, ready for ACL SETUSER. */
+export function redisRulesOf(user) {
+  const line = redis('ACL', 'LIST').split('\n').find((l) => l.startsWith(`user ${user} `));
+  assert.ok(line, `no Redis user ${user}`);
+  return line.slice(`user ${user} `.length).match(/\([^)]*\)|\S+/g);
+}
+
+/** Refuse XADD to Redis user 'user' for a moment (everything else it may do stays): each of its
+ * selectors ends with -xadd. Returns its rules as they were, for restoreRedisUser. */
+export function refuseXadd(user) {
+  const rules = redisRulesOf(user);
+  const without = rules.map((t) => (t.startsWith('(') ? `${t.slice(0, -1)} -xadd)` : t));
+  // clearselectors, not reset: reset would add flags (sanitize-payload) the user did not have
+  assert.equal(redis('ACL', 'SETUSER', user, 'clearselectors', ...without, '-xadd'), 'OK');
+  return rules;
+}
+
+/** Put back the rules 'rules' of 'user' (from refuseXadd), in place: its connections stay. */
+export function restoreRedisUser(user, rules) {
+  assert.equal(redis('ACL', 'SETUSER', user, 'clearselectors', ...rules), 'OK');
+}

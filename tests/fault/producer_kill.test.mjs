@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   adminToken, burst, consumerCounts, eventually, expectExactlyOnce, expectItemsOnce, expectOperationsOnce, expectVerifyOk,
-  marks, moreSuccesses, mysql, pidOf, quiet, redis, rnd, statuses, supervisorctl, unpublished, waitHealthy,
+  marks, moreSuccesses, mysql, pidOf, quiet, redis, redisRulesOf, refuseXadd, restoreRedisUser, rnd, statuses, supervisorctl, unpublished, waitHealthy,
 } from './lib.mjs';
 
 /** The auth stream's entries carrying 'eventId' (a republished event appears twice). */
@@ -30,8 +30,8 @@ test('kill -9 of auth between commit and publish: the committed events are publi
     // Refuse XADD for a moment (everything else in Redis keeps working): from now on auth
     // commits rows whose events it cannot publish, so the kill lands between commit and publish.
     // A relay that marked a row published before Redis had it would lose those events here.
-    assert.equal(redis('ACL', 'SETUSER', 'default', '-xadd'), 'OK');
-    held = true;
+    const authRules = redisRulesOf('crm_auth');
+    held = refuseXadd('crm_auth');
     const holdMark = Number(mysql('SELECT COALESCE(MAX(id), 0) FROM crm_auth.outbox'));
     const strandedSql = `SELECT event_id FROM crm_auth.outbox WHERE id > ${holdMark}`;
     await eventually(() => mysql(strandedSql).split('\n').filter(Boolean).length >= 3, 5000, 'rows committed while XADD is refused');
@@ -42,7 +42,7 @@ test('kill -9 of auth between commit and publish: the committed events are publi
     const stranded = mysql(strandedSql).split('\n').filter(Boolean);
     const unstamped = Number(mysql(`SELECT COUNT(*) FROM crm_auth.outbox WHERE id > ${holdMark} AND published_at IS NULL`));
     t.diagnostic(`killed auth (pid ${pid}) with ${stranded.length} events committed since XADD was refused (${unstamped} not marked published)`);
-    assert.equal(redis('ACL', 'SETUSER', 'default', '+xadd'), 'OK');
+    restoreRedisUser('crm_auth', held);
     held = false;
     // the burst sees auth gone (502) before anything here blocks the event loop: the polls
     // below run child processes synchronously, and the burst sends nothing while they do
@@ -78,12 +78,12 @@ test('kill -9 of auth between commit and publish: the committed events are publi
     assert.equal(mysql(`SELECT COUNT(*) FROM crm_audit.audit_log WHERE event_id = '${again}'`), '1');
     await expectExactlyOnce(m, 'after a republished event');
     await expectVerifyOk(tok);
-    assert.match(redis('ACL', 'LIST'), /^user default on nopass ~\* &\* \+@all$/m, 'Redis permissions as before');
+    assert.deepEqual(redisRulesOf('crm_auth'), authRules, 'Redis permissions as before');
     const after = await consumerCounts();
     t.diagnostic(`audit consumer: applied +${after.applied - before.applied}, duplicate +${after.duplicate - before.duplicate}`);
     assert.equal(after.dead, before.dead, 'nothing dead-lettered');
   } finally {
-    if (held) redis('ACL', 'SETUSER', 'default', '+xadd');
+    if (held) restoreRedisUser('crm_auth', held);
     await b.stop();
   }
 });

@@ -5,7 +5,6 @@
 // committed change reaches the audit log exactly once, and the chain verifies.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import {
   GATEWAY, GATEWAY_ADMIN, accounts, adminToken, burst, consumerCounts, eventually, expectExactlyOnce, expectItemsOnce, expectOperationsOnce,
   expectVerifyOk, marks, metricsText, moreSuccesses, quiet, redis, rnd, sample, serviceUrl, sleep,
@@ -13,7 +12,7 @@ import {
 } from './lib.mjs';
 
 const OUTAGE_MS = Number(process.env.CRM_FAULT_REDIS_OUTAGE_MS ?? 30000);
-const redisUp = () => spawnSync('redis-cli', ['-p', process.env.CRM_TEST_REDIS_PORT ?? '7380', 'PING'], { encoding: 'utf8' }).stdout.trim() === 'PONG';
+const redisUp = () => { try { return redis('PING') === 'PONG'; } catch { return false; } };
 const backlog = async () => sample(await metricsText('auth'), 'crm_outbox_backlog', { svc: 'auth' });
 
 test('Redis down for 30 s while writes continue: auth is degraded, the outbox holds the events, then drains; each change audited once', async (t) => {

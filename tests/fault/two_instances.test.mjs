@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
   AUDIT_STREAMS, adminToken, api, asGateway, consumerCounts, eventually, expectExactlyOnce, expectVerifyOk, freezeHolding,
-  killFrozen, marks, metricsText, mysql, pendingAt, pidOf, programState, quiet, redis, rnd, sample, serviceUrl,
+  killFrozen, marks, metricsText, mysql, pendingAt, pidOf, programState, quiet, redis, refuseXadd, restoreRedisUser, rnd, sample, serviceUrl,
   sleep, startSecond, statuses, supervisorctl, waitHealthy,
 } from './lib.mjs';
 
@@ -124,7 +124,7 @@ test('two auth and two audit instances side by side: one relay leads, kill -9 of
   // what the drill changed is put back however it ends (a timeout included: node runs 'after')
   const restore = async () => {
     if (l) await l.stop();
-    if (xaddRefused) redis('ACL', 'SETUSER', 'default', '+xadd');
+    if (xaddRefused) restoreRedisUser('crm_auth', xaddRefused);
     xaddRefused = false;
     if (frozen) process.kill(frozen, 'SIGCONT');
     frozen = null;
@@ -150,8 +150,7 @@ test('two auth and two audit instances side by side: one relay leads, kill -9 of
     // Refuse XADD for a moment (the rest of Redis keeps working): both instances go on
     // committing, nothing is published. Then the leader dies holding events it committed.
     const holdMark = Number(mysql('SELECT COALESCE(MAX(id), 0) FROM crm_auth.outbox'));
-    assert.equal(redis('ACL', 'SETUSER', 'default', '-xadd'), 'OK');
-    xaddRefused = true;
+    xaddRefused = refuseXadd('crm_auth');
     await eventually(() => unpublishedOf(holdMark, `${prefix}a1`).length >= 3, 10000, 'auth-1 committing events it cannot publish');
     const holder = mysql(`SELECT IS_USED_LOCK('crm.auth.relay')`);
     const publishedBefore = await published(AUTH2); // a standby's: nothing, so far
@@ -162,7 +161,7 @@ test('two auth and two audit instances side by side: one relay leads, kill -9 of
     const freedMs = await timeTo(() => mysql(`SELECT IS_USED_LOCK('crm.auth.relay')`) !== holder, 10000, 'MariaDB freeing the dead leader\'s lock', killed.at);
     const stranded = unpublishedOf(holdMark, prefix);
     const strandedOfLeader = unpublishedOf(holdMark, `${prefix}a1`);
-    assert.equal(redis('ACL', 'SETUSER', 'default', '+xadd'), 'OK');
+    restoreRedisUser('crm_auth', xaddRefused);
     xaddRefused = false;
     const seenMs = await timeTo(async () => (await leads(AUTH2)) === 1, 10000, 'auth-2 taking the lead', killed.at);
     const takeoverMs = ledAt(auth2.log, killed.at) - killed.at;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -385,6 +386,98 @@ static void test_signature_scalars_out_of_range(void **state)
     free(t);
 }
 
+/* #11: ECDSA's (r, s) and (r, n - s) both verify; only s <= n/2 is accepted, and jwtv_sign
+ * only writes that one (OpenSSL picks either at random: 40 tokens all miss it by 2^-40). */
+static void test_high_s_refused(void **state)
+{
+    struct fixture *f = *state;
+    static const unsigned char order[32] = {
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17,
+        0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+    };
+    BIGNUM *n = BN_bin2bn(order, 32, NULL), *half = BN_new();
+    assert_non_null(n);
+    assert_non_null(half);
+    assert_int_equal(BN_rshift1(half, n), 1);
+    for (int i = 0; i < 40; i++) {
+        json_t *c = claims();
+        json_object_set_new(c, "jti", json_integer(i));
+        char *t = sign(f, "k1", c);
+        unsigned char rs[64];
+        signature_of(t, rs);
+        BIGNUM *sv = BN_bin2bn(rs + 32, 32, NULL);
+        assert_non_null(sv);
+        assert_true(BN_cmp(sv, half) <= 0); /* low-S as signed */
+        assert_int_equal(verify(f, t, NOW), JWTV_OK);
+        assert_int_equal(BN_sub(sv, n, sv), 1); /* the other spelling, n - s */
+        assert_int_equal(BN_bn2binpad(sv, rs + 32, 32), 32);
+        char *high = with_signature(t, rs);
+        assert_int_equal(verify(f, high, NOW), JWTV_BAD_SIGNATURE);
+        /* and not through the cache of the low spelling either: a fresh verifier */
+        struct jwtv v;
+        json_t *got = NULL;
+        jwtv_init(&v, "crm-auth", "crm", 0);
+        assert_int_equal(jwtv_add_key(&v, "k1", f->good.pub, NULL), 0);
+        assert_int_equal(jwtv_verify(&v, high, NOW, &got), JWTV_BAD_SIGNATURE);
+        assert_null(got);
+        jwtv_cleanup(&v);
+        BN_free(sv);
+        free(high);
+        free(t);
+    }
+    BN_free(n);
+    BN_free(half);
+}
+
+/* #14: a key the directory no longer holds stops verifying, cached tokens included; a key
+ * whose PEM changed is the new one; the others stay. */
+static void test_sync_drops_removed_keys(void **state)
+{
+    struct fixture *f = *state;
+    struct jwtv v, dir;
+    jwtv_init(&v, "crm-auth", "crm", 64);
+    assert_int_equal(jwtv_add_key(&v, "k1", f->good.pub, NULL), 0);
+    assert_int_equal(jwtv_add_key(&v, "k2", f->other.pub, NULL), 0);
+    char *t1 = sign(f, "k1", claims()), *t2 = sign(f, "k2", claims());
+    json_t *got = NULL;
+    for (int round = 0; round < 2; round++) { /* the second round is served by the cache */
+        assert_int_equal(jwtv_verify(&v, t1, NOW, &got), JWTV_OK);
+        json_decref(got);
+        assert_int_equal(jwtv_verify(&v, t2, NOW, &got), JWTV_OK);
+        json_decref(got);
+    }
+    assert_true(v.cache_hits >= 2);
+
+    jwtv_init(&dir, "crm-auth", "crm", 0); /* the directory now: k1 only */
+    assert_int_equal(jwtv_add_key(&dir, "k1", f->good.pub, NULL), 0);
+    assert_int_equal(jwtv_sync(&v, &dir), 1);
+    assert_int_equal(v.nkeys, 1);
+    assert_int_equal(jwtv_verify(&v, t2, NOW, &got), JWTV_UNKNOWN_KID);
+    assert_null(got);
+    assert_int_equal(jwtv_verify(&v, t1, NOW, &got), JWTV_OK);
+    json_decref(got);
+    assert_int_equal(jwtv_sync(&v, &dir), 0); /* nothing changed */
+
+    /* kid k1 now names the other key: its old tokens stop, the new key's verify */
+    jwtv_cleanup(&dir);
+    jwtv_init(&dir, "crm-auth", "crm", 0);
+    assert_int_equal(jwtv_add_key(&dir, "k1", f->other.pub, NULL), 0);
+    assert_int_equal(jwtv_sync(&v, &dir), 2);
+    assert_int_equal(jwtv_verify(&v, t1, NOW, &got), JWTV_BAD_SIGNATURE);
+    assert_null(got);
+
+    /* an empty directory trusts nothing */
+    jwtv_cleanup(&dir);
+    jwtv_init(&dir, "crm-auth", "crm", 0);
+    assert_int_equal(jwtv_sync(&v, &dir), 1);
+    assert_int_equal(v.nkeys, 0);
+    jwtv_cleanup(&dir);
+    jwtv_cleanup(&v);
+    free(t1);
+    free(t2);
+}
+
 static void test_rejects_non_p256_keys(void **state)
 {
     struct jwtv v;
@@ -421,6 +514,8 @@ int main(void)
         cmocka_unit_test(test_rejects_non_p256_keys),
         cmocka_unit_test(test_verifies_with_parsed_key),
         cmocka_unit_test(test_signature_scalars_out_of_range),
+        cmocka_unit_test(test_high_s_refused),
+        cmocka_unit_test(test_sync_drops_removed_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

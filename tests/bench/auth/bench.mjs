@@ -176,8 +176,8 @@ async function main() {
         if (n && Number(p) > 0) PIDS[n] = Number(p);
     }
     const CLEAR_CMD =
-        `redis-cli -p ${REDIS_PORT} --scan --pattern 'crm:login:*' | ` +
-        `xargs -r redis-cli -p ${REDIS_PORT} DEL`;
+        `redis-cli -p ${REDIS_PORT} --user crm_admin --no-auth-warning --scan --pattern 'crm:login:*' | ` +
+        `xargs -r redis-cli -p ${REDIS_PORT} --user crm_admin --no-auth-warning DEL`; // REDISCLI_AUTH from run.sh
 
     const failures = [];
     const fail = (msg) => {

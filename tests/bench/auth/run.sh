@@ -42,7 +42,11 @@ readonly KEYS_DIR=$REPO/.run/keys
 GW_BIN=${GATEWAY_BIN:-$REPO/build/gateway/crm-gateway}
 readonly GW_BIN
 SUPERVISORCTL=(supervisorctl -c "$REPO/.run/supervisord.conf")
-readonly CLEAR_CMD="redis-cli -p $REDIS_PORT --scan --pattern 'crm:login:*' | xargs -r redis-cli -p $REDIS_PORT DEL"
+# Redis takes logins only (deploy/crm makes crm_admin's secret); the password goes by environment
+REDISCLI_AUTH=$(tr -d '\n' <"$REPO/.run/secrets/redis_crm_admin" 2>/dev/null || true)
+export REDISCLI_AUTH
+readonly RCLI="redis-cli -p $REDIS_PORT --user crm_admin --no-auth-warning"
+readonly CLEAR_CMD="$RCLI --scan --pattern 'crm:login:*' | xargs -r $RCLI DEL"
 
 say() { printf '%s\n' "$*"; }
 die() {
@@ -73,7 +77,7 @@ fi
 [[ -x $GW_BIN ]] || die "$GW_BIN is missing (deploy/crm up builds it)"
 [[ -r $REPO/.run/credentials ]] || die "no $REPO/.run/credentials (deploy/crm up writes it)"
 ls "$KEYS_DIR"/*.pub.pem >/dev/null 2>&1 || die "no public key in $KEYS_DIR"
-redis-cli -p "$REDIS_PORT" PING >/dev/null 2>&1 || die "redis on port $REDIS_PORT does not answer"
+$RCLI PING >/dev/null 2>&1 || die "redis on port $REDIS_PORT does not answer"
 
 pid_of() { # pid_of PROGRAM: the pid supervisord reports for a program of the dev stack
     local p

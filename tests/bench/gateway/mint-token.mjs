@@ -16,10 +16,11 @@
 //   issuer    correctly signed, iss=evil
 //   audience  correctly signed, aud=other
 // COUNT (default 1) tokens are printed; each has its own jti, so every one is a distinct string.
-import { createPrivateKey, randomUUID, sign } from 'node:crypto';
+import { createPrivateKey, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { es256Sign } from '../../es256.mjs';
 
 const [dir, variant = 'valid', countArg = '1'] = process.argv.slice(2);
 if (!dir) {
@@ -54,7 +55,7 @@ function mint() {
   if (variant === 'audience') claims.aud = 'other';
   if (variant === 'none') return `${b64({ alg: 'none', typ: 'JWT', kid })}.${b64(claims)}.`;
   const input = `${b64({ alg: 'ES256', typ: 'JWT', kid })}.${b64(claims)}`;
-  const sig = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
+  const sig = es256Sign(input, key).toString('base64url');
   if (variant === 'tampered') {
     const [h] = input.split('.');
     return `${h}.${b64({ ...claims, sub: '2' })}.${sig}`;
