@@ -10,13 +10,14 @@ import './styles/index.css'
 import App from './App.vue'
 import router from './router'
 import { i18n } from './i18n'
-import { setSessionEndedHandler } from './api/client'
+import { setAppContext, setSessionEndedHandler } from './api/client'
 import { useAuthStore } from './stores/auth'
 
 const app = createApp(App)
 app.use(createPinia())
 app.use(i18n)
 app.use(router)
+setAppContext(app._context) // toasts render components (error details) with i18n
 
 // When the tokens cannot be refreshed, the API client ends the session: back to the login
 // page, and back to where the user was after logging in again.
