@@ -246,7 +246,7 @@ test('the filters of a list live in the address: a reload and a login after expi
   assert.equal(await visible('.el-message').count(), 0, 'no toast outlives the login')
 })
 
-test('list tools: the search form folds away (folded at first on a phone), columns can be hidden and stay so', { skip: skipAdmin }, async () => {
+test('list tools: the search form folds away (folded at first on a phone), columns can be hidden and stay so, dictionary types are searched', { skip: skipAdmin }, async () => {
   await begin('admin', { viewport: PHONE })
   await page.goto(`${GATEWAY}/system/users`)
   await tableSettled('users-table')
@@ -266,4 +266,13 @@ test('list tools: the search form folds away (folded at first on a phone), colum
   assert.ok(!(await headers()).some((h) => h.includes('邮箱')), 'the choice survives a reload')
   assert.ok((await headers()).some((h) => h.includes('用户名')), 'the key column stays')
   await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('crm.columns:')).forEach((k) => localStorage.removeItem(k)))
+
+  // The dictionary types are searched where they are listed.
+  await page.goto(`${GATEWAY}/system/dicts`)
+  const typesList = page.getByTestId('dict-types').locator('[role="option"]')
+  await typesList.first().waitFor()
+  const all = await typesList.count()
+  await page.getByTestId('dict-type-filter').fill('客户来源')
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="dict-types"] [role="option"]').length < n, all)
+  assert.ok((await typesList.allInnerTexts()).every((x) => x.includes('客户来源')), 'only the matching types are listed')
 })
