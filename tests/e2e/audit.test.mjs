@@ -298,7 +298,9 @@ test('a user without audit:log:read sees the 403 page at /audit/logs', { skip: s
   await page.goto(`${GATEWAY}/audit/logs`)
   await page.getByTestId('forbidden').waitFor()
   assert.equal(new URL(page.url()).pathname, '/audit/logs', 'the address stays as typed')
-  assert.match(await page.getByTestId('forbidden-permission').innerText(), /audit:log:read/)
+  const needs = await page.getByTestId('forbidden-permission').innerText()
+  assert.match(needs, /查看审计日志/, 'the missing permission is named in words')
+  assert.doesNotMatch(needs, /audit:log:read/, 'not as its code')
   assert.equal(await page.getByTestId('audit-logs-page').count(), 0, 'the page itself is not shown')
   assert.deepEqual(listCalls, [], 'no audit list is requested')
   assert.equal(

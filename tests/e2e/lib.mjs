@@ -6,7 +6,9 @@
 //
 //   CRM_TEST_GATEWAY             the stack (default http://127.0.0.1:9080)
 //   CRM_CHROMIUM                 the browser (default Debian's /usr/bin/chromium)
-//   CRM_TEST_ADMIN_USER/_PASSWORD, CRM_TEST_VIEWER_USER/_PASSWORD, CRM_TEST_USER/_PASSWORD
+//   CRM_TEST_ADMIN_USER/_PASSWORD, CRM_TEST_VIEWER_USER/_PASSWORD, CRM_TEST_USER/_PASSWORD,
+//   CRM_TEST_MANAGER_USER/_PASSWORD (a customer manager; default: the first customer_manager of
+//                                CRM_TEST_CREDENTIALS, the demo accounts file, .run/test/credentials)
 //                                accounts; the tests that need one are skipped without it
 //   CRM_E2E_UPDATE_SCREENSHOTS=1 rewrites the committed screenshots/<name>.png (README images),
 //                                otherwise screenshots are written as <name>.tmp.png (ignored by git)
@@ -33,7 +35,27 @@ export const USER = process.env.CRM_TEST_USER
 export const PASSWORD = process.env.CRM_TEST_PASSWORD
 const SHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'screenshots')
 
+/** The first account of 'role' in the demo accounts file ("username password role" lines), or {}. */
+function demoAccount(role) {
+  const file = process.env.CRM_TEST_CREDENTIALS || path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '.run', 'test', 'credentials')
+  try {
+    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+      const [user, password, r] = line.trim().split(/\s+/)
+      if (r === role && user && password) return { user, password }
+    }
+  } catch {
+    /* no demo accounts: the tests that need one are skipped */
+  }
+  return {}
+}
+const manager = process.env.CRM_TEST_MANAGER_USER
+  ? { user: process.env.CRM_TEST_MANAGER_USER, password: process.env.CRM_TEST_MANAGER_PASSWORD }
+  : demoAccount('customer_manager')
+export const MANAGER_USER = manager.user
+export const MANAGER_PASSWORD = manager.password
+
 export const skipAdmin = !(ADMIN_USER && ADMIN_PASSWORD) && 'set CRM_TEST_ADMIN_USER and CRM_TEST_ADMIN_PASSWORD'
+export const skipManager = !(MANAGER_USER && MANAGER_PASSWORD) && 'set CRM_TEST_MANAGER_USER and CRM_TEST_MANAGER_PASSWORD'
 export const skipViewer = !(VIEWER_USER && VIEWER_PASSWORD) && 'set CRM_TEST_VIEWER_USER and CRM_TEST_VIEWER_PASSWORD'
 
 /** screenshots/<name>.png with CRM_E2E_UPDATE_SCREENSHOTS=1, otherwise <name>.tmp.png. */
@@ -222,7 +244,7 @@ export async function startSession(tokens) {
     )
   }, tokens)
   await page.goto(`${GATEWAY}/dashboard`)
-  await page.getByTestId('sidebar').waitFor()
+  await page.getByTestId('user-menu').waitFor() // the layout (on a phone the side menu is a hidden drawer)
 }
 
 /** Opens a page through the side menu: <group> > <title>, and waits for its address. */

@@ -3,15 +3,19 @@
 //  - attaches "Authorization: Bearer <access_token>" and a fresh X-Request-Id;
 //  - on 401 refreshes the tokens ONCE (shared by concurrent calls) and retries the call once,
 //    otherwise ends the session and sends the user to /login;
-//  - turns application/problem+json errors into a visible ElMessage that carries the request
-//    id (for support), and throws an ApiError whose fieldErrors forms show next to the fields;
+//  - turns application/problem+json errors into an ApiError whose fieldErrors forms show next to
+//    the fields. An error is shown once: a page that shows it in place (a form's alert, a field)
+//    calls shownInPlace(err) when it catches it; every other error becomes a toast (the request
+//    id behind a "details" link, not in the sentence). Toasts close on navigation (router);
 //  - explains 429 and 503 with the server's Retry-After;
 //  - sends an Idempotency-Key with every authenticated POST (a create), the same one on the retry
 //    after a refresh and when the user sends the same request again after it failed without an
 //    answer (network error, 5xx): the server then answers with the first answer instead of
 //    creating the record twice.
+import { h } from 'vue'
 import { ElMessage } from 'element-plus'
 import { t } from '@/i18n'
+import ErrorDetails from '@/components/ErrorDetails.vue'
 import { loadTokens, saveTokens, clearTokens } from './tokens'
 
 export const API_BASE = '/api/v1'
@@ -128,17 +132,39 @@ function toApiError(resp, body, requestId) {
   })
 }
 
-/** Shows an ApiError as an ElMessage, with its request id. */
+// The app's context (i18n...) for the components inside toasts; main.js sets it.
+let appContext = null
+export function setAppContext(ctx) {
+  appContext = ctx
+}
+
+/** Shows an ApiError as a toast: its message, and its request id on demand. */
 export function showError(err) {
-  const message = err.detail || err.title || err.message
-  ElMessage({
-    type: 'error',
-    message: err.requestId ? t('error.withRequestId', { message, id: err.requestId }) : message,
-    showClose: true,
-    duration: 8000,
-    grouping: true,
-    customClass: 'crm-api-error',
-  })
+  const text = err.detail || err.title || err.message
+  ElMessage(
+    {
+      type: 'error',
+      message: err.requestId ? h('span', [text, h(ErrorDetails, { requestId: err.requestId })]) : text,
+      showClose: true,
+      duration: 6000,
+      customClass: 'crm-api-error',
+    },
+    appContext,
+  )
+}
+
+/**
+ * Tells the client that the page shows this error where it belongs (a form, a field, a table):
+ * no toast then. Call it in the catch of the call; returns the error.
+ */
+export function shownInPlace(err) {
+  if (err && typeof err === 'object') err.shownInPlace = true
+  return err
+}
+
+// The toast waits until the caller's catch has run (promise callbacks run before a timer).
+function showUnlessPlaced(err) {
+  setTimeout(() => err.shownInPlace || showError(err), 0)
 }
 
 // Idempotency keys of POSTs that failed without a usable answer, by path and body, so that the
@@ -192,9 +218,9 @@ async function refreshTokens() {
   return refreshing
 }
 
+// The login page says that the session expired (in place): no toast here.
 function endSession() {
   clearTokens()
-  ElMessage({ type: 'warning', message: t('error.sessionExpired'), grouping: true })
   onSessionEnded()
 }
 
@@ -205,8 +231,9 @@ function endSession() {
  *  'opts.query'   object of query parameters; 'opts.body' is sent as JSON.
  *  'opts.auth'    false for calls that must not carry a token nor refresh it (login).
  *  'opts.refresh' false: a 401 is just an error (no refresh, the session is not ended).
- *  'opts.silent'  true: do not show an ElMessage, the caller shows the error itself; or a
- *                 function (err) => boolean that keeps only the errors it picks quiet.
+ *  'opts.silent'  true: never show the error, the caller shows it itself; or a function
+ *                 (err) => boolean that keeps only the errors it picks quiet. Without it, the
+ *                 error is a toast unless the caller calls shownInPlace(err) in its catch.
  *  'opts.signal'  an AbortSignal.
  *  'opts.idempotencyKey'  the Idempotency-Key of an authenticated POST (default: a new one, or
  *                 the key of the same request that failed without an answer).
@@ -257,7 +284,7 @@ export async function request(method, path, opts = {}) {
   } catch (err) {
     if (sig && err instanceof ApiError && err.status === 0) rememberKey(sig, idemKey, 0)
     const quiet = typeof silent === 'function' ? silent(err) : silent
-    if (err instanceof ApiError && !quiet && !err.sessionEnded) showError(err)
+    if (err instanceof ApiError && !quiet && !err.sessionEnded) showUnlessPlaced(err)
     throw err
   }
 }

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// Routes of the shell. Pages of later modules are added by their issues; until then their menu
-// entries (from /auth/me) land on the 404 page, which says the module is not available yet.
+// Routes of the shell. Pages of later modules are added by their issues, with their menu key in
+// AVAILABLE_MENUS (utils/menu.js); until then their menu entries are hidden.
 // A page with meta.permission (its read permission) is replaced by the 403 page, by the
-// layout, for a user who does not hold it; the address stays as typed.
+// layout, for a user who does not hold it; the address stays as typed. meta.anyOf adds "and
+// one of these" (the administration pages whose read permission the pickers need).
 import { createRouter, createWebHistory } from 'vue-router'
+import { ElMessage } from 'element-plus'
 import { useAuthStore } from '@/stores/auth'
 import { t } from '@/i18n'
+import { MANAGE_PERMISSIONS } from '@/utils/menu'
 
 const Layout = () => import('@/layout/AppLayout.vue')
 
@@ -49,13 +52,13 @@ const routes = [
         path: 'system/departments',
         name: 'system-departments',
         component: () => import('@/views/system/DepartmentsView.vue'),
-        meta: { title: 'route.departments', permission: 'system:dept:read' },
+        meta: { title: 'route.departments', permission: 'system:dept:read', anyOf: MANAGE_PERMISSIONS.dept },
       },
       {
         path: 'system/dicts',
         name: 'system-dicts',
         component: () => import('@/views/system/DictsView.vue'),
-        meta: { title: 'route.dicts', permission: 'system:dict:read' },
+        meta: { title: 'route.dicts', permission: 'system:dict:read', anyOf: MANAGE_PERMISSIONS.dict },
       },
       {
         path: 'audit/logs',
@@ -74,6 +77,12 @@ const routes = [
         name: 'audit-operations',
         component: () => import('@/views/audit/OperationLogsView.vue'),
         meta: { title: 'route.operationLogs', permission: 'audit:operation:read' },
+      },
+      {
+        path: 'monitor/services',
+        name: 'service-status',
+        component: () => import('@/views/monitor/ServiceStatusView.vue'),
+        meta: { title: 'route.serviceStatus', permission: 'system:service:read' },
       },
       {
         path: ':pathMatch(.*)*',
@@ -99,7 +108,9 @@ const router = createRouter({
   scrollBehavior: () => ({ top: 0 }),
 })
 
-router.beforeEach(async (to) => {
+router.beforeEach(async (to, from) => {
+  // A toast belongs to the page it was shown on: none outlives a change of page (a login).
+  if (to.path !== from.path) ElMessage.closeAll()
   const auth = useAuthStore()
   if (to.meta.public) {
     if (to.name === 'login' && auth.isLoggedIn) return safeRedirect(to.query.redirect) || '/'

@@ -5,24 +5,28 @@ import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import api from '@/api/client'
 import { loadTokens, saveTokens, clearTokens } from '@/api/tokens'
+import { consoleMenus, isAvailable } from '@/utils/menu'
 
 // A user holding this permission may do everything (RuoYi convention for the administrator).
 export const ALL_PERMISSIONS = '*:*:*'
 
 /**
  * Keeps the menu entries the user may see. An entry may name what it needs with
- * 'permission' (one string) or 'permissions' (any of a list); one without either is shown.
- * A group whose children are all filtered out and that has no page of its own is dropped.
+ * 'permission' (one string) or 'permissions' (any of a list), and 'permissionsAlso' (any of a
+ * list, on top: see MANAGE_PERMISSIONS in utils/menu.js); one without either is shown. An entry
+ * whose page the console does not have ('available', utils/menu.js) is dropped, and so is a
+ * group whose children are all filtered out (its path is only their prefix).
  */
-export function filterMenus(menus, can) {
+export function filterMenus(menus, can, available = isAvailable) {
   if (!Array.isArray(menus)) return []
   const out = []
   for (const m of menus) {
-    if (!m || typeof m !== 'object') continue
+    if (!m || typeof m !== 'object' || !available(m)) continue
     const needs = [m.permission, ...(Array.isArray(m.permissions) ? m.permissions : [])].filter(Boolean)
     if (needs.length && !needs.some(can)) continue
-    const children = filterMenus(m.children, can)
-    if (Array.isArray(m.children) && m.children.length && !children.length && !m.path) continue
+    if (Array.isArray(m.permissionsAlso) && m.permissionsAlso.length && !m.permissionsAlso.some(can)) continue
+    const children = filterMenus(m.children, can, available)
+    if (Array.isArray(m.children) && m.children.length && !children.length) continue
     out.push({ ...m, children })
   }
   return out
@@ -33,6 +37,7 @@ export const useAuthStore = defineStore('auth', () => {
   const profile = ref(null)
   const profileError = ref(null) // ApiError of the last failed /auth/me, if any
   const profileLoading = ref(false)
+  const expired = ref(false) // the session ended by itself (refresh failed): the login page says so
 
   const isLoggedIn = computed(() => !!tokens.value?.access_token)
   const permissions = computed(() => new Set(profile.value?.permissions || []))
@@ -43,13 +48,14 @@ export const useAuthStore = defineStore('auth', () => {
     return permissions.value.has(ALL_PERMISSIONS) || permissions.value.has(p)
   }
 
-  const menus = computed(() => filterMenus(profile.value?.menus, hasPermission))
+  const menus = computed(() => filterMenus(consoleMenus(profile.value?.menus), hasPermission))
 
-  /** POST /auth/login. Throws ApiError (already shown to the user) on failure. */
+  /** POST /auth/login. Throws ApiError on failure; the login page shows it (shownInPlace). */
   async function login(username, password) {
     const resp = await api.post('/auth/login', { username, password }, { auth: false })
     if (!resp?.access_token) throw new Error('login answer has no access_token')
     tokens.value = saveTokens(resp)
+    expired.value = false
     profile.value = null
     profileError.value = null
   }
@@ -96,13 +102,14 @@ export const useAuthStore = defineStore('auth', () => {
 
   /** Called by the API client when a refresh failed. */
   function sessionEnded() {
+    expired.value = true
     tokens.value = null
     profile.value = null
     profileError.value = null
   }
 
   return {
-    tokens, profile, profileError, profileLoading, isLoggedIn, permissions, roles, displayName, menus,
+    tokens, profile, profileError, profileLoading, expired, isLoggedIn, permissions, roles, displayName, menus,
     hasPermission, login, fetchProfile, logout, clear, sessionEnded,
   }
 })

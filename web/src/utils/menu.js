@@ -1,6 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // Helpers for the menu tree of /auth/me: {key, title_key, path, icon, children}.
-import * as Icons from '@element-plus/icons-vue'
+import {
+  ChatLineRound, Collection, Document, Goods, HomeFilled, Key, Lock, Menu, Monitor, OfficeBuilding, Odometer, Operation,
+  Postcard, Present, Setting, Switch, Tickets, TrendCharts, User, UserFilled,
+} from '@element-plus/icons-vue'
+
+// The icons menus may name (services/auth/menus.tsv and the entries of this file), imported one
+// by one so the bundle does not carry the whole icon set. A new menu icon is added here.
+const Icons = {
+  ChatLineRound, Collection, Document, Goods, HomeFilled, Key, Lock, Menu, Monitor, OfficeBuilding, Odometer, Operation,
+  Postcard, Present, Setting, Switch, Tickets, TrendCharts, User, UserFilled,
+}
 
 /** Child paths may be absolute ("/system/users") or relative to the parent ("users"). */
 export function resolvePath(parentPath, path) {
@@ -59,3 +69,51 @@ export function menuTitle(m, t, te) {
   if (m.title_key && te(m.title_key)) return t(m.title_key)
   return m.title || m.title_key || m.key || ''
 }
+
+// ---- which entries the console shows ---------------------------------------------------------
+
+/**
+ * The menu entries (keys of services/auth/menus.tsv) whose pages exist in this console. The
+ * server lists every module of the product; an entry not listed here is hidden, so nobody lands
+ * on a 404 from the menu. A business issue that adds its pages adds its key here.
+ */
+export const AVAILABLE_MENUS = new Set([
+  'dashboard',
+  'system', 'user', 'role', 'dept', 'dict',
+  'audit', 'audit_log', 'login_log', 'operation_log', 'service_status',
+])
+
+/**
+ * Administration pages whose read permission every role holds for the data pickers (department
+ * tree, dictionaries): their page is for those who also hold one of these. The routes use the
+ * same lists (meta.anyOf), so a customer manager sees no administration page at all.
+ */
+export const MANAGE_PERMISSIONS = {
+  dept: ['system:dept:create', 'system:dept:update', 'system:dept:delete'],
+  dict: ['system:dict:create', 'system:dict:update'],
+}
+
+/** Entries of the console itself, added under a group of the server's menu (by key). */
+const CONSOLE_MENUS = [
+  {
+    parent: 'audit',
+    entry: { key: 'service_status', title_key: 'menu.serviceStatus', path: '/monitor/services', icon: 'Monitor', permission: 'system:service:read' },
+  },
+]
+
+/** The server's menu tree with the console's own entries and needs added; returns a new tree. */
+export function consoleMenus(menus) {
+  const add = (items) =>
+    (Array.isArray(items) ? items : []).map((m) => {
+      if (!m || typeof m !== 'object') return m
+      const extra = CONSOLE_MENUS.filter((c) => c.parent === m.key).map((c) => c.entry)
+      const children = [...add(m.children), ...extra.filter((e) => !(m.children || []).some((c) => c?.key === e.key))]
+      const out = { ...m, children }
+      if (MANAGE_PERMISSIONS[m.key]) out.permissionsAlso = MANAGE_PERMISSIONS[m.key]
+      return out
+    })
+  return add(menus)
+}
+
+/** Whether the console has the page of a menu entry (entries without a key are kept). */
+export const isAvailable = (m) => !m.key || AVAILABLE_MENUS.has(m.key)

@@ -41,3 +41,12 @@ export function buildPermissionTree(perms, labels) {
   }
   return [...modules.values()].map(({ resources, ...m }) => m) // eslint-disable-line no-unused-vars
 }
+
+/**
+ * A permission in words: "system:user:read" -> "查看用户" / "View users" (the 'perm' section of
+ * the locale files, keyed by the code with ':' as '.'); an unknown code is shown as it is.
+ */
+export function permissionName(code, t, te) {
+  const key = `perm.${String(code).replaceAll(':', '.')}`
+  return te(key) ? t(key) : code
+}
