@@ -21,6 +21,8 @@
 #                      another one is not started here: it must answer)
 #   KEYS_DIR=dir       its JWT key directory (default .run/keys of the dev stack)
 #   REDIS_PORT=n       the Redis of that stack (the revocation set; default 6380, the dev stack's)
+#   REDIS_PASSWORD_FILE=file  the gateway's Redis password (default .run/secrets/redis_gateway;
+#                      its user is crm_gateway)
 #   PROXY_SECRET=file  the proxy secret the service was started with (default
 #                      .run/secrets/gateway_proof): the bench gateway signs its requests with it,
 #                      so the service does not verify the token's signature a second time;
@@ -163,6 +165,11 @@ drain_timeout_ms = 1000
 admin_listen = off
 redis_port = $REDIS_PORT
 EOF
+# Redis has one ACL user per process (issue 10 #9): the bench gateway logs in as the gateway
+if [[ -r ${REDIS_PASSWORD_FILE:-$REPO/.run/secrets/redis_gateway} ]]; then
+    printf 'redis_user = crm_gateway\nredis_password_file = %s\n' \
+        "${REDIS_PASSWORD_FILE:-$REPO/.run/secrets/redis_gateway}" >>"$TMP/gateway.conf"
+fi
 [[ -z $PROXY_SECRET ]] || echo "proxy_secret_file = $PROXY_SECRET" >>"$TMP/gateway.conf"
 "$GW_BIN" --config "$TMP/gateway.conf" --check-config >/dev/null 2>"$TMP/gateway.log" ||
     die "bench gateway config rejected: $(cat "$TMP/gateway.log")"
