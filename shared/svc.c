@@ -211,9 +211,10 @@ static void svc_job_done(void *arg)
         http_add_header(job->req, "Idempotent-Replayed", "true");
     /* a failure with a body of its own (a 503 readiness report) keeps it */
     if (job->status >= 400 && job->body == NULL) {
-        http_reply_problem(job->req, job->status, job->code ? job->code : "internal",
-                           job->detail[0] ? job->detail : NULL, job->errors);
+        http_reply_problem_members(job->req, job->status, job->code ? job->code : "internal",
+                                   job->detail[0] ? job->detail : NULL, job->errors, job->members);
         job->errors = NULL;
+        job->members = NULL;
     } else if (job->body) {
         http_reply_json(job->req, job->status, job->body);
         job->body = NULL;
@@ -222,6 +223,7 @@ static void svc_job_done(void *arg)
     }
     json_decref(job->body);
     json_decref(job->errors);
+    json_decref(job->members);
     if (job->data_free)
         job->data_free(job->data);
     free(job);

@@ -120,6 +120,7 @@ struct svc_job {
     const char *code; /* problem code when status >= 400 */
     char detail[256]; /* problem detail */
     json_t *errors;   /* field errors (taken) */
+    json_t *members;  /* further members of the problem, e.g. what still holds a record (taken) */
     long retry_after; /* seconds, for 429 and 503 (1 when 0) */
     void *data;       /* handler's own input */
     struct idem_state idem; /* its Idempotency-Key (idem.h) */

@@ -107,6 +107,8 @@ bool auth_role_grantable(const struct svc_identity *caller, json_t *role);
 /* ---- handlers_users.c: a user's status, one table of names ---- */
 enum user_status { USER_ENABLED, USER_DISABLED, USER_LOCKED, USER_STATUS_SAME };
 const char *user_status_name(enum user_status s);
+/* Field errors into 'errors' for a malformed "email" or "phone" of 'b' (users, departments). */
+void auth_check_contact(json_t *b, json_t *errors);
 /* USER_ENABLED for anything unknown (the column's values are the three names). */
 enum user_status user_status_parse(const char *name);
 

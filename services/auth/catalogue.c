@@ -118,12 +118,13 @@ void catalogue_free(struct auth_ctx *a)
 /* seeding                                                                                     */
 
 static const struct {
-    const char *code, *name, *scope, *desc;
+    const char *code, *name, *name_en, *scope, *desc;
 } builtin_roles[] = {
-    {"admin", "系统管理员", "ALL", "全部功能与数据"},
-    {"sales_director", "销售总监", "DEPT_AND_CHILD", "本部门及下级部门的客户"},
-    {"customer_manager", "客户经理", "SELF", "本人负责的客户"},
-    {"readonly", "只读用户", "ALL", "只能查看，不能修改"},
+    /* the English names are also in migration 0007 for roles made before it */
+    {"admin", "系统管理员", "Administrator", "ALL", "全部功能与数据"},
+    {"sales_director", "销售总监", "Sales director", "DEPT_AND_CHILD", "本部门及下级部门的客户"},
+    {"customer_manager", "客户经理", "Customer manager", "SELF", "本人负责的客户"},
+    {"readonly", "只读用户", "Read-only user", "ALL", "只能查看，不能修改"},
 };
 #define NROLES ARRAY_LEN(builtin_roles)
 
@@ -156,9 +157,10 @@ static int seed_roles(struct db *db, long long ids[NROLES], bool made[NROLES])
             json_decref(row);
             continue;
         }
-        json_t *spec = json_pack("{s:s, s:s, s:s, s:s}", "code", builtin_roles[r].code, "name",
-                                 builtin_roles[r].name, "data_scope", builtin_roles[r].scope,
-                                 "description", builtin_roles[r].desc);
+        json_t *spec =
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "code", builtin_roles[r].code, "name",
+                      builtin_roles[r].name, "name_en", builtin_roles[r].name_en, "data_scope",
+                      builtin_roles[r].scope, "description", builtin_roles[r].desc);
         int rc = repo_role_insert(db, spec, true, &ids[r]);
         json_decref(spec);
         if (rc != 0)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* handlers_depts: the department tree (list as a tree, create, rename and move without cycles,
- * delete when empty). */
+/* handlers_depts: the department tree (list as a tree, create, edit its fields and move it
+ * without cycles, delete when empty). */
 #include "auth.h"
 #include "kit.h"
 #include "repo.h"
@@ -56,9 +56,40 @@ static int dept_get(struct db *db, struct scope *sc, const struct kit_in *in, bo
 static const struct jsonv_field dept_create_fields[] = {
     {"name", JSONV_STRING, true, false, 1, 64, NULL, JSONV_STRING},
     {"parent_id", JSONV_INT, false, true, 1, KIT_ID_MAX, NULL, JSONV_STRING},
+    {"leader_id", JSONV_INT, false, true, 1, KIT_ID_MAX, NULL, JSONV_STRING},
+    {"phone", JSONV_STRING, false, false, 0, 32, NULL, JSONV_STRING},
+    {"email", JSONV_STRING, false, false, 0, 128, NULL, JSONV_STRING},
+    {"status", JSONV_STRING, false, false, 0, 0, NULL, JSONV_STRING},
     {"sort_order", JSONV_INT, false, false, -1000000, 1000000, NULL, JSONV_STRING},
     JSONV_END,
 };
+
+/* The fields of a create or patch 'body' besides the tree: the shapes of phone and email, the
+ * status, and a leader who is a user. Refuses with 422 (return -1), or -1 on the database. */
+static int dept_check_fields(struct svc_worker *w, struct svc_job *job, json_t *body)
+{
+    json_t *errors = json_array(), *leader = json_object_get(body, "leader_id"), *user = NULL;
+    const char *status = json_string_value(json_object_get(body, "status"));
+    int rc = -1;
+    auth_check_contact(body, errors);
+    if (status && strcmp(status, "enabled") != 0 && strcmp(status, "disabled") != 0)
+        jsonv_error_add(errors, "status", "must be enabled or disabled");
+    if (json_is_integer(leader)) {
+        if (repo_user_get(&w->db, NULL, json_integer_value(leader), false, &user) != 0)
+            goto out;
+        if (user == NULL)
+            jsonv_error_add(errors, "leader_id", "no such user");
+    }
+    if (json_array_size(errors)) {
+        kit_fail_fields(job, json_incref(errors), "the department is not valid");
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(errors);
+    json_decref(user);
+    return rc;
+}
 
 static void dept_create_work(struct svc_worker *w, struct svc_job *job)
 {
@@ -66,8 +97,8 @@ static void dept_create_work(struct svc_worker *w, struct svc_job *job)
     json_t *parent = json_object_get(in->body, "parent_id"), *row = NULL;
     long long pid = json_is_integer(parent) ? json_integer_value(parent) : 0, id = 0;
     const char *name = json_string_value(json_object_get(in->body, "name"));
-    json_t *sort = json_object_get(in->body, "sort_order");
-    if (db_begin(&w->db) != 0 || (pid && repo_dept_get(&w->db, pid, false, &row) != 0))
+    if (db_begin(&w->db) != 0 || dept_check_fields(w, job, in->body) != 0 ||
+        (pid && repo_dept_get(&w->db, pid, false, &row) != 0))
         goto out;
     if (pid && row == NULL) {
         kit_fail(job, 422, "validation_failed", "no such parent", "parent_id",
@@ -83,10 +114,10 @@ static void dept_create_work(struct svc_worker *w, struct svc_job *job)
                  "is already used under this parent");
         goto out;
     }
-    if (repo_dept_insert(&w->db, name, pid, sort ? (long)json_integer_value(sort) : 0, &id) != 0 ||
+    if (repo_dept_insert(&w->db, in->body, &id) != 0 ||
         repo_dept_get(&w->db, id, false, &row) != 0 ||
-        kit_commit_created(w, job, "department", id, "department.created", json_deep_copy(row),
-                           201, json_incref(row)) != 0)
+        kit_commit_created(w, job, "department", id, "department.created", json_deep_copy(row), 201,
+                           json_incref(row)) != 0)
         goto out;
 out:
     json_decref(row);
@@ -103,6 +134,10 @@ static const struct jsonv_field dept_patch_fields[] = {
     {"version", JSONV_INT, true, false, 1, KIT_ID_MAX, NULL, JSONV_STRING},
     {"name", JSONV_STRING, false, false, 1, 64, NULL, JSONV_STRING},
     {"parent_id", JSONV_INT, false, true, 1, KIT_ID_MAX, NULL, JSONV_STRING},
+    {"leader_id", JSONV_INT, false, true, 1, KIT_ID_MAX, NULL, JSONV_STRING},
+    {"phone", JSONV_STRING, false, false, 0, 32, NULL, JSONV_STRING},
+    {"email", JSONV_STRING, false, false, 0, 128, NULL, JSONV_STRING},
+    {"status", JSONV_STRING, false, false, 0, 0, NULL, JSONV_STRING},
     {"sort_order", JSONV_INT, false, false, -1000000, 1000000, NULL, JSONV_STRING},
     JSONV_END,
 };
@@ -128,12 +163,15 @@ static bool dept_is_within(json_t *rows, long long id, long long candidate)
     return false;
 }
 
-/* A move goes to an existing department that is neither this one nor below it. The whole
- * (small) tree is read under the row lock of the moved department. */
+/* The fields are valid (dept_check_fields), and a move goes to an existing department that is
+ * neither this one nor below it. The whole (small) tree is read under the row lock of the moved
+ * department. */
 static int dept_patch_check(struct svc_worker *w, struct svc_job *job, json_t *before, json_t *body)
 {
     json_t *parent = json_object_get(body, "parent_id"), *all = NULL;
     long long id = json_integer_value(json_object_get(before, "id"));
+    if (dept_check_fields(w, job, body) != 0)
+        return -1;
     if (!json_is_integer(parent))
         return 0;
     if (repo_depts_all(&w->db, &all) != 0)
@@ -161,7 +199,8 @@ static json_t *dept_event_data(json_t *after, const struct kit_in *in)
     return json_pack("{s:O}", "name", json_object_get(after, "name"));
 }
 
-static const char *const dept_fields[] = {"name", "parent_id", "sort_order", NULL};
+static const char *const dept_fields[] = {"name",  "parent_id", "leader_id",  "phone",
+                                          "email", "status",    "sort_order", NULL};
 static const struct kit_patch dept_patch_ops = {
     .subject = "department",
     .event = "department.updated",
@@ -187,7 +226,8 @@ static void dept_patch(struct http_request *req, void *arg)
         kit_submit(arg, req, dept_patch_work, body, id);
 }
 
-/* A department still holding sub-departments or users stays. */
+/* A department still holding sub-departments or users stays: 409 department_not_empty with
+ * the counts as members "children" and "users", so the console can say what to move first. */
 static int dept_delete_check(struct svc_worker *w, struct svc_job *job, json_t *row)
 {
     long long children = 0, users = 0;
@@ -196,9 +236,12 @@ static int dept_delete_check(struct svc_worker *w, struct svc_job *job, json_t *
         return -1;
     if (children == 0 && users == 0)
         return 0;
-    kit_fail(job, 409, "conflict",
-             children ? "the department has sub-departments" : "the department still has users",
-             NULL, NULL);
+    svc_job_fail(job, 409, "department_not_empty",
+                 "the department still holds %lld sub-department(s) and %lld user(s)", children,
+                 users);
+    json_decref(job->members);
+    job->members =
+        json_pack("{s:I, s:I}", "children", (json_int_t)children, "users", (json_int_t)users);
     return -1;
 }
 

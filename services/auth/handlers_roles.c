@@ -161,6 +161,7 @@ static void role_show(struct http_request *req, void *arg)
 static const struct jsonv_field role_create_fields[] = {
     {"code", JSONV_STRING, true, false, 2, 64, NULL, JSONV_STRING},
     {"name", JSONV_STRING, true, false, 1, 64, NULL, JSONV_STRING},
+    {"name_en", JSONV_STRING, false, false, 0, 64, NULL, JSONV_STRING},
     {"data_scope", JSONV_STRING, true, false, 0, 0, NULL, JSONV_STRING},
     {"description", JSONV_STRING, false, false, 0, 255, NULL, JSONV_STRING},
     {"permissions", JSONV_ARRAY, false, false, 0, 500, NULL, JSONV_STRING},
@@ -209,15 +210,26 @@ static void role_create(struct http_request *req, void *arg)
 static const struct jsonv_field role_patch_fields[] = {
     {"version", JSONV_INT, true, false, 1, KIT_ID_MAX, NULL, JSONV_STRING},
     {"name", JSONV_STRING, false, false, 1, 64, NULL, JSONV_STRING},
+    {"name_en", JSONV_STRING, false, false, 0, 64, NULL, JSONV_STRING},
     {"data_scope", JSONV_STRING, false, false, 0, 0, NULL, JSONV_STRING},
     {"description", JSONV_STRING, false, false, 0, 255, NULL, JSONV_STRING},
     {"permissions", JSONV_ARRAY, false, false, 0, 500, NULL, JSONV_STRING},
     JSONV_END,
 };
 
-/* Valid fields; the administrator role keeps every permission. */
+/* Valid fields; the built-in administrator role keeps every permission and the data scope ALL:
+ * 403 builtin_role_locked (its names and description may change). */
 static int role_patch_check(struct svc_worker *w, struct svc_job *job, json_t *before, json_t *body)
 {
+    if (json_is_true(json_object_get(before, "builtin")) &&
+        strcmp(json_string_value(json_object_get(before, "code")), "admin") == 0 &&
+        (json_object_get(body, "permissions") || json_object_get(body, "data_scope"))) {
+        kit_fail(job, 403, "builtin_role_locked",
+                 "the administrator role always has every permission and all data",
+                 json_object_get(body, "permissions") ? "permissions" : "data_scope",
+                 "cannot be changed for the administrator role");
+        return -1;
+    }
     json_t *errors = json_array();
     check_role(auth_of(w->svc), body, errors);
     if (json_array_size(errors)) {
@@ -225,15 +237,7 @@ static int role_patch_check(struct svc_worker *w, struct svc_job *job, json_t *b
         return -1;
     }
     json_decref(errors);
-    if (check_role_grantable(job, before, body) != 0)
-        return -1;
-    if (strcmp(json_string_value(json_object_get(before, "code")), "admin") == 0 &&
-        json_object_get(body, "permissions")) {
-        kit_fail(job, 409, "conflict", "the administrator role always has every permission",
-                 "permissions", "cannot be changed for the administrator role");
-        return -1;
-    }
-    return 0;
+    return check_role_grantable(job, before, body);
 }
 
 static int role_patch_also(struct svc_worker *w, struct svc_job *job, json_t *before, json_t *body)
@@ -274,7 +278,8 @@ static json_t *role_event_data(json_t *after, const struct kit_in *in)
     return json_pack("{s:O}", "code", json_object_get(after, "code"));
 }
 
-static const char *const role_fields[] = {"name", "data_scope", "description", "permissions", NULL};
+static const char *const role_fields[] = {"name",        "name_en",     "data_scope",
+                                          "description", "permissions", NULL};
 static const struct kit_patch role_patch_ops = {
     .subject = "role",
     .event = "role.updated",

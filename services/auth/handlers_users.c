@@ -74,6 +74,12 @@ static void check_user_shapes(json_t *b, json_t *errors)
     else if (username)
         jsonv_error_add(errors, "username",
                         "must be 3 to 32 of a-z, 0-9, . _ - (starting with a letter or digit)");
+    auth_check_contact(b, errors);
+}
+
+/* The shapes of "email" and "phone" in 'b' when present (users and departments have both). */
+void auth_check_contact(json_t *b, json_t *errors)
+{
     const char *email = json_string_value(json_object_get(b, "email"));
     if (email && *email &&
         (strchr(email, '@') == NULL || strchr(email, ' ') != NULL ||

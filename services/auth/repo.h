@@ -64,8 +64,9 @@ int repo_refresh_revoke_user(struct db *db, long long user_id) WUR;
 /* ---- departments, roles, permissions, dictionary (repo_org.c) ---- */
 int repo_depts_all(struct db *db, json_t **rows) WUR;
 int repo_dept_get(struct db *db, long long id, bool lock, json_t **row) WUR;
-int repo_dept_insert(struct db *db, const char *name, long long parent_id, long sort,
-                     long long *id) WUR;
+/* A department of the fields of 'd' (name, parent_id, leader_id, phone, email, status,
+ * sort_order; absent ones take their defaults). */
+int repo_dept_insert(struct db *db, json_t *d, long long *id) WUR;
 int repo_dept_update(struct db *db, long long id, long long version, json_t *patch,
                      uint64_t *affected) WUR;
 int repo_dept_delete(struct db *db, long long id) WUR;

@@ -8,22 +8,27 @@
 
 /* ---- departments ---- */
 
+/* A department as the API shows it: its leader's name beside the leader's id. */
+#define DEPT_COLUMNS                                                                               \
+    "d.id, d.parent_id, d.name, d.leader_id, l.display_name AS leader_name, d.phone, d.email,"     \
+    " d.status, d.sort_order, d.version, d.created_at, d.updated_at"
+#define DEPT_FROM " FROM departments d LEFT JOIN users l ON l.id = d.leader_id"
+
 int repo_depts_all(struct db *db, json_t **rows)
 {
-    return db_query(db,
-                    "SELECT id, parent_id, name, sort_order, version, created_at, updated_at"
-                    " FROM departments ORDER BY sort_order, id",
-                    NULL, 0, rows);
+    return db_query(db, "SELECT " DEPT_COLUMNS DEPT_FROM " ORDER BY d.sort_order, d.id", NULL, 0,
+                    rows);
 }
 
 int repo_dept_get(struct db *db, long long id, bool lock, json_t **row)
 {
     struct db_param p[] = {DBP_INT(id)};
+    /* the locked read leaves the leader's name out: joining would lock the leader's user row */
     return db_query_one(db,
-                        lock ? "SELECT id, parent_id, name, sort_order, version, created_at,"
-                               " updated_at FROM departments WHERE id = ? FOR UPDATE"
-                             : "SELECT id, parent_id, name, sort_order, version, created_at,"
-                               " updated_at FROM departments WHERE id = ?",
+                        lock ? "SELECT d.id, d.parent_id, d.name, d.leader_id, d.phone, d.email,"
+                               " d.status, d.sort_order, d.version, d.created_at, d.updated_at"
+                               " FROM departments d WHERE d.id = ? FOR UPDATE"
+                             : "SELECT " DEPT_COLUMNS DEPT_FROM " WHERE d.id = ?",
                         p, 1, row);
 }
 
@@ -36,12 +41,28 @@ int repo_dept_by_name(struct db *db, long long parent_id, const char *name, json
                         p, 3, row);
 }
 
-int repo_dept_insert(struct db *db, const char *name, long long parent_id, long sort, long long *id)
+static const char *str_or(json_t *o, const char *k, const char *dflt)
 {
-    struct db_param p[] = {parent_id ? DBP_INT(parent_id) : DBP_NULL, DBP_STR(name), DBP_INT(sort)};
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? v : dflt;
+}
+
+int repo_dept_insert(struct db *db, json_t *d, long long *id)
+{
+    json_t *parent = json_object_get(d, "parent_id"), *leader = json_object_get(d, "leader_id"),
+           *sort = json_object_get(d, "sort_order");
+    struct db_param p[] = {json_is_integer(parent) ? DBP_INT(json_integer_value(parent)) : DBP_NULL,
+                           DBP_STR(str_or(d, "name", "")),
+                           json_is_integer(leader) ? DBP_INT(json_integer_value(leader)) : DBP_NULL,
+                           DBP_STR(str_or(d, "phone", "")),
+                           DBP_STR(str_or(d, "email", "")),
+                           DBP_STR(str_or(d, "status", "enabled")),
+                           DBP_INT(json_is_integer(sort) ? json_integer_value(sort) : 0)};
     uint64_t nid = 0;
-    int rc = db_exec(db, "INSERT INTO departments (parent_id, name, sort_order) VALUES (?,?,?)", p,
-                     3, NULL, &nid);
+    int rc = db_exec(db,
+                     "INSERT INTO departments (parent_id, name, leader_id, phone, email, status,"
+                     " sort_order) VALUES (?,?,?,?,?,?,?)",
+                     p, 7, NULL, &nid);
     *id = (long long)nid;
     return rc;
 }
@@ -49,18 +70,26 @@ int repo_dept_insert(struct db *db, const char *name, long long parent_id, long 
 int repo_dept_update(struct db *db, long long id, long long version, json_t *patch,
                      uint64_t *affected)
 {
-    json_t *parent = json_object_get(patch, "parent_id");
+    json_t *parent = json_object_get(patch, "parent_id"),
+           *leader = json_object_get(patch, "leader_id");
     struct db_param p[] = {repo_opt_str(patch, "name"),
                            DBP_INT(parent != NULL),
                            json_is_integer(parent) ? DBP_INT(json_integer_value(parent)) : DBP_NULL,
+                           DBP_INT(leader != NULL),
+                           json_is_integer(leader) ? DBP_INT(json_integer_value(leader)) : DBP_NULL,
+                           repo_opt_str(patch, "phone"),
+                           repo_opt_str(patch, "email"),
+                           repo_opt_str(patch, "status"),
                            repo_opt_int(patch, "sort_order"),
                            DBP_INT(id),
                            DBP_INT(version)};
     return db_exec(db,
                    "UPDATE departments SET name = COALESCE(?, name),"
-                   " parent_id = IF(?, ?, parent_id), sort_order = COALESCE(?, sort_order),"
+                   " parent_id = IF(?, ?, parent_id), leader_id = IF(?, ?, leader_id),"
+                   " phone = COALESCE(?, phone), email = COALESCE(?, email),"
+                   " status = COALESCE(?, status), sort_order = COALESCE(?, sort_order),"
                    " version = version + 1 WHERE id = ? AND version = ?",
-                   p, 6, affected, NULL);
+                   p, 11, affected, NULL);
 }
 
 int repo_dept_delete(struct db *db, long long id)
@@ -81,7 +110,7 @@ int repo_dept_usage(struct db *db, long long id, long long *children, long long 
 /* ---- roles ---- */
 
 #define ROLE_COLUMNS                                                                               \
-    "id, code, name, data_scope, builtin, description, version, created_at, updated_at"
+    "id, code, name, name_en, data_scope, builtin, description, version, created_at, updated_at"
 
 /* Attach each role's permission codes as "permissions". */
 static int roles_attach_perms(struct db *db, json_t *roles)
@@ -105,7 +134,8 @@ int repo_roles_list(struct db *db, const struct listq_page *pg, struct listq_res
     static const struct listq_spec spec = {
         .from = "roles r",
         .id = "r.id",
-        .columns = "r.id, r.code, r.name, r.data_scope, r.builtin, r.description, r.version,"
+        .columns = "r.id, r.code, r.name, r.name_en, r.data_scope, r.builtin, r.description,"
+                   " r.version,"
                    " r.created_at, r.updated_at",
     };
     struct listq q;
@@ -142,16 +172,17 @@ int repo_role_by_code(struct db *db, const char *code, json_t **row)
 
 int repo_role_insert(struct db *db, json_t *r, bool builtin, long long *id)
 {
-    const char *desc = json_string_value(json_object_get(r, "description"));
-    struct db_param p[] = {DBP_STR(json_string_value(json_object_get(r, "code"))),
-                           DBP_STR(json_string_value(json_object_get(r, "name"))),
-                           DBP_STR(json_string_value(json_object_get(r, "data_scope"))),
-                           DBP_INT(builtin), DBP_STR(desc ? desc : "")};
+    struct db_param p[] = {DBP_STR(str_or(r, "code", "")),
+                           DBP_STR(str_or(r, "name", "")),
+                           DBP_STR(str_or(r, "name_en", "")),
+                           DBP_STR(str_or(r, "data_scope", "")),
+                           DBP_INT(builtin),
+                           DBP_STR(str_or(r, "description", ""))};
     uint64_t nid = 0;
     int rc = db_exec(db,
-                     "INSERT INTO roles (code, name, data_scope, builtin, description)"
-                     " VALUES (?,?,?,?,?)",
-                     p, 5, NULL, &nid);
+                     "INSERT INTO roles (code, name, name_en, data_scope, builtin, description)"
+                     " VALUES (?,?,?,?,?,?)",
+                     p, 6, NULL, &nid);
     *id = (long long)nid;
     return rc;
 }
@@ -159,14 +190,18 @@ int repo_role_insert(struct db *db, json_t *r, bool builtin, long long *id)
 int repo_role_update(struct db *db, long long id, long long version, json_t *patch,
                      uint64_t *affected)
 {
-    struct db_param p[] = {repo_opt_str(patch, "name"), repo_opt_str(patch, "data_scope"),
-                           repo_opt_str(patch, "description"), DBP_INT(id), DBP_INT(version)};
+    struct db_param p[] = {repo_opt_str(patch, "name"),
+                           repo_opt_str(patch, "name_en"),
+                           repo_opt_str(patch, "data_scope"),
+                           repo_opt_str(patch, "description"),
+                           DBP_INT(id),
+                           DBP_INT(version)};
     return db_exec(db,
-                   "UPDATE roles SET name = COALESCE(?, name),"
+                   "UPDATE roles SET name = COALESCE(?, name), name_en = COALESCE(?, name_en),"
                    " data_scope = COALESCE(?, data_scope),"
                    " description = COALESCE(?, description), version = version + 1"
                    " WHERE id = ? AND version = ?",
-                   p, 5, affected, NULL);
+                   p, 6, affected, NULL);
 }
 
 int repo_role_delete(struct db *db, long long id)

@@ -42,7 +42,7 @@ int repo_user_roles(struct db *db, long long id, json_t **roles)
 {
     struct db_param p[] = {DBP_INT(id)};
     return db_query(db,
-                    "SELECT r.id, r.code, r.name, r.data_scope FROM user_roles ur"
+                    "SELECT r.id, r.code, r.name, r.name_en, r.data_scope FROM user_roles ur"
                     " JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ? ORDER BY r.id",
                     p, 1, roles);
 }
@@ -129,7 +129,7 @@ static int users_attach_roles(struct db *db, json_t *items)
     }
     if (n == 0)
         return 0;
-    char *sql = xasprintf("SELECT ur.user_id, r.id, r.code, r.name FROM user_roles ur"
+    char *sql = xasprintf("SELECT ur.user_id, r.id, r.code, r.name, r.name_en FROM user_roles ur"
                           " JOIN roles r ON r.id = ur.role_id WHERE ur.user_id IN (%s)"
                           " ORDER BY r.id",
                           in);
