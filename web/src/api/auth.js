@@ -89,11 +89,13 @@ export async function listDepartments(opts) {
   const resp = await api.get('/departments', undefined, opts)
   return Array.isArray(resp?.items) ? resp.items : []
 }
-/** body: {name, parent_id?, sort_order?} -> 201 */
+/** body: {name, parent_id?, leader_id?, phone?, email?, status?, sort_order?} -> 201 */
 export const createDepartment = (body) => api.post('/departments', body)
-/** body: {version, name?, parent_id?, sort_order?} -> 200; a move under itself is a 422 on parent_id */
+/** body: {version, name?, parent_id?, leader_id?, phone?, email?, status?, sort_order?} -> 200;
+ * a move under itself is a 422 on parent_id */
 export const updateDepartment = (id, body) => api.patch(`/departments/${id}`, body, versioned)
-export const deleteDepartment = (id) => api.del(`/departments/${id}`)
+/** 409 department_not_empty carries the counts 'children' and 'users' (err.problem) */
+export const deleteDepartment = (id, opts) => api.del(`/departments/${id}`, opts)
 
 // ---- data dictionary -----------------------------------------------------------------------
 

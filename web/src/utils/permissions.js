@@ -4,6 +4,19 @@
 /** Data scopes of a role, widest first. */
 export const DATA_SCOPES = ['ALL', 'DEPT_AND_CHILD', 'DEPT', 'SELF']
 
+/**
+ * A role's name in the console's language: 'name' is the Chinese one, 'name_en' the English one
+ * (empty for roles made without it, which then show 'name'); the code when both are missing.
+ */
+export function roleName(role, locale) {
+  if (!role || typeof role !== 'object') return role ?? ''
+  const en = String(locale || '').startsWith('en') ? role.name_en : ''
+  return en || role.name || role.name_en || role.code || ''
+}
+
+/** The built-in administrator role, whose permissions and data scope the API keeps locked. */
+export const isLockedRole = (role) => !!role?.builtin && role?.code === 'admin'
+
 /** "全部数据" for ALL...; an unknown scope is shown as it is. */
 export function scopeLabel(scope, t, te) {
   if (!scope) return '-'

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+// End-to-end tests of the administration pages that need the API of issue 11 #7: departments
+// with their leader, phone, email and status and a delete warning in words; the built-in
+// administrator role shown read-only; role names in the console's language. Debian's
+// Chromium, against the test stack (CRM_TEST_ADMIN_USER / CRM_TEST_ADMIN_PASSWORD).
+import assert from 'node:assert/strict'
+import {
+  GATEWAY, skipAdmin, useBrowser, timedTest, page, randomName, randomPassword, apiCall, adminSession, visible, startSession,
+  rowOf, tableSettled, pathOf,
+} from './lib.mjs'
+
+const test = timedTest({ timeout: 180000, failedShot: 'failed-admin' })
+const DESKTOP = { width: 1440, height: 900 }
+const PHONE = { width: 390, height: 844 }
+
+useBrowser({ profilePrefix: 'crm-e2e-sysadmin-', viewport: DESKTOP, enabled: !skipAdmin })
+
+async function begin(locale = 'zh-CN', viewport = DESKTOP) {
+  await page.setViewportSize(viewport)
+  await page.goto(`${GATEWAY}/login`)
+  await page.evaluate((l) => localStorage.setItem('crm.locale', l), locale)
+  await startSession(await adminSession())
+}
+const tok = async () => (await adminSession()).access_token
+
+test('departments: the leader by name, phone, status; edited with the user picker; a delete says what is still inside', { skip: skipAdmin }, async () => {
+  const token = await tok()
+  const leaderName = `负责人${randomName().slice(4, 9)}`
+  const leader = await apiCall('POST', '/users', { token, body: { username: randomName(), display_name: leaderName, password: randomPassword() } })
+  const name = `部门${randomName().slice(4)}`
+  const dept = await apiCall('POST', '/departments', { token, body: { name, leader_id: leader.id, phone: '010-6666 0000', email: 'dept@example.com' } })
+  await apiCall('POST', '/departments', { token, body: { name: `${name}-子`, parent_id: dept.id } })
+  await apiCall('POST', '/users', { token, body: { username: randomName(), display_name: '成员', password: randomPassword(), dept_id: dept.id } })
+
+  await begin('zh-CN')
+  await page.goto(`${GATEWAY}/system/departments`)
+  await page.getByTestId('departments-page').waitFor()
+  const row = rowOf('departments-table', name)
+  await row.waitFor()
+  const text = await row.innerText()
+  assert.match(text, new RegExp(leaderName), 'the leader is shown by name')
+  assert.match(text, /010-6666 0000/)
+  assert.equal((await row.getByTestId('dept-status').innerText()).trim(), '正常')
+
+  // edit: the form shows the leader's name (not an id); disabling it is sent and shown
+  await row.getByTestId('dept-edit').click()
+  const dialog = visible('[data-testid="dept-dialog"]')
+  await dialog.waitFor()
+  assert.match(await dialog.getByTestId('dept-form-leader').innerText(), new RegExp(leaderName), 'the picker shows the leader by name')
+  assert.doesNotMatch(await dialog.getByTestId('dept-form-leader').innerText(), new RegExp(`^${leader.id}$`))
+  await dialog.getByTestId('dept-form-status').getByText('停用').click()
+  const [patched] = await Promise.all([
+    page.waitForResponse((r) => pathOf(r) === `/api/v1/departments/${dept.id}` && r.request().method() === 'PATCH'),
+    dialog.locator('.el-dialog__footer .el-button--primary').click(),
+  ])
+  assert.equal(patched.status(), 200, await patched.text())
+  assert.deepEqual(Object.keys(JSON.parse(patched.request().postData())).sort(), ['status', 'version'], 'only the change is sent')
+  await dialog.waitFor({ state: 'hidden' })
+  await page.waitForFunction((n) => [...document.querySelectorAll('[data-testid="departments-table"] tr.el-table__row')]
+    .some((tr) => tr.innerText.includes(n) && tr.querySelector('[data-testid="dept-status"]')?.innerText.trim() === '停用'), name)
+
+  // delete: refused, and the page says in words what it still holds
+  await rowOf('departments-table', name).getByTestId('dept-delete').click()
+  await visible('.el-message-box').waitFor()
+  const [refused] = await Promise.all([
+    page.waitForResponse((r) => pathOf(r) === `/api/v1/departments/${dept.id}` && r.request().method() === 'DELETE'),
+    visible('.el-message-box .el-button--primary').click(),
+  ])
+  assert.equal(refused.status(), 409)
+  const box = visible('.el-message-box').filter({ hasText: '下级部门' })
+  await box.waitFor()
+  const said = await box.innerText()
+  assert.match(said, /1 个下级部门和 1 名用户/, said)
+  assert.doesNotMatch(said, /department_not_empty|sub-department/, 'no code or English in the Chinese console')
+  assert.equal(await visible('.el-message--error').count(), 0, 'no second notice of the same error')
+  await box.locator('.el-button--primary').click()
+})
+
+test('roles: the built-in administrator role is read-only; names are in the chosen language', { skip: skipAdmin }, async () => {
+  await begin('en')
+  await page.goto(`${GATEWAY}/system/roles`)
+  await tableSettled('roles-table')
+  const names = await page.getByTestId('roles-table').getByTestId('role-name').allInnerTexts()
+  for (const n of ['Administrator', 'Sales director', 'Customer manager', 'Read-only user']) assert.ok(names.includes(n), `${n} in ${names}`)
+  const adminRow = rowOf('roles-table', 'Administrator')
+  assert.equal(await adminRow.getByTestId('role-locked').count(), 1, 'the administrator role shows a lock')
+  await adminRow.getByTestId('role-edit').click()
+  const dialog = visible('[data-testid="role-dialog"]')
+  await dialog.waitFor()
+  await dialog.getByTestId('role-locked-note').waitFor()
+  assert.ok(await dialog.getByTestId('role-form-scope').locator('.is-disabled').count() > 0, 'the data scope cannot be changed')
+  const boxes = dialog.getByTestId('permission-tree').locator('.el-checkbox')
+  assert.ok((await boxes.count()) > 0)
+  assert.equal(await dialog.getByTestId('permission-tree').locator('.el-checkbox:not(.is-disabled)').count(), 0, 'every permission box is disabled')
+  await dialog.locator('.el-dialog__footer .el-button:not(.el-button--primary)').click()
+
+  // in Chinese the same table shows the Chinese names
+  await page.evaluate(() => localStorage.setItem('crm.locale', 'zh-CN'))
+  await page.reload()
+  await tableSettled('roles-table')
+  const zh = await page.getByTestId('roles-table').getByTestId('role-name').allInnerTexts()
+  assert.ok(zh.includes('系统管理员') && !zh.includes('Administrator'), String(zh))
+})
+
+test('departments and roles fit the phone', { skip: skipAdmin }, async () => {
+  await begin('zh-CN', PHONE)
+  for (const [path, ready] of [['/system/departments', 'departments-page'], ['/system/roles', 'roles-table']]) {
+    await page.goto(`${GATEWAY}${path}`)
+    await page.getByTestId(ready).waitFor()
+    await page.waitForTimeout(300)
+    const o = await page.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth)
+    assert.ok(o <= 0, `${path} overflows the phone by ${o}px`)
+  }
+})
