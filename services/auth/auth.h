@@ -71,8 +71,8 @@ int tokens_each_key(struct auth_ctx *a, int (*fn)(void *arg, const struct jwtv_k
  * role rows with code, data_scope) and 'perms' (array of codes), issued at 'issued_ms' (taken
  * before the job read them: see tokens_revoke_access). Sets '*exp'. Any thread. */
 char *tokens_access(struct auth_ctx *a, json_t *user, json_t *roles, json_t *perms,
-                    int64_t issued_ms, int64_t *exp);
-/* The wall clock in milliseconds. */
+                    int64_t issued_ms, int64_t *exp, char jti[37]);
+/* (tokens_access writes the token's id into 'jti'.) The wall clock in milliseconds. */
 int64_t tokens_now_ms(void);
 /* A new opaque refresh token (base64url of 32 random bytes) and its SHA-256. */
 void tokens_refresh_new(char out[64], unsigned char hash[32]);
@@ -109,6 +109,14 @@ enum user_status { USER_ENABLED, USER_DISABLED, USER_LOCKED, USER_STATUS_SAME };
 const char *user_status_name(enum user_status s);
 /* Field errors into 'errors' for a malformed "email" or "phone" of 'b' (users, departments). */
 void auth_check_contact(json_t *b, json_t *errors);
+/* Whether the caller of 'job' may act on user 'user_id' (every role of the user one it could
+ * grant): 0, or -1 with the job failed (403 user_not_manageable, 404 for no such user) or on
+ * the database. */
+int auth_user_manageable(struct svc_worker *w, struct svc_job *job, long long user_id)
+    __attribute__((warn_unused_result));
+
+/* ---- handlers_sessions.c ---- */
+int sessions_routes(struct svc *s) __attribute__((warn_unused_result));
 /* USER_ENABLED for anything unknown (the column's values are the three names). */
 enum user_status user_status_parse(const char *name);
 

@@ -98,11 +98,16 @@ static json_t *issue_pair(struct auth_ctx *a, struct svc_worker *w, long long us
     else
         events_uuid(fam);
     tokens_refresh_new(refresh, hash);
-    if (repo_refresh_insert(&w->db, hash, fam, user_id, a->cfg->refresh_ttl_s, in->ip, in->ua) != 0)
-        goto out;
-    char *access = tokens_access(a, user, roles, perms, in->issued_ms, &exp);
+    char jti[37];
+    char *access = tokens_access(a, user, roles, perms, in->issued_ms, &exp, jti);
     if (access == NULL)
         goto out;
+    /* with the access token's id: ending the session ends it too (handlers_sessions.c) */
+    if (repo_refresh_insert(&w->db, hash, fam, user_id, a->cfg->refresh_ttl_s, in->ip, in->ua, jti,
+                            exp) != 0) {
+        free(access);
+        goto out;
+    }
     pair = json_pack("{s:s, s:s, s:s, s:I}", "access_token", access, "refresh_token", refresh,
                      "token_type", "Bearer", "expires_in", (json_int_t)a->cfg->access_ttl_s);
     free(access);

@@ -158,6 +158,22 @@ out:
     return rc;
 }
 
+int auth_user_manageable(struct svc_worker *w, struct svc_job *job, long long user_id)
+{
+    json_t *u = NULL;
+    int rc = -1;
+    if (user_view(&w->db, NULL, user_id, false, &u) != 0)
+        goto out;
+    if (u == NULL) {
+        svc_job_fail(job, 404, "not_found", "no such user");
+        goto out;
+    }
+    rc = check_manageable(&w->db, job, u);
+out:
+    json_decref(u);
+    return rc;
+}
+
 /* Whether 'u' (user_view) holds the built-in administrator role. */
 static bool holds_admin(json_t *u)
 {

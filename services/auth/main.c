@@ -117,8 +117,8 @@ static int auth_setup(struct svc *s)
     a->revoke_timer = event_new(s->base, -1, EV_PERSIST, auth_on_revoke_timer, a);
     struct timeval rtv = {2, 0};
     event_add(a->revoke_timer, &rtv);
-    return session_routes(s) || users_routes(s) || depts_routes(s) || roles_routes(s) ||
-                   dicts_routes(s)
+    return session_routes(s) || sessions_routes(s) || users_routes(s) || depts_routes(s) ||
+                   roles_routes(s) || dicts_routes(s)
                ? -1
                : 0;
 }

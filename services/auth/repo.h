@@ -55,7 +55,22 @@ int repo_revocation_done(struct db *db, long long id) WUR;
 
 /* ---- refresh tokens (repo_users.c: they belong to a user) ---- */
 int repo_refresh_insert(struct db *db, const unsigned char hash[32], const char *family,
-                        long long user_id, long ttl_s, const char *ip, const char *ua) WUR;
+                        long long user_id, long ttl_s, const char *ip, const char *ua,
+                        const char *access_jti, int64_t access_exp) WUR;
+
+/* ---- sessions: refresh-token families in use (repo_users.c) ---- */
+struct repo_session_filter {
+    long long user_id; /* 0 = any */
+};
+/* A page of the sessions in use of users 'sc' covers: {id (the family's first token), user_id,
+ * username, display_name, dept_name, login_at, last_used_at, expires_at, ip, user_agent,
+ * access_jti}, the latest used first. */
+int repo_sessions_list(struct db *db, struct scope *sc, const struct repo_session_filter *f,
+                       const struct listq_page *pg, struct listq_result *out) WUR;
+/* Session 'id' in use, locked, when its user is within 'sc' (and is 'user_id' unless 0):
+ * {id, user_id, username, family_id, ip, user_agent, access_jti, access_exp}, else NULL. */
+int repo_session_get(struct db *db, struct scope *sc, long long id, long long user_id,
+                     json_t **row) WUR;
 int repo_refresh_find(struct db *db, const unsigned char hash[32], json_t **row) WUR;
 int repo_refresh_mark_used(struct db *db, long long id) WUR;
 int repo_refresh_revoke_family(struct db *db, const char *family) WUR;

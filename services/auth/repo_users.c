@@ -312,7 +312,8 @@ int repo_username_taken(struct db *db, const char *username, bool *taken)
 /* ---- refresh tokens ---- */
 
 int repo_refresh_insert(struct db *db, const unsigned char hash[32], const char *family,
-                        long long user_id, long ttl_s, const char *ip, const char *ua)
+                        long long user_id, long ttl_s, const char *ip, const char *ua,
+                        const char *access_jti, int64_t access_exp)
 {
     char ua_cut[256];
     snprintf(ua_cut, sizeof(ua_cut), "%s", ua ? ua : "");
@@ -321,11 +322,65 @@ int repo_refresh_insert(struct db *db, const unsigned char hash[32], const char 
                            DBP_INT(user_id),
                            DBP_INT(ttl_s),
                            DBP_STR(ip ? ip : ""),
-                           DBP_STR(ua_cut)};
+                           DBP_STR(ua_cut),
+                           DBP_STR(access_jti),
+                           DBP_INT(access_exp)};
     return db_exec(db,
                    "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at, ip,"
-                   " user_agent) VALUES (?, ?, ?, NOW(3) + INTERVAL ? SECOND, ?, ?)",
-                   p, 6, NULL, NULL);
+                   " user_agent, access_jti, access_exp)"
+                   " VALUES (?, ?, ?, NOW(3) + INTERVAL ? SECOND, ?, ?, ?, ?)",
+                   p, 8, NULL, NULL);
+}
+
+/* ---- sessions ---- */
+
+/* The token of a family in use: neither used (rotated), revoked nor expired. */
+#define SESSION_LIVE "t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > NOW(3)"
+
+static const struct listq_spec sessions_spec = {
+    .from = "refresh_tokens t",
+    .id = "t.id",
+    .columns = "(SELECT MIN(x.id) FROM refresh_tokens x WHERE x.family_id = t.family_id) AS id,"
+               " (SELECT MIN(x.created_at) FROM refresh_tokens x WHERE x.family_id = t.family_id)"
+               " AS login_at, t.user_id, u.username, u.display_name, d.name AS dept_name,"
+               " t.created_at AS last_used_at, t.expires_at, t.ip, t.user_agent, t.access_jti",
+    .joins = " JOIN users u ON u.id = t.user_id LEFT JOIN departments d ON d.id = u.dept_id",
+};
+
+int repo_sessions_list(struct db *db, struct scope *sc, const struct repo_session_filter *f,
+                       const struct listq_page *pg, struct listq_result *out)
+{
+    struct listq q;
+    listq_init(&q);
+    listq_add(&q, SESSION_LIVE, NULL, 0);
+    listq_eq_int(&q, "t.user_id", f->user_id);
+    if (scope_where(db, &q, sc, "t.user_id", NULL) != 0)
+        return -1;
+    return listq_run(db, &sessions_spec, &q, pg, out);
+}
+
+int repo_session_get(struct db *db, struct scope *sc, long long id, long long user_id, json_t **row)
+{
+    struct listq q;
+    listq_init(&q);
+    /* 'f' is the family's first token, whose id names the session */
+    listq_add(&q, "f.id = ?", &DBP_INT(id), 1);
+    listq_add(&q,
+              "NOT EXISTS (SELECT 1 FROM refresh_tokens y WHERE y.family_id = f.family_id AND"
+              " y.id < f.id)",
+              NULL, 0);
+    listq_add(&q, SESSION_LIVE, NULL, 0);
+    listq_eq_int(&q, "t.user_id", user_id);
+    if (scope_where(db, &q, sc, "t.user_id", NULL) != 0)
+        return -1;
+    char *sql = xasprintf("SELECT f.id, t.user_id, u.username, t.family_id, t.ip, t.user_agent,"
+                          " t.access_jti, t.access_exp FROM refresh_tokens f"
+                          " JOIN refresh_tokens t ON t.family_id = f.family_id"
+                          " JOIN users u ON u.id = t.user_id%s FOR UPDATE",
+                          listq_sql(&q));
+    int rc = db_query_one(db, sql, q.p, q.n, row);
+    free(sql);
+    return rc;
 }
 
 int repo_refresh_find(struct db *db, const unsigned char hash[32], json_t **row)

@@ -283,9 +283,9 @@ out:
 }
 
 char *tokens_access(struct auth_ctx *a, json_t *user, json_t *roles, json_t *perms,
-                    int64_t issued_ms, int64_t *exp)
+                    int64_t issued_ms, int64_t *exp, char jti[37])
 {
-    char jti[37], sub[32];
+    char sub[32];
     int64_t now = issued_ms / 1000;
     int64_t now_ms = issued_ms;
     events_uuid(jti);

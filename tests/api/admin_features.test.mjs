@@ -4,7 +4,7 @@
 // the built-in administrator role locked, and role names in both languages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, expectProblem, mysql, tokenOf, eventually } from './lib.mjs';
+import { api, expectProblem, mysql, tokenOf, eventually, login } from './lib.mjs';
 
 const rnd = () => Math.random().toString(36).slice(2, 10);
 const PW = 'Quartz-Lantern-2026!';
@@ -107,4 +107,118 @@ test('#7 roles have an English name beside the Chinese one; the built-in roles h
   const u = await json(await api('POST', '/api/v1/users', admin, { username: `rn_${rnd()}`, display_name: '双语', password: PW, role_ids: [c.id] }), 201);
   const got = await json(await api('GET', `/api/v1/users/${u.id}`, admin), 200);
   assert.ok(JSON.stringify(got).includes('Partner manager'), JSON.stringify(got));
+});
+
+// ---- sessions: online users and my sessions ----------------------------------------------------
+
+const refresh = (refresh_token) => api('POST', '/api/v1/auth/refresh', null, { refresh_token });
+const sessionsOf = async (tok, path = '/api/v1/auth/sessions') => (await json(await api('GET', path, tok), 200)).items;
+
+test('#7 my sessions: each sign-in is one, the current one is marked; signing one out ends it at once, the other goes on', async () => {
+  const admin = await tokenOf('admin');
+  const username = `ses_${rnd()}`;
+  const u = await json(await api('POST', '/api/v1/users', admin, { username, display_name: '会话用户', password: PW }), 201);
+  const a = (await login(username, PW, { 'user-agent': 'Laptop-Browser/1.0' })).body;
+  const b = (await login(username, PW, { 'user-agent': 'Phone-Browser/2.0' })).body;
+  const mine = await sessionsOf(a.access_token);
+  assert.equal(mine.length, 2, JSON.stringify(mine));
+  const cur = mine.find((s) => s.current);
+  assert.equal(cur.user_agent, 'Laptop-Browser/1.0');
+  assert.equal(mine.filter((s) => s.current).length, 1);
+  const other = mine.find((s) => !s.current);
+  assert.equal(other.user_agent, 'Phone-Browser/2.0');
+  for (const s of mine) {
+    assert.equal(s.user_id, u.id);
+    assert.equal(s.username, username);
+    assert.ok(Date.parse(s.login_at) <= Date.parse(s.last_used_at));
+    assert.ok(!('access_jti' in s) && !('family_id' in s), 'no token ids in the answer');
+  }
+  // a refresh keeps the session's id and login time and moves its last use
+  await new Promise((r) => setTimeout(r, 20));
+  const b2 = await json(await refresh(b.refresh_token), 200);
+  const after = await sessionsOf(b2.access_token);
+  const same = after.find((s) => s.current);
+  assert.equal(same.id, other.id, 'the id stays while the tokens rotate');
+  assert.equal(same.login_at, other.login_at);
+  assert.ok(Date.parse(same.last_used_at) >= Date.parse(other.last_used_at));
+
+  // someone else's session is not mine to end
+  const adminSessions = await sessionsOf(admin);
+  assert.ok(adminSessions.length >= 1);
+  await expectProblem(await api('DELETE', `/api/v1/auth/sessions/${adminSessions[0].id}`, a.access_token), 404, 'not_found');
+  // sign out the phone from the laptop: its access and refresh tokens stop at once
+  assert.equal((await api('DELETE', `/api/v1/auth/sessions/${other.id}`, a.access_token)).status, 204);
+  await expectProblem(await api('GET', '/api/v1/auth/me', b2.access_token), 401, 'unauthorized');
+  await expectProblem(await refresh(b2.refresh_token), 401);
+  assert.equal((await api('GET', '/api/v1/auth/me', a.access_token)).status, 200, 'the laptop goes on');
+  assert.deepEqual((await sessionsOf(a.access_token)).map((s) => s.id), [cur.id]);
+  await eventually(() => mysql(`SELECT COUNT(*) FROM crm_audit.audit_log WHERE event_type = 'auth.session_revoked' AND subject_id = '${u.id}'`) === '1', 20000, 'auth.session_revoked audited');
+});
+
+test('#7 online users: an administrator lists the sessions in use and ends one; a scoped manager sees and ends only its departments\' sessions', async () => {
+  const admin = await tokenOf('admin');
+  const deptA = await json(await api('POST', '/api/v1/departments', admin, { name: `在线甲 ${rnd()}` }), 201);
+  const deptB = await json(await api('POST', '/api/v1/departments', admin, { name: `在线乙 ${rnd()}` }), 201);
+  const role = await json(await api('POST', '/api/v1/roles', admin, {
+    code: `ses_mgr_${rnd()}`, name: '在线管理', data_scope: 'DEPT', permissions: ['system:session:read', 'system:user:force_logout', 'system:user:read'],
+  }), 201);
+  const mk = async (dept, roles = []) => {
+    const username = `on_${rnd()}`;
+    const u = await json(await api('POST', '/api/v1/users', admin, { username, display_name: `在线 ${username}`, password: PW, dept_id: dept.id, role_ids: roles }), 201);
+    return { ...u, tokens: (await login(username, PW, { 'user-agent': `UA-${username}` })).body };
+  };
+  const mgr = await mk(deptA, [role.id]);
+  const x = await mk(deptA);
+  const y = await mk(deptB);
+
+  // the administrator sees everyone's, with names
+  const all = (await json(await api('GET', `/api/v1/sessions?user_id=${y.id}`, admin), 200)).items;
+  assert.equal(all.length, 1);
+  assert.equal(all[0].display_name, y.display_name);
+  assert.equal(all[0].dept_name, deptB.name);
+  assert.equal(all[0].user_agent, `UA-${y.username}`);
+  assert.equal(all[0].current, false);
+
+  // the DEPT manager: department A only
+  const seen = (await json(await api('GET', '/api/v1/sessions?page_size=100', mgr.tokens.access_token), 200)).items;
+  const users = new Set(seen.map((s) => s.user_id));
+  assert.ok(users.has(x.id) && users.has(mgr.id), JSON.stringify([...users]));
+  assert.ok(!users.has(y.id), 'a session outside the scope is not listed');
+  assert.ok(seen.every((s) => s.dept_name === deptA.name));
+  const ySession = all[0].id;
+  await expectProblem(await api('DELETE', `/api/v1/sessions/${ySession}`, mgr.tokens.access_token), 404, 'not_found');
+  assert.equal((await api('GET', '/api/v1/auth/me', y.tokens.access_token)).status, 200, 'y was not signed out');
+  // one in its department it ends
+  const xSession = seen.find((s) => s.user_id === x.id).id;
+  assert.equal((await api('DELETE', `/api/v1/sessions/${xSession}`, mgr.tokens.access_token)).status, 204);
+  await expectProblem(await api('GET', '/api/v1/auth/me', x.tokens.access_token), 401, 'unauthorized');
+  // the administrator ends y's
+  assert.equal((await api('DELETE', `/api/v1/sessions/${ySession}`, admin)).status, 204);
+  await expectProblem(await api('GET', '/api/v1/auth/me', y.tokens.access_token), 401, 'unauthorized');
+  await expectProblem(await api('DELETE', `/api/v1/sessions/${ySession}`, admin), 404, 'not_found');
+  // without the permission: 403
+  await expectProblem(await api('GET', '/api/v1/sessions', await tokenOf('manager_east1')), 403, 'forbidden');
+  await expectProblem(await api('DELETE', `/api/v1/sessions/${xSession}`, await tokenOf('viewer')), 403, 'forbidden');
+});
+
+test('#7 a manager may not end the session of a user holding a role it could not grant (403 user_not_manageable)', async () => {
+  const admin = await tokenOf('admin');
+  const dept = await json(await api('POST', '/api/v1/departments', admin, { name: `在线丙 ${rnd()}` }), 201);
+  const weak = await json(await api('POST', '/api/v1/roles', admin, {
+    code: `ses_weak_${rnd()}`, name: '弱', data_scope: 'DEPT', permissions: ['system:session:read', 'system:user:force_logout'],
+  }), 201);
+  const strong = await json(await api('POST', '/api/v1/roles', admin, {
+    code: `ses_strong_${rnd()}`, name: '强', data_scope: 'DEPT', permissions: ['system:user:create'],
+  }), 201);
+  const mk = async (roles) => {
+    const username = `mg_${rnd()}`;
+    const u = await json(await api('POST', '/api/v1/users', admin, { username, display_name: username, password: PW, dept_id: dept.id, role_ids: roles }), 201);
+    return { ...u, tokens: (await login(username, PW)).body };
+  };
+  const mgr = await mk([weak.id]);
+  const boss = await mk([strong.id]);
+  const s = (await json(await api('GET', `/api/v1/sessions?user_id=${boss.id}`, mgr.tokens.access_token), 200)).items;
+  assert.equal(s.length, 1);
+  await expectProblem(await api('DELETE', `/api/v1/sessions/${s[0].id}`, mgr.tokens.access_token), 403, 'user_not_manageable');
+  assert.equal((await api('GET', '/api/v1/auth/me', boss.tokens.access_token)).status, 200);
 });
