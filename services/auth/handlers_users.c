@@ -560,6 +560,61 @@ static void patch(struct http_request *req, void *arg)
         kit_submit(arg, req, patch_work, body, id);
 }
 
+/* ---- PATCH /api/v1/auth/me: one's own name, phone and email (the personal centre) ---- */
+
+static const struct jsonv_field profile_fields[] = {
+    {"version", JSONV_INT, true, false, 1, KIT_ID_MAX, NULL, JSONV_STRING},
+    {"display_name", JSONV_STRING, false, false, 1, 64, NULL, JSONV_STRING},
+    {"phone", JSONV_STRING, false, false, 0, 32, NULL, JSONV_STRING},
+    {"email", JSONV_STRING, false, false, 0, 128, NULL, JSONV_STRING},
+    JSONV_END,
+};
+
+/* One's own account whatever one's data scope (a SELF or department-less user has it too). */
+static int profile_get(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
+                       json_t **row)
+{
+    (void)sc;
+    return user_view(db, NULL, in->id, lock, row);
+}
+
+static int profile_check(struct svc_worker *w, struct svc_job *job, json_t *before, json_t *body)
+{
+    (void)w;
+    (void)before;
+    json_t *errors = json_array();
+    check_user_shapes(body, errors);
+    if (json_array_size(errors) == 0) {
+        json_decref(errors);
+        return 0;
+    }
+    kit_fail_fields(job, errors, "the profile is not valid");
+    return -1;
+}
+
+static const struct kit_patch profile_patch_ops = {
+    .subject = "user",
+    .event = "user.updated",
+    .fields = user_fields,
+    .get = profile_get,
+    .check = profile_check,
+    .update = repo_user_update,
+    .event_data = user_event_data,
+};
+
+static void profile_patch_work(struct svc_worker *w, struct svc_job *job)
+{
+    kit_patch_work(w, job, &profile_patch_ops);
+}
+
+static void profile_patch(struct http_request *req, void *arg)
+{
+    const struct svc_identity *id = svc_identity(req);
+    json_t *body = kit_body(req, profile_fields);
+    if (body)
+        kit_submit(arg, req, profile_patch_work, body, atoll(id->user_id));
+}
+
 /* ---- actions: disable, enable, unlock, force-logout, reset-password ---- */
 
 /* What each action does: one table of names, one transition function (user_transition). */
@@ -748,5 +803,6 @@ int users_routes(struct svc *s)
            svc_route(s, "POST", "/api/v1/users/{id}/enable", enable) ||
            svc_route(s, "POST", "/api/v1/users/{id}/unlock", unlock) ||
            svc_route(s, "POST", "/api/v1/users/{id}/reset-password", reset_password) ||
-           svc_route(s, "POST", "/api/v1/users/{id}/force-logout", force_logout);
+           svc_route(s, "POST", "/api/v1/users/{id}/force-logout", force_logout) ||
+           svc_route(s, "PATCH", "/api/v1/auth/me", profile_patch);
 }

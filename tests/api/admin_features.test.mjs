@@ -222,3 +222,23 @@ test('#7 a manager may not end the session of a user holding a role it could not
   await expectProblem(await api('DELETE', `/api/v1/sessions/${s[0].id}`, mgr.tokens.access_token), 403, 'user_not_manageable');
   assert.equal((await api('GET', '/api/v1/auth/me', boss.tokens.access_token)).status, 200);
 });
+
+test('#7 personal centre: a user changes their own name, phone and email (PATCH /auth/me), nothing else', async () => {
+  const admin = await tokenOf('admin');
+  const username = `me_${rnd()}`;
+  const u = await json(await api('POST', '/api/v1/users', admin, { username, display_name: '旧名字', password: PW }), 201);
+  const tok = (await login(username, PW)).body.access_token;
+  const me = await json(await api('GET', '/api/v1/auth/me', tok), 200);
+  const p = await json(await api('PATCH', '/api/v1/auth/me', tok, { version: me.version, display_name: '新名字', phone: '138 0013 8000', email: 'me@example.com' }), 200);
+  assert.equal(p.id, u.id);
+  assert.equal(p.display_name, '新名字');
+  assert.equal((await json(await api('GET', `/api/v1/users/${u.id}`, admin), 200)).email, 'me@example.com');
+  await expectProblem(await api('PATCH', '/api/v1/auth/me', tok, { version: me.version, display_name: '再改' }), 409, 'version_conflict');
+  const bad = await expectProblem(await api('PATCH', '/api/v1/auth/me', tok, { version: p.version, email: 'not-mail', phone: 'x' }), 422, 'validation_failed');
+  assert.deepEqual(bad.errors.map((e) => e.field).sort(), ['email', 'phone']);
+  // one's roles, department or status are not in this door
+  for (const body of [{ role_ids: [1] }, { dept_id: 1 }, { status: 'enabled' }, { username: 'other' }]) {
+    await expectProblem(await api('PATCH', '/api/v1/auth/me', tok, { version: p.version, ...body }), 422, 'validation_failed');
+  }
+  await eventually(() => mysql(`SELECT COUNT(*) FROM crm_audit.audit_log WHERE event_type = 'user.updated' AND subject_id = '${u.id}' AND actor_user_id = '${u.id}'`) === '1', 20000, 'user.updated by the user audited');
+});
