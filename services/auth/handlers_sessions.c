@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /*
  * A session is a refresh-token family (one login and its rotations). Its id is the id of the
@@ -96,6 +97,17 @@ static void my_sessions_list(struct http_request *req, void *arg)
 
 /* ---- DELETE /api/v1/sessions/{id}, DELETE /api/v1/auth/sessions/{id} ---- */
 
+/* Revoke access token 'jti' (expiring at 'exp'). A worker's Redis connection that Redis closed
+ * while it was idle fails its next command once (rds then waits RDS' first backoff, 100 ms,
+ * before reconnecting): one more try after that, on this worker, spares the user a 503 for it. */
+static int revoke_access(struct svc_worker *w, const char *jti, int64_t exp)
+{
+    if (revoke_token(&w->rds, jti, exp) == 0)
+        return 0;
+    usleep(150 * 1000);
+    return revoke_token(&w->rds, jti, exp);
+}
+
 static void end_work(struct svc_worker *w, struct svc_job *job)
 {
     struct kit_in *in = job->data;
@@ -117,7 +129,7 @@ static void end_work(struct svc_worker *w, struct svc_job *job)
     const char *jti = json_string_value(json_object_get(row, "access_jti"));
     json_t *exp = json_object_get(row, "access_exp");
     /* first the access token, as a logout does: without Redis nothing changes (retry) */
-    if (jti && json_is_integer(exp) && revoke_token(&w->rds, jti, json_integer_value(exp)) != 0) {
+    if (jti && json_is_integer(exp) && revoke_access(w, jti, json_integer_value(exp)) != 0) {
         svc_job_fail(job, 503, "redis_unavailable", "the session could not be ended; retry");
         goto out;
     }

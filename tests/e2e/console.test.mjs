@@ -35,7 +35,9 @@ const PAGES = [
   { path: '/audit/logins', ready: 'login-logs-table', table: 'login-logs-table' },
   { path: '/audit/operations', ready: 'operation-logs-table', table: 'operation-logs-table' },
   { path: '/monitor/services', ready: 'service-status', shot: 'service-status' },
+  { path: '/monitor/sessions', ready: 'sessions-table', table: 'sessions-table', shot: 'online-users' },
   { path: '/account/password', ready: 'change-password-form' },
+  { path: '/account/profile', ready: 'profile-page', shot: 'profile', phoneShot: true },
 ]
 
 // One API login per account for the whole file (logins are throttled).

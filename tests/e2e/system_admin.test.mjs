@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // End-to-end tests of the administration pages that need the API of issue 11 #7: departments
 // with their leader, phone, email and status and a delete warning in words; the built-in
-// administrator role shown read-only; role names in the console's language. Debian's
-// Chromium, against the test stack (CRM_TEST_ADMIN_USER / CRM_TEST_ADMIN_PASSWORD).
+// administrator role shown read-only; role names in the console's language; online users with
+// force logout; the personal centre (profile, password, my sessions). Debian's Chromium,
+// against the test stack (CRM_TEST_ADMIN_USER / CRM_TEST_ADMIN_PASSWORD).
 import assert from 'node:assert/strict'
 import {
-  GATEWAY, skipAdmin, useBrowser, timedTest, page, randomName, randomPassword, apiCall, adminSession, visible, startSession,
-  rowOf, tableSettled, pathOf,
+  GATEWAY, skipAdmin, useBrowser, timedTest, page, randomName, randomPassword, apiCall, apiLogin, adminSession, visible, startSession,
+  login, openMenu, rowOf, rowsOf, tableSettled, pathOf,
 } from './lib.mjs'
 
 const test = timedTest({ timeout: 180000, failedShot: 'failed-admin' })
@@ -102,13 +103,93 @@ test('roles: the built-in administrator role is read-only; names are in the chos
   assert.ok(zh.includes('系统管理员') && !zh.includes('Administrator'), String(zh))
 })
 
-test('departments and roles fit the phone', { skip: skipAdmin }, async () => {
+/** GET /auth/me with an access token: its HTTP status (401 once the session has ended). */
+const meStatus = async (accessToken) =>
+  (await fetch(`${GATEWAY}/api/v1/auth/me`, { headers: { Authorization: `Bearer ${accessToken}` } })).status
+
+test('online users: 系统监控 > 在线用户 lists who is signed in, by name; force logout ends that session at once', { skip: skipAdmin }, async () => {
+  const token = await tok()
+  const username = randomName()
+  const password = randomPassword()
+  const user = await apiCall('POST', '/users', { token, body: { username, display_name: `在线${username.slice(4, 9)}`, password } })
+  const theirs = await apiLogin(username, password)
+
+  await begin('zh-CN')
+  await openMenu('系统监控', '在线用户', '/monitor/sessions')
+  await tableSettled('sessions-table')
+  // the filter lives in the address, as every list's does
+  await page.goto(`${GATEWAY}/monitor/sessions?user_id=${user.id}`)
+  await tableSettled('sessions-table')
+  const row = rowOf('sessions-table', user.display_name)
+  await row.waitFor()
+  assert.equal(await rowsOf('sessions-table').count(), 1)
+  assert.match(await row.innerText(), new RegExp(username), 'the username beside the name')
+  await row.getByTestId('session-end').click()
+  await visible('.el-message-box').waitFor()
+  assert.match(await visible('.el-message-box').innerText(), new RegExp(user.display_name))
+  const [ended] = await Promise.all([
+    page.waitForResponse((r) => /^\/api\/v1\/sessions\/\d+$/.test(pathOf(r)) && r.request().method() === 'DELETE'),
+    visible('.el-message-box .el-button--primary').click(),
+  ])
+  assert.equal(ended.status(), 204)
+  await page.waitForFunction(() => !document.querySelector('[data-testid="sessions-table"] tr.el-table__row'))
+  assert.equal(await meStatus(theirs.access_token), 401, 'their access token stopped at once')
+})
+
+test('personal centre: a user changes their own phone, sees their sessions and signs another one out', { skip: skipAdmin }, async () => {
+  const token = await tok()
+  const username = randomName()
+  const password = randomPassword()
+  const user = await apiCall('POST', '/users', { token, body: { username, display_name: `本人${username.slice(4, 9)}`, password } })
+  const phone = await apiLogin(username, password) // another device
+
+  await page.setViewportSize(DESKTOP)
+  await login(username, password)
+  await page.getByTestId('user-menu').click()
+  await visible('[data-testid="menu-profile"]').click()
+  await page.waitForURL((u) => u.pathname === '/account/profile')
+  await page.getByTestId('profile-page').waitFor()
+  assert.match(await page.getByTestId('profile-facts').innerText(), new RegExp(username))
+  await page.getByTestId('profile-phone').fill('138 0013 8000')
+  const [saved] = await Promise.all([
+    page.waitForResponse((r) => pathOf(r) === '/api/v1/auth/me' && r.request().method() === 'PATCH'),
+    page.getByTestId('profile-save').click(),
+  ])
+  assert.equal(saved.status(), 200, await saved.text())
+  assert.deepEqual(Object.keys(JSON.parse(saved.request().postData())).sort(), ['phone', 'version'])
+  assert.equal((await apiCall('GET', `/users/${user.id}`, { token })).phone, '138 0013 8000')
+
+  // my sessions: this browser (marked, not offered) and the other device
+  await page.getByRole('tab', { name: '我的会话' }).click()
+  await tableSettled('my-sessions-table')
+  assert.equal(await rowsOf('my-sessions-table').count(), 2)
+  assert.equal(await page.getByTestId('my-sessions-table').getByTestId('session-current').count(), 1)
+  const ends = page.getByTestId('my-sessions-table').locator('.el-table__body-wrapper [data-testid="session-end"]')
+  assert.equal(await ends.count(), 1, 'only the other session can be signed out here')
+  await ends.click()
+  await visible('.el-message-box').waitFor()
+  const [ended] = await Promise.all([
+    page.waitForResponse((r) => /^\/api\/v1\/auth\/sessions\/\d+$/.test(pathOf(r)) && r.request().method() === 'DELETE'),
+    visible('.el-message-box .el-button--primary').click(),
+  ])
+  assert.equal(ended.status(), 204)
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="my-sessions-table"] .el-table__body-wrapper tr.el-table__row').length === 1)
+  assert.equal(await meStatus(phone.access_token), 401, 'the other device is signed out')
+  // the password tab is the password change
+  await page.getByRole('tab', { name: '修改密码' }).click()
+  await page.getByTestId('change-password-form').waitFor()
+})
+
+test('departments, roles, online users and the personal centre fit the phone', { skip: skipAdmin }, async () => {
   await begin('zh-CN', PHONE)
-  for (const [path, ready] of [['/system/departments', 'departments-page'], ['/system/roles', 'roles-table']]) {
+  for (const [path, ready] of [['/system/departments', 'departments-page'], ['/system/roles', 'roles-table'], ['/monitor/sessions', 'sessions-table'], ['/account/profile', 'profile-page']]) {
     await page.goto(`${GATEWAY}${path}`)
     await page.getByTestId(ready).waitFor()
     await page.waitForTimeout(300)
-    const o = await page.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth)
+    const o = await page.evaluate(() => {
+      const main = document.querySelector('.app-main')
+      return Math.max(document.scrollingElement.scrollWidth - window.innerWidth, main ? main.scrollWidth - main.clientWidth : 0)
+    })
     assert.ok(o <= 0, `${path} overflows the phone by ${o}px`)
   }
 })

@@ -25,6 +25,17 @@ export function compact(obj) {
 
 // ---- own account ---------------------------------------------------------------------------
 
+/** body: {version, display_name?, phone?, email?} -> 200 the account (PATCH /auth/me) */
+export const updateMe = (body) => api.patch('/auth/me', body, versioned)
+
+// ---- sessions: online users (any user in scope) and one's own --------------------------------
+
+export const SESSIONS_PATH = '/sessions'
+export const MY_SESSIONS_PATH = '/auth/sessions'
+/** Ends a session at once (its refresh and access tokens); 404 when it ended already. */
+export const endSession = (id) => api.del(`${SESSIONS_PATH}/${id}`)
+export const endMySession = (id) => api.del(`${MY_SESSIONS_PATH}/${id}`)
+
 /**
  * POST /auth/password. On success (204) every token of the user is revoked: the caller ends
  * the session locally. A wrong old password must not be mistaken for an expired session, so

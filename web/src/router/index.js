@@ -79,6 +79,18 @@ const routes = [
         meta: { title: 'route.operationLogs', permission: 'audit:operation:read' },
       },
       {
+        path: 'account/profile',
+        name: 'profile',
+        component: () => import('@/views/account/ProfileView.vue'),
+        meta: { title: 'sysAdmin.route.profile' },
+      },
+      {
+        path: 'monitor/sessions',
+        name: 'online-users',
+        component: () => import('@/views/monitor/OnlineUsersView.vue'),
+        meta: { title: 'sysAdmin.route.onlineUsers', permission: 'system:session:read' },
+      },
+      {
         path: 'monitor/services',
         name: 'service-status',
         component: () => import('@/views/monitor/ServiceStatusView.vue'),

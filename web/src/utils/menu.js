@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // Helpers for the menu tree of /auth/me: {key, title_key, path, icon, children}.
 import {
-  ChatLineRound, Collection, Document, Goods, HomeFilled, Key, Lock, Menu, Monitor, OfficeBuilding, Odometer, Operation,
-  Postcard, Present, Setting, Switch, Tickets, TrendCharts, User, UserFilled,
+  ChatLineRound, Collection, Connection, Document, Goods, HomeFilled, Key, Lock, Menu, Monitor, OfficeBuilding, Odometer,
+  Operation, Postcard, Present, Setting, Switch, Tickets, TrendCharts, User, UserFilled,
 } from '@element-plus/icons-vue'
 
 // The icons menus may name (services/auth/menus.tsv and the entries of this file), imported one
 // by one so the bundle does not carry the whole icon set. A new menu icon is added here.
 const Icons = {
-  ChatLineRound, Collection, Document, Goods, HomeFilled, Key, Lock, Menu, Monitor, OfficeBuilding, Odometer, Operation,
-  Postcard, Present, Setting, Switch, Tickets, TrendCharts, User, UserFilled,
+  ChatLineRound, Collection, Connection, Document, Goods, HomeFilled, Key, Lock, Menu, Monitor, OfficeBuilding, Odometer,
+  Operation, Postcard, Present, Setting, Switch, Tickets, TrendCharts, User, UserFilled,
 }
 
 /** Child paths may be absolute ("/system/users") or relative to the parent ("users"). */
@@ -80,7 +80,7 @@ export function menuTitle(m, t, te) {
 export const AVAILABLE_MENUS = new Set([
   'dashboard',
   'system', 'user', 'role', 'dept', 'dict',
-  'audit', 'audit_log', 'login_log', 'operation_log', 'service_status',
+  'audit', 'audit_log', 'login_log', 'operation_log', 'service_status', 'online_users',
 ])
 
 /**
@@ -98,6 +98,10 @@ const CONSOLE_MENUS = [
   {
     parent: 'audit',
     entry: { key: 'service_status', title_key: 'menu.serviceStatus', path: '/monitor/services', icon: 'Monitor', permission: 'system:service:read' },
+  },
+  {
+    parent: 'audit',
+    entry: { key: 'online_users', title_key: 'sysAdmin.route.onlineUsers', path: '/monitor/sessions', icon: 'Connection', permission: 'system:session:read' },
   },
 ]
 
