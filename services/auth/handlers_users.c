@@ -301,6 +301,10 @@ static void list(struct http_request *req, void *arg)
     uf->f.q = uf->q;
     uf->f.status = uf->status;
     uf->f.dept_id = kit_query_id(req, "dept_id", errors);
+    const char *children = http_query_get(&req->query, "include_children");
+    if (children && strcmp(children, "true") && strcmp(children, "false"))
+        jsonv_error_add(errors, "include_children", "must be true or false");
+    uf->f.dept_children = children && strcmp(children, "true") == 0;
     uf->f.role_id = kit_query_id(req, "role_id", errors);
     if (kit_reject(req, errors)) {
         kit_in_free(in);

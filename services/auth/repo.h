@@ -30,6 +30,7 @@ int repo_user_login_succeeded(struct db *db, long long id) WUR;
 struct repo_user_filter {
     const char *q;              /* username or display name contains */
     long long dept_id, role_id; /* 0 = any */
+    bool dept_children;         /* dept_id and every department below it */
     const char *status;         /* NULL = any */
 };
 /* A page of the users 'sc' covers, each with its roles. */

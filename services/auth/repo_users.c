@@ -170,7 +170,14 @@ int repo_users_list(struct db *db, struct scope *sc, const struct repo_user_filt
     struct listq q;
     listq_init(&q);
     listq_contains(&q, text_cols, f->q);
-    listq_eq_int(&q, "u.dept_id", f->dept_id);
+    if (f->dept_id && f->dept_children)
+        listq_add(&q,
+                  "u.dept_id IN (WITH RECURSIVE sub AS (SELECT id FROM departments WHERE id = ?"
+                  " UNION ALL SELECT c.id FROM departments c JOIN sub ON c.parent_id = sub.id)"
+                  " SELECT id FROM sub)",
+                  &DBP_INT(f->dept_id), 1);
+    else
+        listq_eq_int(&q, "u.dept_id", f->dept_id);
     listq_eq_str(&q, "u.status", f->status);
     if (f->role_id)
         listq_add(&q,

@@ -242,3 +242,22 @@ test('#7 personal centre: a user changes their own name, phone and email (PATCH 
   }
   await eventually(() => mysql(`SELECT COUNT(*) FROM crm_audit.audit_log WHERE event_type = 'user.updated' AND subject_id = '${u.id}' AND actor_user_id = '${u.id}'`) === '1', 20000, 'user.updated by the user audited');
 });
+
+test('#7 the user list by department includes the departments below it when asked (include_children=true)', async () => {
+  const admin = await tokenOf('admin');
+  const top = await json(await api('POST', '/api/v1/departments', admin, { name: `树 ${rnd()}` }), 201);
+  const sub = await json(await api('POST', '/api/v1/departments', admin, { name: `枝 ${rnd()}`, parent_id: top.id }), 201);
+  const leaf = await json(await api('POST', '/api/v1/departments', admin, { name: `叶 ${rnd()}`, parent_id: sub.id }), 201);
+  const ids = [];
+  for (const d of [top, sub, leaf]) {
+    ids.push((await json(await api('POST', '/api/v1/users', admin, { username: `tr_${rnd()}`, display_name: '树人', password: PW, dept_id: d.id }), 201)).id);
+  }
+  const only = await json(await api('GET', `/api/v1/users?dept_id=${top.id}`, admin), 200);
+  assert.deepEqual(only.items.map((u) => u.id), [ids[0]]);
+  const all = await json(await api('GET', `/api/v1/users?dept_id=${top.id}&include_children=true`, admin), 200);
+  assert.deepEqual(all.items.map((u) => u.id).sort((a, b) => a - b), ids);
+  assert.equal(all.total, 3);
+  const mid = await json(await api('GET', `/api/v1/users?dept_id=${sub.id}&include_children=true`, admin), 200);
+  assert.equal(mid.total, 2);
+  await expectProblem(await api('GET', `/api/v1/users?dept_id=${top.id}&include_children=yes`, admin), 422, 'validation_failed');
+});

@@ -193,3 +193,53 @@ test('departments, roles, online users and the personal centre fit the phone', {
     assert.ok(o <= 0, `${path} overflows the phone by ${o}px`)
   }
 })
+
+test('users: the department tree beside the list shows a department with those below it; the status switch asks first', { skip: skipAdmin }, async () => {
+  const token = await tok()
+  const top = await apiCall('POST', '/departments', { token, body: { name: `树${randomName().slice(4)}` } })
+  const sub = await apiCall('POST', '/departments', { token, body: { name: `${top.name}-枝`, parent_id: top.id } })
+  const inTop = await apiCall('POST', '/users', { token, body: { username: randomName(), display_name: '树上', password: randomPassword(), dept_id: top.id } })
+  const inSub = await apiCall('POST', '/users', { token, body: { username: randomName(), display_name: '枝上', password: randomPassword(), dept_id: sub.id } })
+
+  await begin('zh-CN')
+  await page.goto(`${GATEWAY}/system/users`)
+  await tableSettled('users-table')
+  const tree = page.getByTestId('users-dept-tree')
+  await tree.waitFor()
+  const [listed] = await Promise.all([
+    page.waitForResponse((r) => pathOf(r) === '/api/v1/users' && new URL(r.url()).searchParams.get('dept_id') === String(top.id)),
+    tree.locator('.el-tree-node__content', { hasText: top.name }).first().click(),
+  ])
+  assert.equal(new URL(listed.url()).searchParams.get('include_children'), 'true')
+  await tableSettled('users-table')
+  const names = (await rowsOf('users-table').allInnerTexts()).join('\n')
+  assert.ok(names.includes(inTop.username) && names.includes(inSub.username), names)
+  assert.equal(await rowsOf('users-table').count(), 2)
+
+  // the switch: confirm, then disabled; cancelling changes nothing
+  const row = rowOf('users-table', inSub.username)
+  await row.getByTestId('user-toggle').click()
+  await visible('.el-message-box').waitFor()
+  await visible('.el-message-box .el-button:not(.el-button--primary)').click()
+  await visible('.el-message-box').waitFor({ state: 'hidden' })
+  assert.equal((await apiCall('GET', `/users/${inSub.id}`, { token })).status, 'enabled', 'cancelled: nothing changed')
+  assert.match(await row.getByTestId('user-toggle').getAttribute('class'), /is-checked/)
+  await row.getByTestId('user-toggle').click()
+  await visible('.el-message-box').waitFor()
+  const [disabled] = await Promise.all([
+    page.waitForResponse((r) => pathOf(r) === `/api/v1/users/${inSub.id}/disable`),
+    visible('.el-message-box .el-button--primary').click(),
+  ])
+  assert.equal(disabled.status(), 200)
+  await page.waitForFunction((n) => [...document.querySelectorAll('[data-testid="users-table"] .el-table__body-wrapper tr.el-table__row')]
+    .some((tr) => tr.innerText.includes(n) && tr.querySelector('[data-testid="user-status"]')?.innerText.trim() === '停用'), inSub.username)
+  assert.doesNotMatch(await rowOf('users-table', inSub.username).getByTestId('user-toggle').getAttribute('class'), /is-checked/)
+  // and back on, confirmed too
+  await rowOf('users-table', inSub.username).getByTestId('user-toggle').click()
+  await visible('.el-message-box').filter({ hasText: '启用' }).waitFor()
+  const [enabled] = await Promise.all([
+    page.waitForResponse((r) => pathOf(r) === `/api/v1/users/${inSub.id}/enable`),
+    visible('.el-message-box .el-button--primary').click(),
+  ])
+  assert.equal(enabled.status(), 200)
+})
