@@ -83,7 +83,8 @@ static const char *time_param(struct http_request *req, struct list_in *in, int 
     if (v == NULL)
         return NULL;
     if (!rfc3339_to_sql(v, in->buf[slot], sizeof(in->buf[slot]))) {
-        jsonv_error_add(errors, key, "must be an RFC 3339 UTC time like 2026-11-22T08:00:00Z");
+        jsonv_error_add(errors, key, JSONV_E_not_time,
+                        "must be an RFC 3339 UTC time like 2026-11-22T08:00:00Z");
         return NULL;
     }
     return in->buf[slot];
@@ -129,7 +130,9 @@ static void list(struct http_request *req, struct svc *s, enum list_kind kind)
         in->f.result = param(req, in, 3, "result", 16, errors);
         if (in->f.result && strcmp(in->f.result, "success") && strcmp(in->f.result, "failure") &&
             strcmp(in->f.result, "logout"))
-            jsonv_error_add(errors, "result", "must be success, failure or logout");
+            jsonv_error_addp(errors, "result", JSONV_E_one_of,
+                             json_pack("{s:s}", "allowed", "success, failure, logout"),
+                             "must be success, failure or logout");
     } else {
         in->f.user = param(req, in, 2, "user_id", 32, errors);
         in->f.method = param(req, in, 3, "method", 8, errors);
@@ -137,7 +140,7 @@ static void list(struct http_request *req, struct svc *s, enum list_kind kind)
         in->f.request_id = param(req, in, 5, "request_id", 64, errors);
         const char *st = http_query_get(&req->query, "status");
         if (st && util_parse_long(st, 100, 599, &in->f.status) != 0)
-            jsonv_error_add(errors, "status", "must be an HTTP status");
+            jsonv_error_add(errors, "status", JSONV_E_not_http_status, "must be an HTTP status");
     }
     if (kit_reject(req, errors)) {
         free(in);
@@ -285,7 +288,8 @@ static void verify(struct http_request *req, void *arg)
     if (v && util_parse_long(v, 0, LONG_MAX, &after) != 0) {
         free(in);
         json_t *errors = json_array();
-        jsonv_error_add(errors, "after_id", "must be an audit entry id (an integer of at least 0)");
+        jsonv_error_add(errors, "after_id", JSONV_E_not_id,
+                        "must be an audit entry id (an integer of at least 0)");
         http_reply_problem(req, 422, "validation_failed", "invalid query", errors);
         return;
     }
