@@ -70,6 +70,7 @@ struct repo_audit_filter {
     const char *actor, *subject_type, *subject_id, *event_type, *request_id, *from, *to;
     const char *user, *result, *method, *path_prefix;
     long status;
+    bool failed_refresh; /* operations: also the failed anonymous token refreshes */
 };
 int repo_audit_list(struct db *db, const struct repo_audit_filter *f, const struct listq_page *pg,
                     struct listq_result *out) __attribute__((warn_unused_result));

@@ -204,6 +204,11 @@ static void list(struct http_request *req, struct svc *s, enum list_kind kind)
         const char *st = http_query_get(&req->query, "status");
         if (st && util_parse_long(st, 100, 599, &in->f.status) != 0)
             jsonv_error_add(errors, "status", JSONV_E_not_http_status, "must be an HTTP status");
+        const char *fr = http_query_get(&req->query, "failed_refresh");
+        if (fr && strcmp(fr, "show") != 0 && strcmp(fr, "hide") != 0)
+            jsonv_error_addp(errors, "failed_refresh", JSONV_E_one_of,
+                             json_pack("{s:s}", "allowed", "hide, show"), "must be hide or show");
+        in->f.failed_refresh = fr && strcmp(fr, "show") == 0;
     }
     if (kit_reject(req, errors)) {
         free(in);

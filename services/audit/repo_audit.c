@@ -199,6 +199,10 @@ int repo_operation_list(struct db *db, const struct repo_audit_filter *f,
     listq_eq_int(&q, "t.status", f->status);
     listq_eq_str(&q, "t.request_id", f->request_id);
     repo_time_range(&q, "t.occurred_at", f);
+    /* a browser whose session ran out tries its refresh token once: no one's operation */
+    if (!f->failed_refresh)
+        listq_add(&q, "t.user_id IS NOT NULL OR t.path <> '/api/v1/auth/refresh' OR t.status < 400",
+                  NULL, 0);
     return listq_run(db, &operation_spec, &q, pg, out);
 }
 

@@ -398,3 +398,17 @@ test('the login log shows the display name, the operation log the user\'s name',
   const anonymous = await get('/api/v1/audit/logins?result=failure&page_size=5', admin);
   for (const l of anonymous.items) if (l.user_id == null) assert.equal(l.display_name, null, 'no user, no name');
 });
+
+test('a failed anonymous token refresh is left out of the operation log unless failed_refresh=show', async () => {
+  const admin = await tokenOf('admin');
+  const res = await api('POST', '/api/v1/auth/refresh', null, { refresh_token: `no-such-token-${rnd()}` });
+  assert.equal(res.status, 401);
+  const rid = res.headers.get('x-request-id');
+  await eventually(async () => {
+    const shown = await get(`/api/v1/audit/operations?request_id=${rid}&failed_refresh=show`, admin);
+    return shown.items.length === 1 && shown.items[0].user_id === null && shown.items[0].user_name === null;
+  }, 20000, 'the refresh in the operation log');
+  assert.equal((await get(`/api/v1/audit/operations?request_id=${rid}`, admin)).items.length, 0, 'hidden by default');
+  assert.equal((await get(`/api/v1/audit/operations?request_id=${rid}&failed_refresh=hide`, admin)).items.length, 0);
+  await expectProblem(await api('GET', '/api/v1/audit/operations?failed_refresh=maybe', admin), 422, 'validation_failed');
+});
