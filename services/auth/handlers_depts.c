@@ -198,8 +198,9 @@ static int dept_delete_check(struct svc_worker *w, struct svc_job *job, json_t *
     if (children == 0 && users == 0)
         return 0;
     kit_fail(job, 409, "conflict",
-             children ? "the department has sub-departments" : "the department still has users",
-             NULL, 0, NULL);
+             children ? "the department has sub-departments" : "the department still has users", "",
+             children ? JSONV_E_dept_has_children : JSONV_E_dept_has_users,
+             children ? "has sub-departments" : "still has users");
     return -1;
 }
 

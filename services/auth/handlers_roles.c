@@ -312,14 +312,16 @@ static int role_delete_check(struct svc_worker *w, struct svc_job *job, json_t *
 {
     long long users = 0;
     if (json_is_true(json_object_get(row, "builtin"))) {
-        kit_fail(job, 409, "conflict", "built-in roles cannot be deleted", NULL, 0, NULL);
+        kit_fail(job, 409, "conflict", "built-in roles cannot be deleted", "", JSONV_E_role_builtin,
+                 "is built in");
         return -1;
     }
     if (repo_role_user_count(&w->db, json_integer_value(json_object_get(row, "id")), &users) != 0)
         return -1;
     if (users == 0)
         return 0;
-    kit_fail(job, 409, "conflict", "the role is still assigned to users", NULL, 0, NULL);
+    kit_fail(job, 409, "conflict", "the role is still assigned to users", "", JSONV_E_role_in_use,
+             "is still assigned to users");
     return -1;
 }
 

@@ -98,3 +98,17 @@ test('a role code with other characters is code_format; an unknown permission is
   assert.equal(f.code.code, 'code_format');
   assert.equal(f['permissions[0]'].code, 'no_such_permission');
 });
+
+test('a record that cannot be deleted says why as a whole-record field error (field "")', async () => {
+  const admin = await tokenOf('admin');
+  const tree = await (await api('GET', '/api/v1/departments', admin)).json();
+  const parent = tree.items.find((d) => Array.isArray(d.children) && d.children.length > 0);
+  assert.ok(parent, 'the demo data has a department with sub-departments');
+  const dept = byField(await expectProblem(await api('DELETE', `/api/v1/departments/${parent.id}`, admin), 409, 'conflict'));
+  assert.equal(dept[''].code, 'dept_has_children');
+
+  const roles = await (await api('GET', '/api/v1/roles?page_size=100', admin)).json();
+  const builtin = roles.items.find((r) => r.code === 'admin');
+  const role = byField(await expectProblem(await api('DELETE', `/api/v1/roles/${builtin.id}`, admin), 409, 'conflict'));
+  assert.equal(role[''].code, 'role_builtin');
+});

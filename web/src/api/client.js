@@ -135,12 +135,18 @@ function toApiError(resp, body, requestId) {
       if (e && e.field && !fieldErrors[e.field]) fieldErrors[e.field] = fieldErrorText(e)
     }
   }
+  // an error of the request or record as a whole (field ""): what the user reads first
+  const whole = Array.isArray(problem?.errors)
+    ? problem.errors.find((e) => e && e.field === '' && known(`fieldErrors.${e.code}`))
+    : null
   let detail = problem?.detail || null
   let title = problem?.title || null
   if (status === 429) {
     detail = retryAfter != null ? t('error.rateLimited', { seconds: retryAfter }) : t('error.rateLimitedNoWait')
   } else if (status === 503 && (retryAfter != null || !detail)) {
     detail = retryAfter != null ? t('error.unavailable', { seconds: retryAfter }) : t('error.unavailableNoWait')
+  } else if (whole) {
+    detail = fieldErrorText(whole)
   } else if (problemText(problem?.code)) {
     detail = problemText(problem.code)
   } else if (!detail && !title) {
