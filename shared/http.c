@@ -2,6 +2,7 @@
 /* http: HTTP/1.1 server on libevent bufferevents with limits, problem+json and graceful drain. */
 #include "http.h"
 #include "crmlog.h"
+#include "jsonv.h"
 #include "metrics.h"
 #include "util.h"
 
@@ -438,8 +439,9 @@ static bool conn_route(struct http_conn *c, size_t body_len)
     }
     if (http_query_parse(q ? q + 1 : NULL, &req->query) != 0) {
         json_t *errs = json_array();
-        json_array_append_new(errs, json_pack("{s:s,s:s}", "field", "query", "message",
-                                              "malformed or more than 64 parameters"));
+        jsonv_error_addp(errs, "query", JSONV_E_bad_query,
+                         json_pack("{s:i}", "max", HTTP_MAX_QUERY_PARAMS),
+                         "malformed or more than 64 parameters");
         http_reply_problem(req, 400, "bad_query", "the query string is malformed", errs);
         return false;
     }

@@ -65,9 +65,10 @@ struct scope kit_scope(const struct svc_job *job);
 /* The actor of events: the caller and its address. */
 struct events_actor kit_actor(const struct svc_job *job);
 
-/* Fail the job with 'status'/'code'/'detail' and, when 'field' is not NULL, one field error. */
+/* Fail the job with 'status'/'code'/'detail' and, when 'field' is not NULL, one field error
+ * 'fcode' (errcodes.def) with the English 'message'. */
 void kit_fail(struct svc_job *job, int status, const char *code, const char *detail,
-              const char *field, const char *message);
+              const char *field, enum jsonv_code fcode, const char *message);
 /* Fail with 422 validation_failed and the field errors 'errors' (taken). */
 void kit_fail_fields(struct svc_job *job, json_t *errors, const char *detail);
 

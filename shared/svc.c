@@ -5,6 +5,7 @@
 #include "authz.h"
 #include "proc.h"
 #include "crmlog.h"
+#include "jsonv.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "routes.h"
@@ -497,8 +498,8 @@ static void svc_debug_sleep(struct http_request *req, void *arg)
     const char *v = http_query_get(&req->query, "ms");
     if (v == NULL || util_parse_long(v, 0, 60000, &ms) != 0) {
         json_t *errs = json_array();
-        json_array_append_new(errs, json_pack("{s:s,s:s}", "field", "ms", "message",
-                                              "must be an integer from 0 to 60000"));
+        jsonv_error_addp(errs, "ms", JSONV_E_out_of_range, jsonv_range(0, 60000),
+                         "must be an integer from 0 to 60000");
         http_reply_problem(req, 422, "validation_failed", "invalid query", errs);
         return;
     }

@@ -71,7 +71,7 @@ static void dept_create_work(struct svc_worker *w, struct svc_job *job)
         goto out;
     if (pid && row == NULL) {
         kit_fail(job, 422, "validation_failed", "no such parent", "parent_id",
-                 "no such department");
+                 JSONV_E_no_such_department, "no such department");
         goto out;
     }
     json_decref(row);
@@ -79,14 +79,14 @@ static void dept_create_work(struct svc_worker *w, struct svc_job *job)
     if (repo_dept_by_name(&w->db, pid, name, &row) != 0)
         goto out;
     if (row != NULL) {
-        kit_fail(job, 409, "conflict", "a sibling has this name", "name",
+        kit_fail(job, 409, "conflict", "a sibling has this name", "name", JSONV_E_taken,
                  "is already used under this parent");
         goto out;
     }
     if (repo_dept_insert(&w->db, name, pid, sort ? (long)json_integer_value(sort) : 0, &id) != 0 ||
         repo_dept_get(&w->db, id, false, &row) != 0 ||
-        kit_commit_created(w, job, "department", id, "department.created", json_deep_copy(row),
-                           201, json_incref(row)) != 0)
+        kit_commit_created(w, job, "department", id, "department.created", json_deep_copy(row), 201,
+                           json_incref(row)) != 0)
         goto out;
 out:
     json_decref(row);
@@ -151,6 +151,7 @@ static int dept_patch_check(struct svc_worker *w, struct svc_job *job, json_t *b
     if (exists && !cycle)
         return 0;
     kit_fail(job, 422, "validation_failed", "the move is not possible", "parent_id",
+             exists ? JSONV_E_dept_cycle : JSONV_E_no_such_department,
              exists ? "cannot be the department itself or one below it" : "no such department");
     return -1;
 }
@@ -197,8 +198,9 @@ static int dept_delete_check(struct svc_worker *w, struct svc_job *job, json_t *
     if (children == 0 && users == 0)
         return 0;
     kit_fail(job, 409, "conflict",
-             children ? "the department has sub-departments" : "the department still has users",
-             NULL, NULL);
+             children ? "the department has sub-departments" : "the department still has users", "",
+             children ? JSONV_E_dept_has_children : JSONV_E_dept_has_users,
+             children ? "has sub-departments" : "still has users");
     return -1;
 }
 
