@@ -70,7 +70,9 @@ static int element_q(const char *el, size_t n)
         p++;
         while (p < end && is_ows(*p))
             p++;
-        const char *pe = memchr(p, ';', (size_t)(end - p));
+        /* p <= end here; said explicitly for gcc -O2, whose bound check cannot see it */
+        size_t rest = p < end ? (size_t)(end - p) : 0;
+        const char *pe = rest ? memchr(p, ';', rest) : NULL;
         const char *stop = pe ? pe : end;
         const char *ve = stop;
         while (ve > p && is_ows(ve[-1]))
