@@ -141,6 +141,12 @@ void kit_fail_fields(struct svc_job *job, json_t *errors, const char *detail)
     svc_job_fail(job, 422, "validation_failed", "%s", detail);
 }
 
+void kit_fail_extra(struct svc_job *job, json_t *extra)
+{
+    json_decref(job->extra);
+    job->extra = extra;
+}
+
 json_t *kit_changes(json_t *before, json_t *after, const char *const *fields)
 {
     json_t *out = json_array();
@@ -222,8 +228,11 @@ void kit_patch_work(struct svc_worker *w, struct svc_job *job, const struct kit_
         goto out;
     }
     if (affected == 0) {
+        /* 'before' was read under the row lock: it is the current record, which the client
+         * needs to show what changed and retry */
         svc_job_fail(job, 409, "version_conflict", "the %s was changed by someone else; reload",
                      p->subject);
+        kit_fail_extra(job, json_pack("{s:O}", "current", before));
         goto out;
     }
     if ((p->also && p->also(w, job, before, in->body) != 0) ||
