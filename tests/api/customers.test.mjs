@@ -291,3 +291,37 @@ test('the keyword finds a Chinese substring of the name, exactly, and a phone nu
   // the filters combine with the keyword
   assert.deepEqual(await find(`阿里${n}&status=lost`), []);
 });
+
+test('dictionary values are those of the auth service\'s dictionary, as it changes', async () => {
+  const value = `t_${sfx}`;
+  const item = await ok(await api('POST', '/api/v1/dicts/industry/items', T.admin, { value, label_zh: `测试行业${sfx}`, label_en: `Test ${sfx}` }), 201);
+  // the customer service learns the new value from the auth stream
+  let c;
+  await eventually(async () => {
+    const res = await api('POST', '/api/v1/customers', T.manager_east1, { name: `字典${uniq()}有限公司`, industry: value });
+    if (res.status === 201) c = await res.json();
+    else await expectProblem(res, 422, 'validation_failed');
+    return c;
+  }, 15000, 'the new industry accepted');
+  assert.equal(c.industry, value);
+  // a disabled value is refused from then on (the customers that have it keep it)
+  await ok(await api('PATCH', `/api/v1/dicts/industry/items/${item.id}`, T.admin, { version: item.version, enabled: false }));
+  await eventually(async () => {
+    const res = await api('POST', '/api/v1/customers', T.manager_east1, { name: `字典${uniq()}有限公司`, industry: value });
+    if (res.status === 201) return false;
+    const p = await expectProblem(res, 422, 'validation_failed');
+    return p.errors.some((e) => e.field === 'industry');
+  }, 15000, 'the disabled industry refused');
+  assert.equal((await ok(await get('manager_east1', c.id))).industry, value);
+});
+
+test('a create repeated with its Idempotency-Key makes one customer', async () => {
+  const key = `cust-${uniq()}`;
+  const body = { name: `幂等${uniq()}有限公司` };
+  const first = await ok(await api('POST', '/api/v1/customers', T.manager_east1, body, { 'idempotency-key': key }), 201);
+  const again = await api('POST', '/api/v1/customers', T.manager_east1, body, { 'idempotency-key': key });
+  assert.equal(again.status, 201);
+  assert.equal(again.headers.get('idempotent-replayed'), 'true');
+  assert.equal((await again.json()).id, first.id);
+  assert.deepEqual(idsOf(await list('manager_east1', `&keyword=${encodeURIComponent(body.name)}`)), [first.id]);
+});
