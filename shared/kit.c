@@ -102,6 +102,19 @@ void kit_submit(struct svc *s, struct http_request *req,
 /* ------------------------------------------------------------------------------------------ */
 /* on the worker                                                                               */
 
+bool kit_can(const struct svc_job *job, const char *perm)
+{
+    const struct svc_identity *id = svc_identity(job->req);
+    size_t i;
+    json_t *p;
+    json_array_foreach(id ? id->perms : NULL, i, p)
+    {
+        if (json_is_string(p) && strcmp(json_string_value(p), perm) == 0)
+            return true;
+    }
+    return false;
+}
+
 struct scope kit_scope(const struct svc_job *job)
 {
     const struct svc_identity *id = svc_identity(job->req);

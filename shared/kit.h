@@ -62,6 +62,9 @@ void kit_submit(struct svc *s, struct http_request *req,
 
 /* The caller's data scope (see scope.h) with the service's source of the department tree. */
 struct scope kit_scope(const struct svc_job *job);
+/* Whether the caller holds permission 'perm' (beyond the route's own, which the gateway and
+ * the platform checked): a variant of an action, such as saving a duplicate anyway. */
+bool kit_can(const struct svc_job *job, const char *perm);
 /* The actor of events: the caller and its address. */
 struct events_actor kit_actor(const struct svc_job *job);
 

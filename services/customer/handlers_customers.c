@@ -46,23 +46,10 @@ static bool one_of(const char *v, const char *const *set)
     return false;
 }
 
-static bool has_perm(const struct svc_job *job, const char *perm)
-{
-    const struct svc_identity *id = svc_identity(job->req);
-    size_t i;
-    json_t *p;
-    json_array_foreach(id ? id->perms : NULL, i, p)
-    {
-        if (json_is_string(p) && strcmp(json_string_value(p), perm) == 0)
-            return true;
-    }
-    return false;
-}
-
+/* The caller's user id (the owner of what they create). */
 static long long caller_id(const struct svc_job *job)
 {
-    const struct svc_identity *id = svc_identity(job->req);
-    return id ? atoll(id->user_id) : 0;
+    return kit_scope(job).user_id;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -244,7 +231,7 @@ static int check_duplicates(struct svc_worker *w, struct svc_job *job, struct sc
         rc = 0;
         goto out;
     }
-    bool can_force = forceable && has_perm(job, PERM_FORCE_DUPLICATE);
+    bool can_force = forceable && kit_can(job, PERM_FORCE_DUPLICATE);
     if (json_is_true(json_object_get(b, "force_duplicate"))) {
         if (can_force) {
             json_t *ids = json_array();
