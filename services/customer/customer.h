@@ -14,6 +14,7 @@ struct customer_filter {
     char keyword[256];
     char industry[72], source[72], level[72], status[16], deal_status[16];
     char province[40], city[40];
+    char tag[88]; /* one of the customer's tags */
     long long manager_id;
     long long mine;  /* scene=mine: the caller's id; scene=team: minus it (others than me) */
     int followed_up; /* -1 not given, 0 or 1 */

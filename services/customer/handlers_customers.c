@@ -334,6 +334,7 @@ static void list_filter(struct http_request *req, struct customer_filter *f, jso
     query_copy(req, "level", f->level, sizeof(f->level), errors);
     query_copy(req, "province", f->province, sizeof(f->province), errors);
     query_copy(req, "city", f->city, sizeof(f->city), errors);
+    query_copy(req, "tag", f->tag, sizeof(f->tag), errors);
     query_enum(req, "status", statuses, "must be potential, active, at_risk or lost", f->status,
                sizeof(f->status), errors);
     query_enum(req, "deal_status", deal_statuses, "must be undealt or dealt", f->deal_status,

@@ -379,6 +379,8 @@ int repo_customers_list(struct db *db, struct scope *sc, const struct customer_f
     listq_eq_str(&q, "c.province", f->province);
     listq_eq_str(&q, "c.city", f->city);
     listq_eq_int(&q, "c.manager_id", f->manager_id);
+    if (f->tag[0]) /* a scan of the rows the other conditions leave: tags are a short list */
+        listq_add(&q, "JSON_CONTAINS(c.tags, JSON_QUOTE(?))", &DBP_STR(f->tag), 1);
     if (f->mine > 0)
         listq_add(&q, "c.manager_id = ?", &DBP_INT(f->mine), 1);
     else if (f->mine < 0)

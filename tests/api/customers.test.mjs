@@ -289,7 +289,13 @@ test('the keyword finds a Chinese substring of the name, exactly, and a phone nu
   assert.deepEqual(await find(`华为技术${n}`), []);
   assert.deepEqual(await find(`阿里${n}`), [hw.id]);
   // the filters combine with the keyword
-  assert.deepEqual(await find(`阿里${n}&status=lost`), []);
+  const q = (kw, more) => list('manager_east2', `&keyword=${encodeURIComponent(kw)}${more}`).then(idsOf);
+  assert.deepEqual(await q(`阿里${n}`, '&status=lost'), []);
+  const tagged = await create('manager_east2', { name: `标签${n}有限公司`, tags: ['重点', `展会${n}`], level: 'b', status: 'at_risk' });
+  assert.deepEqual(await q(`标签${n}`, `&tag=${encodeURIComponent('重点')}&level=b&status=at_risk`), [tagged.id]);
+  assert.deepEqual(await q(`标签${n}`, `&tag=${encodeURIComponent('重点')}&level=a`), []);
+  assert.deepEqual(await q(`标签${n}`, `&tag=${encodeURIComponent('重')}`), [], 'a tag matches whole');
+  assert.deepEqual(idsOf(await list('manager_east2', `&tag=${encodeURIComponent(`展会${n}`)}`)), [tagged.id]);
 });
 
 test('dictionary values are those of the auth service\'s dictionary, as it changes', async () => {
