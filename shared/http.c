@@ -374,6 +374,12 @@ void http_reply_json(struct http_request *req, int status, json_t *body)
 void http_reply_problem(struct http_request *req, int status, const char *code, const char *detail,
                         json_t *errors)
 {
+    http_reply_problem_with(req, status, code, detail, errors, NULL);
+}
+
+void http_reply_problem_with(struct http_request *req, int status, const char *code,
+                             const char *detail, json_t *errors, json_t *extra)
+{
     json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title",
                           http_status_text(status), "status", status, "code", code, "request_id",
                           req->request_id);
@@ -383,6 +389,9 @@ void http_reply_problem(struct http_request *req, int status, const char *code, 
         json_object_set_new(p, "instance", json_string(req->path));
     if (errors)
         json_object_set_new(p, "errors", errors);
+    if (extra)
+        json_object_update_missing(p, extra); /* never over the problem's own members */
+    json_decref(extra);
     char *text = json_dumps(p, JSON_COMPACT);
     json_decref(p);
     http_reply(req, status, "application/problem+json", text, text ? strlen(text) : 0);

@@ -103,6 +103,19 @@ void kit_submit(struct svc *s, struct http_request *req,
 /* ------------------------------------------------------------------------------------------ */
 /* on the worker                                                                               */
 
+bool kit_can(const struct svc_job *job, const char *perm)
+{
+    const struct svc_identity *id = svc_identity(job->req);
+    size_t i;
+    json_t *p;
+    json_array_foreach(id ? id->perms : NULL, i, p)
+    {
+        if (json_is_string(p) && strcmp(json_string_value(p), perm) == 0)
+            return true;
+    }
+    return false;
+}
+
 struct scope kit_scope(const struct svc_job *job)
 {
     const struct svc_identity *id = svc_identity(job->req);
@@ -140,6 +153,12 @@ void kit_fail_fields(struct svc_job *job, json_t *errors, const char *detail)
     json_decref(job->errors);
     job->errors = errors;
     svc_job_fail(job, 422, "validation_failed", "%s", detail);
+}
+
+void kit_fail_extra(struct svc_job *job, json_t *extra)
+{
+    json_decref(job->extra);
+    job->extra = extra;
 }
 
 json_t *kit_changes(json_t *before, json_t *after, const char *const *fields)
@@ -224,8 +243,11 @@ void kit_patch_work(struct svc_worker *w, struct svc_job *job, const struct kit_
         goto out;
     }
     if (affected == 0) {
+        /* 'before' was read under the row lock: it is the current record, which the client
+         * needs to show what changed and retry */
         svc_job_fail(job, 409, "version_conflict", "the %s was changed by someone else; reload",
                      p->subject);
+        kit_fail_extra(job, json_pack("{s:O}", "current", before));
         goto out;
     }
     if ((p->also && p->also(w, job, before, in->body) != 0) ||

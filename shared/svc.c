@@ -2,6 +2,7 @@
 /* svc: what every CRM service process shares: config, HTTP, workers with MySQL and Redis, JWT
  * identity, health/readiness/metrics, migrations at start and a graceful drain on SIGTERM. */
 #include "svc.h"
+#include "dictproj.h"
 #include "authz.h"
 #include "proc.h"
 #include "crmlog.h"
@@ -212,9 +213,10 @@ static void svc_job_done(void *arg)
         http_add_header(job->req, "Idempotent-Replayed", "true");
     /* a failure with a body of its own (a 503 readiness report) keeps it */
     if (job->status >= 400 && job->body == NULL) {
-        http_reply_problem(job->req, job->status, job->code ? job->code : "internal",
-                           job->detail[0] ? job->detail : NULL, job->errors);
+        http_reply_problem_with(job->req, job->status, job->code ? job->code : "internal",
+                                job->detail[0] ? job->detail : NULL, job->errors, job->extra);
         job->errors = NULL;
+        job->extra = NULL;
     } else if (job->body) {
         http_reply_json(job->req, job->status, job->body);
         job->body = NULL;
@@ -223,6 +225,7 @@ static void svc_job_done(void *arg)
     }
     json_decref(job->body);
     json_decref(job->errors);
+    json_decref(job->extra);
     if (job->data_free)
         job->data_free(job->data);
     free(job);
@@ -294,7 +297,7 @@ static int svc_consume_apply(struct db *db, const char *stream, const char *entr
 {
     struct svc *s = arg;
     if (s->scope_src == &scope_projection && strcmp(stream, "crm:stream:auth") == 0 &&
-        scope_projection_apply(db, event) != 0)
+        (scope_projection_apply(db, event) != 0 || dictproj_apply(db, event) != 0))
         return -1;
     const struct consumer_hooks *h = &s->def->consume;
     return h->apply ? h->apply(db, stream, entry_id, event, s->app) : 0;
@@ -559,7 +562,7 @@ static void svc_on_signal(struct proc *p, void *arg)
 static int svc_migrate(struct svc *s)
 {
     char err[512];
-    struct migrate_unit units[4];
+    struct migrate_unit units[5];
     size_t nunits = 0;
     units[nunits++] = idem_migration; /* every service: its creates take an Idempotency-Key */
     /* DDL runs as its own user where one is configured: the running service's user then needs
@@ -573,8 +576,10 @@ static int svc_migrate(struct svc *s)
         units[nunits++] = events_migration;
     if (s->nstreams > 0)
         units[nunits++] = consumer_migration;
-    if (s->scope_src == &scope_projection)
+    if (s->scope_src == &scope_projection) {
         units[nunits++] = scope_migration;
+        units[nunits++] = dictproj_migration; /* the dictionary values it checks */
+    }
     for (int attempt = 0; attempt < 60; attempt++) {
         int n = migrate_run(&cfg, s->cfg.migrations_dir, units, nunits, err, sizeof(err));
         if (n >= 0) {
