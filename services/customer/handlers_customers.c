@@ -74,7 +74,7 @@ static void check_shapes(json_t *b, json_t *errors)
         rules_name_fold(json_string_value(name), folded);
         rules_name_norm(folded, norm);
         if (folded[0] == '\0')
-            jsonv_error_add(errors, "name", "must not be blank");
+            jsonv_error_add(errors, "name", JSONV_E_blank, "must not be blank");
         json_object_set_new(b, "name_search", json_string(folded));
         json_object_set_new(b, "name_norm", json_string(norm));
     }
@@ -85,15 +85,16 @@ static void check_shapes(json_t *b, json_t *errors)
             up[n] = v[n] >= 'a' && v[n] <= 'z' ? (char)(v[n] - 'a' + 'A') : v[n];
         up[n] = '\0';
         if (!rules_credit_code_valid(up))
-            jsonv_error_add(errors, "credit_code",
+            jsonv_error_add(errors, "credit_code", JSONV_E_credit_code_format,
                             "is not a unified social credit code (18 characters with a valid"
                             " check character)");
         json_object_set_new(b, "credit_code", json_string(up));
     }
     if ((v = given(b, "mobile")) != NULL && !rules_mobile_valid(v))
-        jsonv_error_add(errors, "mobile", "must be a mobile number of 11 digits (13x to 19x)");
+        jsonv_error_add(errors, "mobile", JSONV_E_mobile_format,
+                        "must be a mobile number of 11 digits (13x to 19x)");
     if ((v = given(b, "telephone")) != NULL && !rules_telephone_valid(v))
-        jsonv_error_add(errors, "telephone",
+        jsonv_error_add(errors, "telephone", JSONV_E_telephone_format,
                         "must be a telephone number such as 0755-28780808 or 400-820-8820");
     if (json_object_get(b, "telephone")) {
         char digits[32];
@@ -101,18 +102,22 @@ static void check_shapes(json_t *b, json_t *errors)
         json_object_set_new(b, "telephone_digits", json_string(digits));
     }
     if ((v = given(b, "email")) != NULL && !rules_email_valid(v))
-        jsonv_error_add(errors, "email", "is not an email address");
+        jsonv_error_add(errors, "email", JSONV_E_not_email, "is not an email address");
     if ((v = given(b, "website")) != NULL && !rules_website_valid(v))
-        jsonv_error_add(errors, "website", "is not a web address");
+        jsonv_error_add(errors, "website", JSONV_E_not_url, "is not a web address");
     if ((v = given(b, "wechat")) != NULL && !rules_wechat_valid(v))
-        jsonv_error_add(errors, "wechat",
+        jsonv_error_add(errors, "wechat", JSONV_E_wechat_format,
                         "must be a WeChat id (a letter, then 5 to 19 letters, digits, _ or -)"
                         " or a mobile number");
     if ((v = json_string_value(json_object_get(b, "status"))) != NULL && !one_of(v, statuses))
-        jsonv_error_add(errors, "status", "must be potential, active, at_risk or lost");
+        jsonv_error_addp(errors, "status", JSONV_E_one_of,
+                         json_pack("{s:s}", "allowed", "potential, active, at_risk, lost"),
+                         "must be potential, active, at_risk or lost");
     if ((v = json_string_value(json_object_get(b, "deal_status"))) != NULL &&
         !one_of(v, deal_statuses))
-        jsonv_error_add(errors, "deal_status", "must be undealt or dealt");
+        jsonv_error_addp(errors, "deal_status", JSONV_E_one_of,
+                         json_pack("{s:s}", "allowed", "undealt, dealt"),
+                         "must be undealt or dealt");
     static const char *const times[] = {"deal_time", "next_contact_at"};
     for (size_t i = 0; i < ARRAY_LEN(times); i++) {
         char t[RULES_TIME_BYTES];
@@ -122,7 +127,8 @@ static void check_shapes(json_t *b, json_t *errors)
         if (rules_time_parse(json_string_value(x), false, t))
             json_object_set_new(b, times[i], json_string(t));
         else
-            jsonv_error_add(errors, times[i], "must be a time such as 2026-12-03T08:00:00Z");
+            jsonv_error_add(errors, times[i], JSONV_E_not_time,
+                            "must be a time such as 2026-12-03T08:00:00Z");
     }
     size_t i, k;
     json_t *tag, *other;
@@ -137,9 +143,11 @@ static void check_shapes(json_t *b, json_t *errors)
             repeated = repeated || (k < i && json_equal(tag, other));
         }
         if (n < 1 || n > 20)
-            jsonv_error_add(errors, f, "must be 1 to 20 characters long");
+            jsonv_error_addp(errors, f, JSONV_E_length,
+                             json_pack("{s:i, s:i}", "min", 1, "max", 20),
+                             "must be 1 to 20 characters long");
         else if (repeated)
-            jsonv_error_add(errors, f, "is already a tag of this customer");
+            jsonv_error_add(errors, f, JSONV_E_repeated_value, "is already a tag of this customer");
     }
 }
 
@@ -157,7 +165,8 @@ static int check_dicts(struct db *db, json_t *b, json_t *errors)
         if (!valid) {
             char msg[128];
             snprintf(msg, sizeof(msg), "is not a value of the dictionary %s", dict_fields[i].dict);
-            jsonv_error_add(errors, dict_fields[i].field, msg);
+            jsonv_error_addp(errors, dict_fields[i].field, JSONV_E_not_in_dictionary,
+                             json_pack("{s:s}", "dict", dict_fields[i].dict), msg);
         }
     }
     return 0;
@@ -170,7 +179,8 @@ static int check_manager(struct db *db, struct scope *sc, long long manager, jso
     if (repo_user_in_scope(db, sc, manager, &in) != 0)
         return -1;
     if (!in)
-        jsonv_error_add(errors, "manager_id", "is not a user within your data scope");
+        jsonv_error_add(errors, "manager_id", JSONV_E_outside_scope,
+                        "is not a user within your data scope");
     return 0;
 }
 
@@ -246,7 +256,8 @@ static int check_duplicates(struct svc_worker *w, struct svc_job *job, struct sc
         }
         if (forceable) {
             kit_fail(job, 403, "forbidden",
-                     "saving a duplicate needs the permission " PERM_FORCE_DUPLICATE, NULL, NULL);
+                     "saving a duplicate needs the permission " PERM_FORCE_DUPLICATE, NULL,
+                     JSONV_E_required, NULL);
             goto out;
         }
     }
@@ -312,15 +323,23 @@ static void query_time(struct http_request *req, const char *key, char out[32], 
     if (rules_time_parse(v, true, t))
         snprintf(out, 32, "%.31s", t);
     else
-        jsonv_error_add(errors, key, "must be a date (2026-12-03) or a time (RFC 3339)");
+        jsonv_error_add(errors, key, JSONV_E_not_time,
+                        "must be a date (2026-12-03) or a time (RFC 3339)");
 }
 
 static void query_enum(struct http_request *req, const char *key, const char *const *set,
                        const char *message, char *out, size_t size, json_t *errors)
 {
     query_copy(req, key, out, size, errors);
-    if (out[0] && !one_of(out, set))
-        jsonv_error_add(errors, key, message);
+    if (out[0] && !one_of(out, set)) {
+        char allowed[128] = "";
+        for (size_t i = 0; set[i]; i++) {
+            size_t n = strlen(allowed);
+            snprintf(allowed + n, sizeof(allowed) - n, "%s%s", i ? ", " : "", set[i]);
+        }
+        jsonv_error_addp(errors, key, JSONV_E_one_of, json_pack("{s:s}", "allowed", allowed),
+                         message);
+    }
 }
 
 static void list_filter(struct http_request *req, struct customer_filter *f, json_t *errors)
@@ -516,7 +535,7 @@ static void create_work(struct svc_worker *w, struct svc_job *job)
     if (repo_customer_insert(&w->db, b, &id) != 0) {
         if (w->db.last_errno == DB_ER_DUP_ENTRY) /* a concurrent create of the same code */
             kit_fail(job, 409, "duplicate", "a customer with the same credit_code exists",
-                     "credit_code", "is already used by another customer");
+                     "credit_code", JSONV_E_taken, "is already used by another customer");
         goto out;
     }
     if (repo_customer_get(&w->db, NULL, id, false, false, &row) != 0 ||
