@@ -2,6 +2,7 @@
 /* proxy: forward a request to a service over a keep-alive connection pool; 502/504 on failure. */
 #include "proxy.h"
 #include "crmlog.h"
+#include "encoding.h"
 #include "httpparse.h"
 #include "proof.h"
 #include "util.h"
@@ -18,6 +19,15 @@
 
 #define PROXY_MAX_RESPONSE_HEAD (64 * 1024)
 #define PROXY_MAX_RESPONSE_BODY (64 * 1024 * 1024)
+/* JSON answers between these sizes are gzipped for a client that accepts it: below the lower
+ * bound the saving is less than a packet, above the upper one the loop thread would stall for
+ * tens of milliseconds (lists are paged, so such answers are rare) and they go as they are. */
+#define PROXY_GZIP_MIN   1024
+#define PROXY_GZIP_MAX   (4 * 1024 * 1024)
+#define PROXY_GZIP_LEVEL 5
+/* Answers of these paths are never compressed: they carry tokens (login, refresh) beside what
+ * the client sent, the situation of BREACH, where the compressed length leaks a secret. */
+#define PROXY_NO_GZIP_PREFIX "/api/v1/auth/"
 
 struct gw_conn;
 
@@ -172,17 +182,84 @@ static bool client_forbidden(const char *name)
     return strcasecmp(name, "Host") == 0 || strcasecmp(name, "Content-Length") == 0;
 }
 
+/* Whether 'ctype' is JSON: application/json, or any application/...+json (problem+json). */
+static bool is_json(const char *ctype)
+{
+    if (ctype == NULL || strncasecmp(ctype, "application/", 12) != 0)
+        return false;
+    size_t n = strcspn(ctype, "; \t");
+    return (n == 16 && strncasecmp(ctype, "application/json", 16) == 0) ||
+           (n > 17 && strncasecmp(ctype + n - 5, "+json", 5) == 0);
+}
+
+/* Gzip the answer 'body' of 'ex' in place when it is worth it and allowed: JSON of
+ * PROXY_GZIP_MIN..PROXY_GZIP_MAX bytes, not already encoded, no "Cache-Control: no-transform"
+ * from the service, not under PROXY_NO_GZIP_PREFIX. Such an answer gets "Vary:
+ * Accept-Encoding" whether or not this client accepts gzip. Returns the coding of 'body'. */
+static enum gw_encoding ex_encode(struct gw_exchange *ex, struct evbuffer *body)
+{
+    struct http_request *req = ex->req;
+    struct evbuffer *gz = NULL;
+    enum gw_encoding enc = GW_ENCODING_IDENTITY;
+    size_t len = evbuffer_get_length(body);
+    const char *cc = http_head_get(&ex->head, "Cache-Control");
+
+    if (len < PROXY_GZIP_MIN || len > PROXY_GZIP_MAX || ex->head.status == 206 ||
+        !is_json(http_head_get(&ex->head, "Content-Type")) ||
+        http_head_get(&ex->head, "Content-Encoding") != NULL ||
+        (cc && strcasestr(cc, "no-transform") != NULL) ||
+        strncmp(req->path, PROXY_NO_GZIP_PREFIX, strlen(PROXY_NO_GZIP_PREFIX)) == 0)
+        goto out;
+    http_add_header(req, "Vary", "Accept-Encoding");
+    if (gw_encoding_choose(http_req_header(req, "Accept-Encoding"), 1u << GW_ENCODING_GZIP) !=
+        GW_ENCODING_GZIP)
+        goto out;
+    gz = evbuffer_new();
+    if (gw_encoding_gzip(body, PROXY_GZIP_LEVEL, gz) != 0) {
+        log_warn(req->request_id, "upstream %s: gzip failed, the answer goes uncompressed",
+                 ex->up->name);
+        goto out;
+    }
+    if (evbuffer_get_length(gz) >= len)
+        goto out;
+    evbuffer_drain(body, len);
+    evbuffer_add_buffer(body, gz);
+    http_add_header(req, "Content-Encoding", gw_encoding_name(GW_ENCODING_GZIP));
+    enc = GW_ENCODING_GZIP;
+out:
+    if (gz)
+        evbuffer_free(gz);
+    return enc;
+}
+
+/* The service's ETag 'v' for the answer in coding 'enc': a coding's bytes differ, so its
+ * validator does too ("x" becomes "x-gz"). */
+static void add_etag(struct http_request *req, const char *v, enum gw_encoding enc)
+{
+    size_t n = strlen(v);
+    if (enc == GW_ENCODING_IDENTITY || n < 2 || v[n - 1] != '"') {
+        http_add_header(req, "ETag", v);
+        return;
+    }
+    char *t = xasprintf("%.*s%s\"", (int)(n - 1), v, gw_encoding_etag_suffix(enc));
+    http_add_header(req, "ETag", t);
+    free(t);
+}
+
 /* The response is complete: relay it to the client and park or close the connection. */
 static void ex_complete(struct gw_exchange *ex, struct evbuffer *body)
 {
     struct http_request *req = ex->req;
     struct gw_conn *c = ex->conn;
     const char *ctype = NULL;
+    enum gw_encoding enc = ex_encode(ex, body);
 
     for (size_t i = 0; i < ex->head.nheaders; i++) {
         const char *n = ex->head.headers[i].name, *v = ex->head.headers[i].value;
         if (strcasecmp(n, "Content-Type") == 0)
             ctype = v;
+        else if (strcasecmp(n, "ETag") == 0)
+            add_etag(req, v, enc);
         else if (!hop_by_hop(n) && strcasecmp(n, "Content-Length") != 0 &&
                  strcasecmp(n, "Date") != 0 && strcasecmp(n, "X-Request-Id") != 0 &&
                  strcasecmp(n, "X-Client-Request-Id") != 0 &&

@@ -70,6 +70,19 @@ void events_uuid_v7(char out[37])
     uuid_format(b, out);
 }
 
+json_t *events_changed(json_t *data, const char *name)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(data, "changes"), i, c)
+    {
+        const char *f = json_string_value(json_object_get(c, "field"));
+        if (f && strcmp(f, name) == 0)
+            return json_object_get(c, "after");
+    }
+    return NULL;
+}
+
 int events_outbox_add(struct db *db, const char *producer, const char *type,
                       const struct events_actor *actor, const char *subject_type,
                       const char *subject_id, json_t *data, const char *request_id,

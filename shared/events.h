@@ -32,6 +32,10 @@ int events_outbox_add(struct db *db, const char *producer, const char *type,
                       const char *subject_id, json_t *data, const char *request_id,
                       char event_id[37]) __attribute__((warn_unused_result));
 
+/* The "after" of field 'name' in the "changes" list of an event's 'data' (borrowed), or NULL
+ * when the event did not change it: what a projection applies of an *.updated event. */
+json_t *events_changed(json_t *data, const char *name);
+
 /* A random (version 4) UUID into 'out'. */
 void events_uuid(char out[37]);
 /* A time-ordered UUID (version 7: Unix milliseconds, then random bits) for event ids: rows

@@ -2,6 +2,7 @@
 /* http: HTTP/1.1 server on libevent bufferevents with limits, problem+json and graceful drain. */
 #include "http.h"
 #include "crmlog.h"
+#include "jsonv.h"
 #include "metrics.h"
 #include "util.h"
 
@@ -373,11 +374,11 @@ void http_reply_json(struct http_request *req, int status, json_t *body)
 void http_reply_problem(struct http_request *req, int status, const char *code, const char *detail,
                         json_t *errors)
 {
-    http_reply_problem_members(req, status, code, detail, errors, NULL);
+    http_reply_problem_with(req, status, code, detail, errors, NULL);
 }
 
-void http_reply_problem_members(struct http_request *req, int status, const char *code,
-                                const char *detail, json_t *errors, json_t *members)
+void http_reply_problem_with(struct http_request *req, int status, const char *code,
+                             const char *detail, json_t *errors, json_t *extra)
 {
     json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title",
                           http_status_text(status), "status", status, "code", code, "request_id",
@@ -388,9 +389,9 @@ void http_reply_problem_members(struct http_request *req, int status, const char
         json_object_set_new(p, "instance", json_string(req->path));
     if (errors)
         json_object_set_new(p, "errors", errors);
-    if (members)
-        json_object_update_missing(p, members); /* never over the members above */
-    json_decref(members);
+    if (extra)
+        json_object_update_missing(p, extra); /* never over the problem's own members */
+    json_decref(extra);
     char *text = json_dumps(p, JSON_COMPACT);
     json_decref(p);
     http_reply(req, status, "application/problem+json", text, text ? strlen(text) : 0);
@@ -447,8 +448,9 @@ static bool conn_route(struct http_conn *c, size_t body_len)
     }
     if (http_query_parse(q ? q + 1 : NULL, &req->query) != 0) {
         json_t *errs = json_array();
-        json_array_append_new(errs, json_pack("{s:s,s:s}", "field", "query", "message",
-                                              "malformed or more than 64 parameters"));
+        jsonv_error_addp(errs, "query", JSONV_E_bad_query,
+                         json_pack("{s:i}", "max", HTTP_MAX_QUERY_PARAMS),
+                         "malformed or more than 64 parameters");
         http_reply_problem(req, 400, "bad_query", "the query string is malformed", errs);
         return false;
     }

@@ -131,10 +131,10 @@ void http_reply_json(struct http_request *req, int status, json_t *body);
  * field-level list [{field,message}]. */
 void http_reply_problem(struct http_request *req, int status, const char *code, const char *detail,
                         json_t *errors);
-/* The same with the members of the object 'members' (taken, may be NULL) added, RFC 9457's
- * extension members (say, the counts of what a department still holds). */
-void http_reply_problem_members(struct http_request *req, int status, const char *code,
-                                const char *detail, json_t *errors, json_t *members);
+/* The same with the members of 'extra' (taken; NULL: none) added to the problem object: a 409
+ * carries the record it conflicts with. */
+void http_reply_problem_with(struct http_request *req, int status, const char *code,
+                             const char *detail, json_t *errors, json_t *extra);
 
 const char *http_req_header(const struct http_request *req, const char *name);
 const char *http_status_text(int status);

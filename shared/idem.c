@@ -101,8 +101,8 @@ bool idem_begin(struct svc_worker *w, struct svc_job *job)
         goto out;
     if (!idem_key_valid(key)) {
         job->errors = json_array();
-        jsonv_error_add(job->errors, "Idempotency-Key",
-                        "must be 1 to 128 visible ASCII characters");
+        jsonv_error_addp(job->errors, "Idempotency-Key", JSONV_E_bad_header, jsonv_range(1, 128),
+                         "must be 1 to 128 visible ASCII characters");
         svc_job_fail(job, 422, "validation_failed", "the Idempotency-Key header is not valid");
         answered = true;
         goto out;

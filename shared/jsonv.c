@@ -2,12 +2,38 @@
 /* jsonv: strict JSON request bodies on jansson, with field-level error messages. */
 #include "jsonv.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
-void jsonv_error_add(json_t *errors, const char *field, const char *message)
+static const char *const code_names[] = {
+#define FIELD_CODE(code, params) #code,
+#include "errcodes.def"
+#undef FIELD_CODE
+};
+
+const char *jsonv_code_name(enum jsonv_code code)
 {
-    json_array_append_new(errors, json_pack("{s:s, s:s}", "field", field, "message", message));
+    assert((size_t)code < sizeof(code_names) / sizeof(code_names[0]));
+    return code_names[code];
+}
+
+void jsonv_error_addp(json_t *errors, const char *field, enum jsonv_code code, json_t *params,
+                      const char *message)
+{
+    json_array_append_new(errors, json_pack("{s:s, s:s, s:o, s:s}", "field", field, "code",
+                                            jsonv_code_name(code), "params",
+                                            params ? params : json_object(), "message", message));
+}
+
+void jsonv_error_add(json_t *errors, const char *field, enum jsonv_code code, const char *message)
+{
+    jsonv_error_addp(errors, field, code, NULL, message);
+}
+
+json_t *jsonv_range(long min, long max)
+{
+    return json_pack("{s:I, s:I}", "min", (json_int_t)min, "max", (json_int_t)max);
 }
 
 int jsonv_depth(const char *buf, size_t len)
@@ -45,23 +71,33 @@ static size_t utf8_chars(const char *s)
     return n;
 }
 
-static const char *kind_name(enum jsonv_kind k)
+/* The English words for a kind ('words') and its name in the "type" param of wrong_type. */
+static const char *kind_name(enum jsonv_kind k, bool words)
 {
     switch (k) {
     case JSONV_STRING:
-        return "a string";
+        return words ? "a string" : "string";
     case JSONV_INT:
-        return "an integer";
+        return words ? "an integer" : "integer";
     case JSONV_NUMBER:
-        return "a number";
+        return words ? "a number" : "number";
     case JSONV_BOOL:
-        return "true or false";
+        return words ? "true or false" : "boolean";
     case JSONV_OBJECT:
-        return "an object";
+        return words ? "an object" : "object";
     case JSONV_ARRAY:
-        return "an array";
+        return words ? "an array" : "array";
     }
-    return "a value";
+    return words ? "a value" : "value";
+}
+
+/* A wrong_type error at 'path' for kind 'k'. */
+static void error_type(json_t *errors, const char *path, enum jsonv_kind k)
+{
+    char msg[64];
+    snprintf(msg, sizeof(msg), "must be %s", kind_name(k, true));
+    jsonv_error_addp(errors, path, JSONV_E_wrong_type,
+                     json_pack("{s:s}", "type", kind_name(k, false)), msg);
 }
 
 static bool kind_matches(json_t *v, enum jsonv_kind k)
@@ -90,25 +126,24 @@ static void jsonv_check_value(json_t *v, const struct jsonv_field *f, const char
     char msg[160];
     if (json_is_null(v)) {
         if (!f->nullable)
-            jsonv_error_add(errors, path, "must not be null");
+            jsonv_error_add(errors, path, JSONV_E_not_null, "must not be null");
         return;
     }
     if (!kind_matches(v, f->kind)) {
-        snprintf(msg, sizeof(msg), "must be %s", kind_name(f->kind));
-        jsonv_error_add(errors, path, msg);
+        error_type(errors, path, f->kind);
         return;
     }
     if (f->kind == JSONV_INT && (f->min != 0 || f->max != 0)) {
         json_int_t i = json_integer_value(v);
         if (i < f->min || i > f->max) {
             snprintf(msg, sizeof(msg), "must be between %ld and %ld", f->min, f->max);
-            jsonv_error_add(errors, path, msg);
+            jsonv_error_addp(errors, path, JSONV_E_out_of_range, jsonv_range(f->min, f->max), msg);
         }
     } else if (f->kind == JSONV_STRING && (f->min != 0 || f->max != 0)) {
         size_t n = utf8_chars(json_string_value(v));
         if ((long)n < f->min || (long)n > f->max) {
             snprintf(msg, sizeof(msg), "must be %ld to %ld characters long", f->min, f->max);
-            jsonv_error_add(errors, path, msg);
+            jsonv_error_addp(errors, path, JSONV_E_length, jsonv_range(f->min, f->max), msg);
         }
     } else if (f->kind == JSONV_OBJECT && f->sub != NULL) {
         jsonv_check_object(v, f->sub, path, errors);
@@ -116,7 +151,7 @@ static void jsonv_check_value(json_t *v, const struct jsonv_field *f, const char
         size_t n = json_array_size(v);
         if ((f->min != 0 || f->max != 0) && ((long)n < f->min || (long)n > f->max)) {
             snprintf(msg, sizeof(msg), "must have %ld to %ld items", f->min, f->max);
-            jsonv_error_add(errors, path, msg);
+            jsonv_error_addp(errors, path, JSONV_E_item_count, jsonv_range(f->min, f->max), msg);
             return;
         }
         size_t i;
@@ -126,8 +161,7 @@ static void jsonv_check_value(json_t *v, const struct jsonv_field *f, const char
             if (!kind_matches(item, f->items)) {
                 char ipath[224];
                 snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
-                snprintf(msg, sizeof(msg), "must be %s", kind_name(f->items));
-                jsonv_error_add(errors, ipath, msg);
+                error_type(errors, ipath, f->items);
             }
         }
     }
@@ -147,7 +181,7 @@ void jsonv_check_object(json_t *obj, const struct jsonv_field *fields, const cha
             f++;
         snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", key);
         if (f->name == NULL) {
-            jsonv_error_add(errors, path, "is not a known field");
+            jsonv_error_add(errors, path, JSONV_E_unknown_field, "is not a known field");
             continue;
         }
         jsonv_check_value(v, f, path, errors);
@@ -155,7 +189,7 @@ void jsonv_check_object(json_t *obj, const struct jsonv_field *fields, const cha
     for (const struct jsonv_field *f = fields; f->name; f++) {
         if (f->required && json_object_get(obj, f->name) == NULL) {
             snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", f->name);
-            jsonv_error_add(errors, path, "is required");
+            jsonv_error_add(errors, path, JSONV_E_required, "is required");
         }
     }
 }
@@ -169,23 +203,25 @@ json_t *jsonv_parse(const char *buf, size_t len, const struct jsonv_field *field
 
     *errors = NULL;
     if (len == 0) {
-        jsonv_error_add(errs, "", "a JSON object body is required");
+        jsonv_error_add(errs, "", JSONV_E_body_required, "a JSON object body is required");
         goto fail;
     }
     if (jsonv_depth(buf, len) > JSONV_MAX_DEPTH) {
         snprintf(msg, sizeof(msg), "JSON is nested deeper than %d levels", JSONV_MAX_DEPTH);
-        jsonv_error_add(errs, "", msg);
+        jsonv_error_addp(errs, "", JSONV_E_too_deep, json_pack("{s:i}", "max", JSONV_MAX_DEPTH),
+                         msg);
         goto fail;
     }
     root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
         snprintf(msg, sizeof(msg), "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
                  jerr.text);
-        jsonv_error_add(errs, "", msg);
+        jsonv_error_addp(errs, "", JSONV_E_invalid_json,
+                         json_pack("{s:i, s:i}", "line", jerr.line, "column", jerr.column), msg);
         goto fail;
     }
     if (!json_is_object(root)) {
-        jsonv_error_add(errs, "", "the body must be a JSON object");
+        jsonv_error_add(errs, "", JSONV_E_not_object, "the body must be a JSON object");
         goto fail;
     }
     if (fields != NULL)

@@ -50,7 +50,8 @@ const char *kit_query(struct http_request *req, const char *key, size_t maxlen, 
     if (v && strlen(v) > maxlen) {
         char msg[64];
         snprintf(msg, sizeof(msg), "must be at most %zu characters", maxlen);
-        jsonv_error_add(errors, key, msg);
+        jsonv_error_addp(errors, key, JSONV_E_too_long,
+                         json_pack("{s:I}", "max", (json_int_t)maxlen), msg);
         return NULL;
     }
     return v;
@@ -61,7 +62,7 @@ long long kit_query_id(struct http_request *req, const char *key, json_t *errors
     const char *v = http_query_get(&req->query, key);
     long id = 0;
     if (v && util_parse_long(v, 1, KIT_ID_MAX, &id) != 0)
-        jsonv_error_add(errors, key, "must be an id (a positive integer)");
+        jsonv_error_add(errors, key, JSONV_E_not_id, "must be an id (a positive integer)");
     return id;
 }
 
@@ -102,6 +103,19 @@ void kit_submit(struct svc *s, struct http_request *req,
 /* ------------------------------------------------------------------------------------------ */
 /* on the worker                                                                               */
 
+bool kit_can(const struct svc_job *job, const char *perm)
+{
+    const struct svc_identity *id = svc_identity(job->req);
+    size_t i;
+    json_t *p;
+    json_array_foreach(id ? id->perms : NULL, i, p)
+    {
+        if (json_is_string(p) && strcmp(json_string_value(p), perm) == 0)
+            return true;
+    }
+    return false;
+}
+
 struct scope kit_scope(const struct svc_job *job)
 {
     const struct svc_identity *id = svc_identity(job->req);
@@ -124,12 +138,12 @@ struct events_actor kit_actor(const struct svc_job *job)
 }
 
 void kit_fail(struct svc_job *job, int status, const char *code, const char *detail,
-              const char *field, const char *message)
+              const char *field, enum jsonv_code fcode, const char *message)
 {
     if (field) {
         json_decref(job->errors);
         job->errors = json_array();
-        jsonv_error_add(job->errors, field, message);
+        jsonv_error_add(job->errors, field, fcode, message);
     }
     svc_job_fail(job, status, code, "%s", detail);
 }
@@ -139,6 +153,12 @@ void kit_fail_fields(struct svc_job *job, json_t *errors, const char *detail)
     json_decref(job->errors);
     job->errors = errors;
     svc_job_fail(job, 422, "validation_failed", "%s", detail);
+}
+
+void kit_fail_extra(struct svc_job *job, json_t *extra)
+{
+    json_decref(job->extra);
+    job->extra = extra;
 }
 
 json_t *kit_changes(json_t *before, json_t *after, const char *const *fields)
@@ -218,12 +238,16 @@ void kit_patch_work(struct svc_worker *w, struct svc_job *job, const struct kit_
         goto out;
     if (p->update(&w->db, in->id, version, in->body, &affected) != 0) {
         if (p->dup_field && w->db.last_errno == DB_ER_DUP_ENTRY)
-            kit_fail(job, 409, "conflict", "the value is taken", p->dup_field, p->dup_message);
+            kit_fail(job, 409, "conflict", "the value is taken", p->dup_field, JSONV_E_taken,
+                     p->dup_message);
         goto out;
     }
     if (affected == 0) {
+        /* 'before' was read under the row lock: it is the current record, which the client
+         * needs to show what changed and retry */
         svc_job_fail(job, 409, "version_conflict", "the %s was changed by someone else; reload",
                      p->subject);
+        kit_fail_extra(job, json_pack("{s:O}", "current", before));
         goto out;
     }
     if ((p->also && p->also(w, job, before, in->body) != 0) ||

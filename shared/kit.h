@@ -62,14 +62,22 @@ void kit_submit(struct svc *s, struct http_request *req,
 
 /* The caller's data scope (see scope.h) with the service's source of the department tree. */
 struct scope kit_scope(const struct svc_job *job);
+/* Whether the caller holds permission 'perm' (beyond the route's own, which the gateway and
+ * the platform checked): a variant of an action, such as saving a duplicate anyway. */
+bool kit_can(const struct svc_job *job, const char *perm);
 /* The actor of events: the caller and its address. */
 struct events_actor kit_actor(const struct svc_job *job);
 
-/* Fail the job with 'status'/'code'/'detail' and, when 'field' is not NULL, one field error. */
+/* Fail the job with 'status'/'code'/'detail' and, when 'field' is not NULL, one field error
+ * 'fcode' (errcodes.def) with the English 'message'. */
 void kit_fail(struct svc_job *job, int status, const char *code, const char *detail,
-              const char *field, const char *message);
+              const char *field, enum jsonv_code fcode, const char *message);
 /* Fail with 422 validation_failed and the field errors 'errors' (taken). */
 void kit_fail_fields(struct svc_job *job, json_t *errors, const char *detail);
+
+/* Add the members of 'extra' (taken) to the problem of a failed job: the record a 409 is
+ * about ("current", "duplicate"). */
+void kit_fail_extra(struct svc_job *job, json_t *extra);
 
 /* [{field, before, after}] for the 'fields' (NULL-terminated) that differ between the records. */
 json_t *kit_changes(json_t *before, json_t *after, const char *const *fields);
@@ -99,7 +107,8 @@ int kit_commit_created(struct svc_worker *w, struct svc_job *job, const char *su
  * PATCH of a versioned record: read it locked (in the caller's scope: outside it is 404), let
  * 'check' refuse the change, update it when the version matches (409 version_conflict when
  * not), read it again, and emit 'event' with the changes of 'fields' and commit. 200 with the
- * record. The body holds "version" and the changed fields.
+ * record. The body holds "version" and the changed fields. A stale version's 409 carries the
+ * record as it is now in "current".
  */
 struct kit_patch {
     const char *subject; /* "department": the event's subject type and the 404 text */

@@ -262,9 +262,11 @@ void listq_page_parse(const struct listq_sort *sorts, const char *sort, const ch
     out->page_size = 20;
     out->sort = &sorts[0];
     if (page && util_parse_long(page, 1, 1000000, &out->page) != 0)
-        jsonv_error_add(errors, "page", "must be an integer from 1 to 1000000");
+        jsonv_error_addp(errors, "page", JSONV_E_out_of_range, jsonv_range(1, 1000000),
+                         "must be an integer from 1 to 1000000");
     if (page_size && util_parse_long(page_size, 1, LISTQ_PAGE_MAX, &out->page_size) != 0)
-        jsonv_error_add(errors, "page_size", "must be an integer from 1 to 100");
+        jsonv_error_addp(errors, "page_size", JSONV_E_out_of_range, jsonv_range(1, LISTQ_PAGE_MAX),
+                         "must be an integer from 1 to 100");
     if (sort) {
         const struct listq_sort *found = NULL;
         for (const struct listq_sort *s = sorts; s->name && !found; s++)
@@ -272,11 +274,14 @@ void listq_page_parse(const struct listq_sort *sorts, const char *sort, const ch
         if (found)
             out->sort = found;
         else {
-            char msg[256];
-            size_t len = (size_t)snprintf(msg, sizeof(msg), "must be one of:");
-            for (const struct listq_sort *s = sorts; s->name && len < sizeof(msg); s++)
-                len += (size_t)snprintf(msg + len, sizeof(msg) - len, " %s", s->name);
-            jsonv_error_add(errors, "sort", msg);
+            char msg[256], allowed[240] = "";
+            size_t len = 0;
+            for (const struct listq_sort *s = sorts; s->name && len < sizeof(allowed); s++)
+                len += (size_t)snprintf(allowed + len, sizeof(allowed) - len, "%s%s",
+                                        s == sorts ? "" : ", ", s->name);
+            snprintf(msg, sizeof(msg), "must be one of: %s", allowed);
+            jsonv_error_addp(errors, "sort", JSONV_E_one_of, json_pack("{s:s}", "allowed", allowed),
+                             msg);
         }
     }
     out->desc = out->sort->desc;
@@ -286,7 +291,8 @@ void listq_page_parse(const struct listq_sort *sorts, const char *sort, const ch
         else if (strcmp(order, "desc") == 0)
             out->desc = true;
         else
-            jsonv_error_add(errors, "order", "must be asc or desc");
+            jsonv_error_addp(errors, "order", JSONV_E_one_of,
+                             json_pack("{s:s}", "allowed", "asc, desc"), "must be asc or desc");
     }
     if (cursor) {
         struct db_param v, id;
@@ -294,7 +300,7 @@ void listq_page_parse(const struct listq_sort *sorts, const char *sort, const ch
             snprintf(out->cursor, sizeof(out->cursor), "%s", cursor);
         if (out->cursor[0] == '\0' || !cursor_read(NULL, out, &v, &id)) {
             out->cursor[0] = '\0';
-            jsonv_error_add(errors, "cursor",
+            jsonv_error_add(errors, "cursor", JSONV_E_bad_cursor,
                             "is not a cursor of this list in this sort order (take next_cursor)");
         }
     }

@@ -2,6 +2,7 @@
 /* scope: data scope predicates and the projection of departments and users behind them. */
 #include "scope.h"
 #include "crmlog.h"
+#include "events.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -184,20 +185,6 @@ int scope_covers_dept(struct db *db, struct scope *sc, long long dept_id, bool *
 /* ------------------------------------------------------------------------------------------ */
 /* the projection                                                                              */
 
-/* The 'after' of field 'name' in data.changes, or NULL when the event did not change it. */
-static json_t *changed(json_t *data, const char *name)
-{
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(data, "changes"), i, c)
-    {
-        const char *f = json_string_value(json_object_get(c, "field"));
-        if (f && strcmp(f, name) == 0)
-            return json_object_get(c, "after");
-    }
-    return NULL;
-}
-
 static struct db_param int_or_null(json_t *v)
 {
     return json_is_integer(v) ? DBP_INT(json_integer_value(v)) : DBP_NULL;
@@ -226,7 +213,7 @@ int scope_projection_apply(struct db *db, json_t *event)
                        p, 3, NULL, NULL);
     }
     if (strcmp(type, "department.updated") == 0) {
-        json_t *parent = changed(data, "parent_id"), *name = json_object_get(data, "name");
+        json_t *parent = events_changed(data, "parent_id"), *name = json_object_get(data, "name");
         struct db_param p[] = {DBP_INT(parent != NULL), int_or_null(parent), str_or_empty(name),
                                str_or_empty(name), DBP_INT(id)};
         return db_exec(db,
@@ -247,7 +234,8 @@ int scope_projection_apply(struct db *db, json_t *event)
                        p, 4, NULL, NULL);
     }
     if (strcmp(type, "user.updated") == 0) {
-        json_t *dept = changed(data, "dept_id"), *name = changed(data, "display_name");
+        json_t *dept = events_changed(data, "dept_id"),
+               *name = events_changed(data, "display_name");
         struct db_param p[] = {DBP_INT(dept != NULL), int_or_null(dept), DBP_INT(name != NULL),
                                str_or_empty(name), DBP_INT(id)};
         return db_exec(db,

@@ -2,9 +2,11 @@
 /* svc: what every CRM service process shares: config, HTTP, workers with MySQL and Redis, JWT
  * identity, health/readiness/metrics, migrations at start and a graceful drain on SIGTERM. */
 #include "svc.h"
+#include "dictproj.h"
 #include "authz.h"
 #include "proc.h"
 #include "crmlog.h"
+#include "jsonv.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "routes.h"
@@ -211,10 +213,10 @@ static void svc_job_done(void *arg)
         http_add_header(job->req, "Idempotent-Replayed", "true");
     /* a failure with a body of its own (a 503 readiness report) keeps it */
     if (job->status >= 400 && job->body == NULL) {
-        http_reply_problem_members(job->req, job->status, job->code ? job->code : "internal",
-                                   job->detail[0] ? job->detail : NULL, job->errors, job->members);
+        http_reply_problem_with(job->req, job->status, job->code ? job->code : "internal",
+                                job->detail[0] ? job->detail : NULL, job->errors, job->extra);
         job->errors = NULL;
-        job->members = NULL;
+        job->extra = NULL;
     } else if (job->body) {
         http_reply_json(job->req, job->status, job->body);
         job->body = NULL;
@@ -223,7 +225,7 @@ static void svc_job_done(void *arg)
     }
     json_decref(job->body);
     json_decref(job->errors);
-    json_decref(job->members);
+    json_decref(job->extra);
     if (job->data_free)
         job->data_free(job->data);
     free(job);
@@ -295,7 +297,7 @@ static int svc_consume_apply(struct db *db, const char *stream, const char *entr
 {
     struct svc *s = arg;
     if (s->scope_src == &scope_projection && strcmp(stream, "crm:stream:auth") == 0 &&
-        scope_projection_apply(db, event) != 0)
+        (scope_projection_apply(db, event) != 0 || dictproj_apply(db, event) != 0))
         return -1;
     const struct consumer_hooks *h = &s->def->consume;
     return h->apply ? h->apply(db, stream, entry_id, event, s->app) : 0;
@@ -499,8 +501,8 @@ static void svc_debug_sleep(struct http_request *req, void *arg)
     const char *v = http_query_get(&req->query, "ms");
     if (v == NULL || util_parse_long(v, 0, 60000, &ms) != 0) {
         json_t *errs = json_array();
-        json_array_append_new(errs, json_pack("{s:s,s:s}", "field", "ms", "message",
-                                              "must be an integer from 0 to 60000"));
+        jsonv_error_addp(errs, "ms", JSONV_E_out_of_range, jsonv_range(0, 60000),
+                         "must be an integer from 0 to 60000");
         http_reply_problem(req, 422, "validation_failed", "invalid query", errs);
         return;
     }
@@ -560,7 +562,7 @@ static void svc_on_signal(struct proc *p, void *arg)
 static int svc_migrate(struct svc *s)
 {
     char err[512];
-    struct migrate_unit units[4];
+    struct migrate_unit units[5];
     size_t nunits = 0;
     units[nunits++] = idem_migration; /* every service: its creates take an Idempotency-Key */
     /* DDL runs as its own user where one is configured: the running service's user then needs
@@ -574,8 +576,10 @@ static int svc_migrate(struct svc *s)
         units[nunits++] = events_migration;
     if (s->nstreams > 0)
         units[nunits++] = consumer_migration;
-    if (s->scope_src == &scope_projection)
+    if (s->scope_src == &scope_projection) {
         units[nunits++] = scope_migration;
+        units[nunits++] = dictproj_migration; /* the dictionary values it checks */
+    }
     for (int attempt = 0; attempt < 60; attempt++) {
         int n = migrate_run(&cfg, s->cfg.migrations_dir, units, nunits, err, sizeof(err));
         if (n >= 0) {

@@ -115,14 +115,14 @@ struct svc_job {
     struct svc *svc;
     struct http_request *req;
     void (*work)(struct svc_worker *w, struct svc_job *job);
-    int status;       /* reply status, 500 until the work says otherwise */
-    json_t *body;     /* success body (taken) */
-    const char *code; /* problem code when status >= 400 */
-    char detail[256]; /* problem detail */
-    json_t *errors;   /* field errors (taken) */
-    json_t *members;  /* further members of the problem, e.g. what still holds a record (taken) */
-    long retry_after; /* seconds, for 429 and 503 (1 when 0) */
-    void *data;       /* handler's own input */
+    int status;             /* reply status, 500 until the work says otherwise */
+    json_t *body;           /* success body (taken) */
+    const char *code;       /* problem code when status >= 400 */
+    char detail[256];       /* problem detail */
+    json_t *errors;         /* field errors (taken) */
+    json_t *extra;          /* further members of the problem (taken), e.g. "current" of a 409 */
+    long retry_after;       /* seconds, for 429 and 503 (1 when 0) */
+    void *data;             /* handler's own input */
     struct idem_state idem; /* its Idempotency-Key (idem.h) */
     void (*data_free)(void *);
 };

@@ -18,6 +18,14 @@ const proxy = { '/api': { target: gateway, changeOrigin: false } }
 // names reach the bundle; a change of the table needs a new build (deploy/crm watches the file).
 const services = parseServices(readFileSync(new URL('../shared/services.def', import.meta.url), 'utf8'))
 
+// The writes of the route table (shared/routes.def) as [method, pattern, permission]: the
+// operation log names a request by its module and action (the permission) instead of its path.
+const writeRoutes = [
+  ...readFileSync(new URL('../shared/routes.def', import.meta.url), 'utf8').matchAll(
+    /^ROUTE\("(POST|PUT|PATCH|DELETE)", "([^"]+)", [a-z_]+, "([^"]+)"\)/gm,
+  ),
+].map((m) => [m[1], m[2], m[3]])
+
 // Vue and its router, store and i18n change rarely and every page needs them: one chunk, so an
 // application release does not make browsers download them again. Element Plus components and
 // ECharts are split by the pages that use them (imported on demand), not grouped: a group would
@@ -38,6 +46,7 @@ export default defineConfig({
   },
   define: {
     __CRM_SERVICES__: JSON.stringify(services.map((s) => s.name)),
+    __CRM_WRITE_ROUTES__: JSON.stringify(writeRoutes),
     // vue-i18n: composition API only, no legacy API, no devtools in production builds.
     __VUE_I18N_FULL_INSTALL__: true,
     __VUE_I18N_LEGACY_API__: false,

@@ -5,12 +5,12 @@ set -eu
 case "${1:-}" in
 build)
     pkgs="build-essential cmake pkg-config libevent-dev libhiredis-dev libmariadb-dev
-          libjansson-dev libjwt-dev libssl-dev libargon2-dev"
+          libjansson-dev libjwt-dev libssl-dev libargon2-dev zlib1g-dev"
     ;;
 runtime)
     # Shared libraries of the C processes, plus curl for the HEALTHCHECK.
     pkgs="libevent-2.1-7 libevent-openssl-2.1-7 libevent-pthreads-2.1-7 libhiredis0.14 libmariadb3
-          libjansson4 libjwt0 libssl3 libargon2-1 curl ca-certificates"
+          libjansson4 libjwt0 libssl3 libargon2-1 zlib1g curl ca-certificates"
     ;;
 init) pkgs="openssl" ;;
 *)

@@ -15,8 +15,9 @@ FROM node:20-bookworm-slim AS web
 WORKDIR /src/web
 COPY web/package.json web/package-lock.json ./
 RUN npm ci --no-audit --no-fund
-# the dashboard's list of services is read from shared/services.def at build time
-COPY shared/services.def shared/services.mjs /src/shared/
+# the dashboard's list of services is read from shared/services.def at build time, the
+# operation log's modules and actions from shared/routes.def
+COPY shared/services.def shared/services.mjs shared/routes.def /src/shared/
 COPY web/ ./
 RUN npm run build
 

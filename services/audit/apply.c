@@ -176,6 +176,41 @@ static int apply_login(struct db *db, const char *type, json_t *ev, json_t *data
     return rc;
 }
 
+/* The after of field 'name' in the change list 'changes', or NULL. */
+static const char *changed_to(json_t *changes, const char *name)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(changes, i, c)
+    {
+        const char *f = json_string_value(json_object_get(c, "field"));
+        if (f && strcmp(f, name) == 0)
+            return json_string_value(json_object_get(c, "after"));
+    }
+    return NULL;
+}
+
+/* The names an event tells of its subject (a user's username and display name, a department's
+ * or role's or customer's name, as set or changed) become a row of subject_names: the lists
+ * show them instead of ids. Nothing when it tells none. */
+static int apply_names(struct db *db, const char *type, json_t *ev, json_t *data)
+{
+    json_t *subject = json_object_get(ev, "subject"), *changes = json_object_get(data, "changes");
+    const char *name = str_or(data, "display_name", str_or(data, "name", NULL));
+    const char *username = str_or(data, "username", "");
+    size_t tlen = strlen(type);
+    bool created = tlen > 8 && strcmp(type + tlen - 8, ".created") == 0;
+    if (name == NULL)
+        name = changed_to(changes, "display_name");
+    if (name == NULL)
+        name = changed_to(changes, "name");
+    if (*str_or(subject, "id", "") == '\0' ||
+        ((name == NULL || *name == '\0') && !(created && *username)))
+        return 0; /* no subject, or an update that renames nothing */
+    return repo_name_insert(db, str_or(ev, "id", ""), str_or(subject, "type", ""),
+                            str_or(subject, "id", ""), username, name ? name : "");
+}
+
 /* Every event of a service: one entry of the chain, linked to the head and staged. The chain
  * lock is taken and the head read once per transaction (audit_after lets both go). */
 static int apply_chained(struct audit_ctx *actx, struct db *db, const char *type, json_t *ev,
@@ -240,7 +275,7 @@ int audit_apply(struct db *db, const char *stream, const char *entry_id, json_t 
     else if (strncmp(type, "auth.log", 8) == 0 && apply_login(db, type, ev, data, when) != 0)
         rc = -1;
     else
-        rc = apply_chained(actx, db, type, ev, data);
+        rc = apply_names(db, type, ev, data) != 0 ? -1 : apply_chained(actx, db, type, ev, data);
     json_decref(data);
     return rc;
 }

@@ -70,6 +70,7 @@ struct repo_audit_filter {
     const char *actor, *subject_type, *subject_id, *event_type, *request_id, *from, *to;
     const char *user, *result, *method, *path_prefix;
     long status;
+    bool failed_refresh; /* operations: also the failed anonymous token refreshes */
 };
 int repo_audit_list(struct db *db, const struct repo_audit_filter *f, const struct listq_page *pg,
                     struct listq_result *out) __attribute__((warn_unused_result));
@@ -78,6 +79,12 @@ int repo_login_list(struct db *db, const struct repo_audit_filter *f, const stru
 int repo_operation_list(struct db *db, const struct repo_audit_filter *f,
                         const struct listq_page *pg, struct listq_result *out)
     __attribute__((warn_unused_result));
+/* One name row of subject 'type'/'id' (subject_names), told by event 'event_id'. */
+int repo_name_insert(struct db *db, const char *event_id, const char *type, const char *id,
+                     const char *username, const char *name) __attribute__((warn_unused_result));
+/* The names of the subjects of 'type' whose ids are the keys of the object 'ids' (at most 256):
+ * each key that has any becomes {"username"?, "name"?}, the newest non-empty of each. */
+int repo_names_of(struct db *db, const char *type, json_t *ids) __attribute__((warn_unused_result));
 /* The stored hash and chain_version of entry 'id' ('found' false when there is none), and the
  * newest entry's id (0 when the log is empty). */
 int repo_chain_hash_at(struct db *db, long long id, char out[AUDIT_HASH_HEX], int *version,

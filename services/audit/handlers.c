@@ -83,10 +83,74 @@ static const char *time_param(struct http_request *req, struct list_in *in, int 
     if (v == NULL)
         return NULL;
     if (!rfc3339_to_sql(v, in->buf[slot], sizeof(in->buf[slot]))) {
-        jsonv_error_add(errors, key, "must be an RFC 3339 UTC time like 2026-11-22T08:00:00Z");
+        jsonv_error_add(errors, key, JSONV_E_not_time,
+                        "must be an RFC 3339 UTC time like 2026-11-22T08:00:00Z");
         return NULL;
     }
     return in->buf[slot];
+}
+
+/* Under 'by'[type][id] (objects made as needed), a slot for the names of that subject. */
+static void want_name(json_t *by, const char *type, json_t *id)
+{
+    if (!json_is_string(id) || json_string_length(id) == 0 || type == NULL || *type == '\0')
+        return;
+    json_t *ids = json_object_get(by, type);
+    if (ids == NULL)
+        json_object_set_new(by, type, ids = json_object());
+    json_object_set_new(ids, json_string_value(id), json_null());
+}
+
+/* Sets 'item'[key] to the name of subject 'type'/'id' found in 'by' (the display name or name,
+ * else the username), or null when the log knows none. */
+static void put_name(json_t *item, const char *key, json_t *by, const char *type, json_t *id)
+{
+    json_t *names = json_is_string(id) && type
+                        ? json_object_get(json_object_get(by, type), json_string_value(id))
+                        : NULL;
+    json_t *v = json_object_get(names, "name");
+    if (v == NULL)
+        v = json_object_get(names, "username");
+    json_object_set_new(item, key, v ? json_incref(v) : json_null());
+}
+
+/* The names of the people and subjects of a page (issue 11 #4): an audit entry gains
+ * actor_name and subject_name, a login display_name, an operation user_name. 0 or -1. */
+static int list_names(struct db *db, enum list_kind kind, json_t *items)
+{
+    json_t *by = json_object(), *item, *ids;
+    const char *type;
+    size_t i;
+    int rc = -1;
+    json_array_foreach(items, i, item)
+    {
+        want_name(by, "user",
+                  json_object_get(item, kind == LIST_AUDIT ? "actor_user_id" : "user_id"));
+        if (kind == LIST_AUDIT)
+            want_name(by, json_string_value(json_object_get(item, "subject_type")),
+                      json_object_get(item, "subject_id"));
+    }
+    json_object_foreach(by, type, ids)
+    {
+        if (repo_names_of(db, type, ids) != 0)
+            goto out;
+    }
+    json_array_foreach(items, i, item)
+    {
+        if (kind == LIST_AUDIT) {
+            put_name(item, "actor_name", by, "user", json_object_get(item, "actor_user_id"));
+            put_name(item, "subject_name", by,
+                     json_string_value(json_object_get(item, "subject_type")),
+                     json_object_get(item, "subject_id"));
+        } else {
+            put_name(item, kind == LIST_LOGINS ? "display_name" : "user_name", by, "user",
+                     json_object_get(item, "user_id"));
+        }
+    }
+    rc = 0;
+out:
+    json_decref(by);
+    return rc;
 }
 
 static void list_work(struct svc_worker *w, struct svc_job *job)
@@ -96,8 +160,8 @@ static void list_work(struct svc_worker *w, struct svc_job *job)
     int rc = in->kind == LIST_AUDIT    ? repo_audit_list(&w->db, &in->f, &in->page, &res)
              : in->kind == LIST_LOGINS ? repo_login_list(&w->db, &in->f, &in->page, &res)
                                        : repo_operation_list(&w->db, &in->f, &in->page, &res);
-    if (rc == 0)
-        svc_job_ok(job, 200, listq_result_json(&res, &in->page));
+    if (rc == 0 && list_names(&w->db, in->kind, res.items) == 0)
+        svc_job_ok(job, 200, listq_result_json(&res, &in->page)); /* takes the items */
     json_decref(res.items);
 }
 
@@ -129,7 +193,9 @@ static void list(struct http_request *req, struct svc *s, enum list_kind kind)
         in->f.result = param(req, in, 3, "result", 16, errors);
         if (in->f.result && strcmp(in->f.result, "success") && strcmp(in->f.result, "failure") &&
             strcmp(in->f.result, "logout"))
-            jsonv_error_add(errors, "result", "must be success, failure or logout");
+            jsonv_error_addp(errors, "result", JSONV_E_one_of,
+                             json_pack("{s:s}", "allowed", "success, failure, logout"),
+                             "must be success, failure or logout");
     } else {
         in->f.user = param(req, in, 2, "user_id", 32, errors);
         in->f.method = param(req, in, 3, "method", 8, errors);
@@ -137,7 +203,12 @@ static void list(struct http_request *req, struct svc *s, enum list_kind kind)
         in->f.request_id = param(req, in, 5, "request_id", 64, errors);
         const char *st = http_query_get(&req->query, "status");
         if (st && util_parse_long(st, 100, 599, &in->f.status) != 0)
-            jsonv_error_add(errors, "status", "must be an HTTP status");
+            jsonv_error_add(errors, "status", JSONV_E_not_http_status, "must be an HTTP status");
+        const char *fr = http_query_get(&req->query, "failed_refresh");
+        if (fr && strcmp(fr, "show") != 0 && strcmp(fr, "hide") != 0)
+            jsonv_error_addp(errors, "failed_refresh", JSONV_E_one_of,
+                             json_pack("{s:s}", "allowed", "hide, show"), "must be hide or show");
+        in->f.failed_refresh = fr && strcmp(fr, "show") == 0;
     }
     if (kit_reject(req, errors)) {
         free(in);
@@ -285,7 +356,8 @@ static void verify(struct http_request *req, void *arg)
     if (v && util_parse_long(v, 0, LONG_MAX, &after) != 0) {
         free(in);
         json_t *errors = json_array();
-        jsonv_error_add(errors, "after_id", "must be an audit entry id (an integer of at least 0)");
+        jsonv_error_add(errors, "after_id", JSONV_E_not_id,
+                        "must be an audit entry id (an integer of at least 0)");
         http_reply_problem(req, 422, "validation_failed", "invalid query", errors);
         return;
     }

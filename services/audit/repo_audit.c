@@ -3,6 +3,7 @@
 #include "audit.h"
 #include "util.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,10 @@ int repo_operation_list(struct db *db, const struct repo_audit_filter *f,
     listq_eq_int(&q, "t.status", f->status);
     listq_eq_str(&q, "t.request_id", f->request_id);
     repo_time_range(&q, "t.occurred_at", f);
+    /* a browser whose session ran out tries its refresh token once: no one's operation */
+    if (!f->failed_refresh)
+        listq_add(&q, "t.user_id IS NOT NULL OR t.path <> '/api/v1/auth/refresh' OR t.status < 400",
+                  NULL, 0);
     return listq_run(db, &operation_spec, &q, pg, out);
 }
 
@@ -236,4 +241,72 @@ int repo_chain_rows(struct db *db, long long after_id, long limit, json_t **rows
                     " subject_type, subject_id, changes, request_id, occurred_at, prev_hash,"
                     " hash, chain_version FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
                     p, 2, rows);
+}
+
+int repo_name_insert(struct db *db, const char *event_id, const char *type, const char *id,
+                     const char *username, const char *name)
+{
+    struct db_param p[] = {DBP_STR(event_id), DBP_STR(type), DBP_STR(id), DBP_STR(username),
+                           DBP_STR(name)};
+    return db_exec(db,
+                   "INSERT INTO subject_names (event_id, subject_type, subject_id, username, name)"
+                   " VALUES (?,?,?,LEFT(?,64),LEFT(?,128))",
+                   p, 5, NULL, NULL);
+}
+
+/* Sizes of the IN lists of repo_names_of: a page's ids are padded up to one of them (with the
+ * last id again), so a few prepared statements serve every page (the cache holds 64). */
+static const size_t name_buckets[] = {8, 32, 128, 256};
+
+int repo_names_of(struct db *db, const char *type, json_t *ids)
+{
+    size_t n = json_object_size(ids), size = 0, i = 0;
+    const char *id = NULL, *last = NULL;
+    json_t *v, *rows = NULL, *r;
+    struct db_param *p = NULL;
+    char *sql = NULL;
+    int rc = -1;
+    for (size_t b = 0; b < ARRAY_LEN(name_buckets) && size == 0; b++)
+        size = n <= name_buckets[b] ? name_buckets[b] : 0;
+    if (n == 0)
+        return 0;
+    assert(size > 0); /* a page holds at most 100 rows, two ids each */
+    p = xcalloc(size + 1, sizeof(*p));
+    sql = xmalloc(160 + 2 * size);
+    p[i++] = DBP_STR(type);
+    json_object_foreach(ids, id, v)
+    {
+        p[i++] = DBP_STR(id);
+        last = id;
+    }
+    while (i <= size)
+        p[i++] = DBP_STR(last);
+    int len = sprintf(sql, "SELECT subject_id, username, name FROM subject_names"
+                           " WHERE subject_type = ? AND subject_id IN (?");
+    for (size_t k = 1; k < size; k++)
+        len += sprintf(sql + len, ",?");
+    sprintf(sql + len, ") ORDER BY id");
+    if (db_query(db, sql, p, size + 1, &rows) != 0)
+        goto out;
+    /* oldest first: a later non-empty value replaces an earlier one */
+    json_array_foreach(rows, i, r)
+    {
+        json_t *names = json_object_get(ids, json_string_value(json_object_get(r, "subject_id")));
+        if (!json_is_object(names)) {
+            names = json_object();
+            json_object_set_new(ids, json_string_value(json_object_get(r, "subject_id")), names);
+        }
+        static const char *const cols[] = {"username", "name"};
+        for (size_t c = 0; c < ARRAY_LEN(cols); c++) {
+            const char *s = json_string_value(json_object_get(r, cols[c]));
+            if (s && *s)
+                json_object_set_new(names, cols[c], json_string(s));
+        }
+    }
+    rc = 0;
+out:
+    json_decref(rows);
+    free(sql);
+    free(p);
+    return rc;
 }

@@ -51,10 +51,10 @@ struct auth_ctx {
 int password_hash(const struct auth_ctx *a, const char *pw, char *out, size_t outlen)
     __attribute__((warn_unused_result));
 bool password_verify(const char *encoded, const char *pw);
-/* NULL when 'pw' is acceptable for the account 'username' / 'display_name' (either may be
- * NULL), else the message for the field. */
-const char *password_policy(const struct auth_ctx *a, const char *pw, const char *username,
-                            const char *display_name);
+/* Whether 'pw' is acceptable for the account 'username' / 'display_name' (either may be
+ * NULL); when not, appends the field error of 'field' (password_* of errcodes.def) to 'errors'. */
+bool password_policy(const struct auth_ctx *a, const char *pw, const char *username,
+                     const char *display_name, const char *field, json_t *errors);
 
 /* ---- tokens.c ---- */
 struct jwtv_key;

@@ -211,6 +211,22 @@ static int seed_dict_type(struct db *db, json_t *d, long long *type_id)
     return rc;
 }
 
+/* The dict.item_created event of seeded item 'item_id' of type 'type_id' (code 'dict'), as
+ * POST /api/v1/dicts/{code}/items writes it: the other services' dictionary projections
+ * (dictproj.h) learn the seeded values from it. */
+static int seed_dict_event(struct db *db, long long type_id, const char *dict, long long item_id)
+{
+    static const struct events_actor system = {NULL, NULL};
+    json_t *row = NULL;
+    char sid[24];
+    snprintf(sid, sizeof(sid), "%lld", item_id);
+    if (repo_dict_item_get(db, type_id, item_id, &row) != 0 || row == NULL)
+        return -1;
+    json_object_set_new(row, "dict", json_string(dict));
+    return events_outbox_add(db, "auth", "dict.item_created", &system, "dict_item", sid, row, NULL,
+                             NULL);
+}
+
 /* dicts.tsv: every type and item that is missing (items removed by hand come back). */
 static int seed_dicts(struct auth_ctx *a, struct db *db)
 {
@@ -243,6 +259,9 @@ static int seed_dicts(struct auth_ctx *a, struct db *db)
                                  json_object_get(d, "label_en"), "sort_order",
                                  (json_int_t)atoi(json_string_value(json_object_get(d, "sort"))));
         rc = repo_dict_item_insert(db, type_id, item, &item_id);
+        rc = rc == 0 ? seed_dict_event(db, type_id, json_string_value(json_object_get(d, "type")),
+                                       item_id)
+                     : rc;
         json_decref(item);
     }
     json_decref(dicts);

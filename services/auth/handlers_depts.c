@@ -73,12 +73,14 @@ static int dept_check_fields(struct svc_worker *w, struct svc_job *job, json_t *
     int rc = -1;
     auth_check_contact(body, errors);
     if (status && strcmp(status, "enabled") != 0 && strcmp(status, "disabled") != 0)
-        jsonv_error_add(errors, "status", "must be enabled or disabled");
+        jsonv_error_addp(errors, "status", JSONV_E_one_of,
+                         json_pack("{s:s}", "allowed", "enabled,disabled"),
+                         "must be enabled or disabled");
     if (json_is_integer(leader)) {
         if (repo_user_get(&w->db, NULL, json_integer_value(leader), false, &user) != 0)
             goto out;
         if (user == NULL)
-            jsonv_error_add(errors, "leader_id", "no such user");
+            jsonv_error_add(errors, "leader_id", JSONV_E_no_such_user, "no such user");
     }
     if (json_array_size(errors)) {
         kit_fail_fields(job, json_incref(errors), "the department is not valid");
@@ -102,7 +104,7 @@ static void dept_create_work(struct svc_worker *w, struct svc_job *job)
         goto out;
     if (pid && row == NULL) {
         kit_fail(job, 422, "validation_failed", "no such parent", "parent_id",
-                 "no such department");
+                 JSONV_E_no_such_department, "no such department");
         goto out;
     }
     json_decref(row);
@@ -110,7 +112,7 @@ static void dept_create_work(struct svc_worker *w, struct svc_job *job)
     if (repo_dept_by_name(&w->db, pid, name, &row) != 0)
         goto out;
     if (row != NULL) {
-        kit_fail(job, 409, "conflict", "a sibling has this name", "name",
+        kit_fail(job, 409, "conflict", "a sibling has this name", "name", JSONV_E_taken,
                  "is already used under this parent");
         goto out;
     }
@@ -189,6 +191,7 @@ static int dept_patch_check(struct svc_worker *w, struct svc_job *job, json_t *b
     if (exists && !cycle)
         return 0;
     kit_fail(job, 422, "validation_failed", "the move is not possible", "parent_id",
+             exists ? JSONV_E_dept_cycle : JSONV_E_no_such_department,
              exists ? "cannot be the department itself or one below it" : "no such department");
     return -1;
 }
@@ -226,8 +229,9 @@ static void dept_patch(struct http_request *req, void *arg)
         kit_submit(arg, req, dept_patch_work, body, id);
 }
 
-/* A department still holding sub-departments or users stays: 409 department_not_empty with
- * the counts as members "children" and "users", so the console can say what to move first. */
+/* A department still holding sub-departments or users stays: 409 conflict with the reason as a
+ * whole-record field error and the counts as members "children" and "users", so the console
+ * can say what to move first. */
 static int dept_delete_check(struct svc_worker *w, struct svc_job *job, json_t *row)
 {
     long long children = 0, users = 0;
@@ -236,12 +240,12 @@ static int dept_delete_check(struct svc_worker *w, struct svc_job *job, json_t *
         return -1;
     if (children == 0 && users == 0)
         return 0;
-    svc_job_fail(job, 409, "department_not_empty",
-                 "the department still holds %lld sub-department(s) and %lld user(s)", children,
-                 users);
-    json_decref(job->members);
-    job->members =
-        json_pack("{s:I, s:I}", "children", (json_int_t)children, "users", (json_int_t)users);
+    kit_fail(job, 409, "conflict",
+             children ? "the department has sub-departments" : "the department still has users", "",
+             children ? JSONV_E_dept_has_children : JSONV_E_dept_has_users,
+             children ? "has sub-departments" : "still has users");
+    kit_fail_extra(
+        job, json_pack("{s:I, s:I}", "children", (json_int_t)children, "users", (json_int_t)users));
     return -1;
 }
 

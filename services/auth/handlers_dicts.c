@@ -65,7 +65,8 @@ static void dict_items(struct http_request *req, void *arg)
     const char *enabled = http_query_get(&req->query, "enabled");
     if (enabled && strcmp(enabled, "true") && strcmp(enabled, "false")) {
         json_t *errors = json_array();
-        jsonv_error_add(errors, "enabled", "must be true or false");
+        jsonv_error_addp(errors, "enabled", JSONV_E_one_of,
+                         json_pack("{s:s}", "allowed", "true, false"), "must be true or false");
         kit_reject(req, errors);
         return;
     }
@@ -92,14 +93,15 @@ static void dict_create_work(struct svc_worker *w, struct svc_job *job)
     const char *code = json_string_value(json_object_get(in->body, "code"));
     if (!auth_valid_code(code)) {
         kit_fail(job, 422, "validation_failed", "the dictionary is not valid", "code",
-                 "may contain only a-z, 0-9 and _");
+                 JSONV_E_code_format, "may contain only a-z, 0-9 and _");
         goto out;
     }
     if (db_begin(&w->db) != 0)
         goto out;
     if (repo_dict_type_insert(&w->db, in->body, false, &id) != 0) {
         if (w->db.last_errno == DB_ER_DUP_ENTRY)
-            kit_fail(job, 409, "conflict", "the code is taken", "code", "is already taken");
+            kit_fail(job, 409, "conflict", "the code is taken", "code", JSONV_E_taken,
+                     "is already taken");
         goto out;
     }
     if (repo_dict_type_by_code(&w->db, code, &row) != 0 ||
@@ -137,7 +139,7 @@ static void item_create_work(struct svc_worker *w, struct svc_job *job)
         goto out;
     if (repo_dict_item_insert(&w->db, type_id, in->body, &id) != 0) {
         if (w->db.last_errno == DB_ER_DUP_ENTRY)
-            kit_fail(job, 409, "conflict", "the value exists", "value",
+            kit_fail(job, 409, "conflict", "the value exists", "value", JSONV_E_taken,
                      "is already in this dictionary");
         goto out;
     }

@@ -16,9 +16,11 @@ static void check_role(const struct auth_ctx *a, json_t *body, json_t *errors)
     json_t *scope = json_object_get(body, "data_scope");
     enum scope_kind k;
     if (scope && scope_parse(json_string_value(scope), &k) != 0)
-        jsonv_error_add(errors, "data_scope", "must be ALL, DEPT_AND_CHILD, DEPT or SELF");
+        jsonv_error_addp(errors, "data_scope", JSONV_E_one_of,
+                         json_pack("{s:s}", "allowed", "ALL, DEPT_AND_CHILD, DEPT, SELF"),
+                         "must be ALL, DEPT_AND_CHILD, DEPT or SELF");
     if (!auth_valid_code(json_string_value(json_object_get(body, "code"))))
-        jsonv_error_add(errors, "code", "may contain only a-z, 0-9 and _");
+        jsonv_error_add(errors, "code", JSONV_E_code_format, "may contain only a-z, 0-9 and _");
     size_t i, k2;
     json_t *p, *c;
     json_array_foreach(json_object_get(body, "permissions"), i, p)
@@ -31,7 +33,7 @@ static void check_role(const struct auth_ctx *a, json_t *body, json_t *errors)
         if (!known) {
             char f[40];
             snprintf(f, sizeof(f), "permissions[%zu]", i);
-            jsonv_error_add(errors, f, "no such permission");
+            jsonv_error_add(errors, f, JSONV_E_no_such_permission, "no such permission");
         }
     }
 }
@@ -185,7 +187,8 @@ static void role_create_work(struct svc_worker *w, struct svc_job *job)
         goto out;
     if (repo_role_insert(&w->db, in->body, false, &id) != 0) {
         if (w->db.last_errno == DB_ER_DUP_ENTRY)
-            kit_fail(job, 409, "conflict", "the role code is taken", "code", "is already taken");
+            kit_fail(job, 409, "conflict", "the role code is taken", "code", JSONV_E_taken,
+                     "is already taken");
         goto out;
     }
     if ((perms && repo_role_set_perms(&w->db, id, perms) != 0) ||
@@ -227,7 +230,7 @@ static int role_patch_check(struct svc_worker *w, struct svc_job *job, json_t *b
         kit_fail(job, 403, "builtin_role_locked",
                  "the administrator role always has every permission and all data",
                  json_object_get(body, "permissions") ? "permissions" : "data_scope",
-                 "cannot be changed for the administrator role");
+                 JSONV_E_admin_role_locked, "cannot be changed for the administrator role");
         return -1;
     }
     json_t *errors = json_array();
@@ -313,14 +316,16 @@ static int role_delete_check(struct svc_worker *w, struct svc_job *job, json_t *
 {
     long long users = 0;
     if (json_is_true(json_object_get(row, "builtin"))) {
-        kit_fail(job, 409, "conflict", "built-in roles cannot be deleted", NULL, NULL);
+        kit_fail(job, 409, "conflict", "built-in roles cannot be deleted", "", JSONV_E_role_builtin,
+                 "is built in");
         return -1;
     }
     if (repo_role_user_count(&w->db, json_integer_value(json_object_get(row, "id")), &users) != 0)
         return -1;
     if (users == 0)
         return 0;
-    kit_fail(job, 409, "conflict", "the role is still assigned to users", NULL, NULL);
+    kit_fail(job, 409, "conflict", "the role is still assigned to users", "", JSONV_E_role_in_use,
+             "is still assigned to users");
     return -1;
 }
 

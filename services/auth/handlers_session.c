@@ -587,18 +587,18 @@ static void password_work(struct svc_worker *w, struct svc_job *job)
                  "the account is locked after too many wrong passwords; wait and retry");
         goto out;
     }
-    const char *why =
-        password_policy(a, new_pw, json_string_value(json_object_get(row, "username")),
-                        json_string_value(json_object_get(row, "display_name")));
-    if (why != NULL) {
-        kit_fail(job, 422, "validation_failed", "the new password is not acceptable",
-                 "new_password", why);
+    json_t *why = json_array();
+    if (!password_policy(a, new_pw, json_string_value(json_object_get(row, "username")),
+                         json_string_value(json_object_get(row, "display_name")), "new_password",
+                         why)) {
+        kit_fail_fields(job, why, "the new password is not acceptable");
         goto out;
     }
+    json_decref(why);
     if (!password_verify(json_string_value(json_object_get(row, "password_hash")), old_pw)) {
         if (password_refused(w, job, row) == 0)
             kit_fail(job, 422, "validation_failed", "the current password is wrong", "old_password",
-                     "is not the current password");
+                     JSONV_E_wrong_password, "is not the current password");
         goto out;
     }
     if (password_hash(a, new_pw, hash, sizeof(hash)) != 0 ||

@@ -72,8 +72,9 @@ static void check_user_shapes(json_t *b, json_t *errors)
     if (username && auth_username_canon(json_string_value(username), canon))
         json_object_set_new(b, "username", json_string(canon));
     else if (username)
-        jsonv_error_add(errors, "username",
-                        "must be 3 to 32 of a-z, 0-9, . _ - (starting with a letter or digit)");
+        jsonv_error_addp(errors, "username", JSONV_E_username_format,
+                         jsonv_range(3, AUTH_USERNAME_MAX),
+                         "must be 3 to 32 of a-z, 0-9, . _ - (starting with a letter or digit)");
     auth_check_contact(b, errors);
 }
 
@@ -84,11 +85,12 @@ void auth_check_contact(json_t *b, json_t *errors)
     if (email && *email &&
         (strchr(email, '@') == NULL || strchr(email, ' ') != NULL ||
          strchr(strchr(email, '@'), '.') == NULL))
-        jsonv_error_add(errors, "email", "is not an email address");
+        jsonv_error_add(errors, "email", JSONV_E_not_email, "is not an email address");
     const char *phone = json_string_value(json_object_get(b, "phone"));
     for (const char *c = phone; c && *c; c++) {
         if (!isdigit((unsigned char)*c) && *c != '+' && *c != '-' && *c != ' ') {
-            jsonv_error_add(errors, "phone", "may contain only digits, +, - and spaces");
+            jsonv_error_add(errors, "phone", JSONV_E_phone_format,
+                            "may contain only digits, +, - and spaces");
             break;
         }
     }
@@ -115,9 +117,9 @@ static int roles_sort(struct db *db, const struct svc_identity *caller, json_t *
         char f[48];
         snprintf(f, sizeof(f), "%s[%zu]", prefix, i);
         if (row == NULL)
-            jsonv_error_add(missing, f, "no such role");
+            jsonv_error_add(missing, f, JSONV_E_no_such_role, "no such role");
         else if (!auth_role_grantable(caller, row))
-            jsonv_error_add(refused, f,
+            jsonv_error_add(refused, f, JSONV_E_role_not_grantable,
                             "grants more than you hold (a wider data scope or a permission"
                             " you do not have)");
         json_decref(row);
@@ -224,12 +226,13 @@ static int check_user_refs(struct db *db, struct scope *sc, const struct svc_ide
             return -1;
         }
         if (d == NULL)
-            jsonv_error_add(errors, "dept_id", "no such department");
+            jsonv_error_add(errors, "dept_id", JSONV_E_no_such_department, "no such department");
         else if (!covered)
-            jsonv_error_add(errors, "dept_id", "is outside your data scope");
+            jsonv_error_add(errors, "dept_id", JSONV_E_outside_scope, "is outside your data scope");
         json_decref(d);
     } else if (dept != NULL && sc->kind != SCOPE_ALL) {
-        jsonv_error_add(errors, "dept_id", "is required within your data scope");
+        jsonv_error_add(errors, "dept_id", JSONV_E_required_in_scope,
+                        "is required within your data scope");
     }
     return roles_sort(db, caller, json_object_get(b, "role_ids"), held, "role_ids", errors,
                       refused);
@@ -295,7 +298,9 @@ static void list(struct http_request *req, void *arg)
     const char *status = http_query_get(&req->query, "status");
     if (status && strcmp(status, "enabled") && strcmp(status, "disabled") &&
         strcmp(status, "locked"))
-        jsonv_error_add(errors, "status", "must be enabled, disabled or locked");
+        jsonv_error_addp(errors, "status", JSONV_E_one_of,
+                         json_pack("{s:s}", "allowed", "enabled, disabled, locked"),
+                         "must be enabled, disabled or locked");
     snprintf(uf->q, sizeof(uf->q), "%s", q ? q : "");
     snprintf(uf->status, sizeof(uf->status), "%s", status ? status : "");
     uf->f.q = uf->q;
@@ -303,7 +308,8 @@ static void list(struct http_request *req, void *arg)
     uf->f.dept_id = kit_query_id(req, "dept_id", errors);
     const char *children = http_query_get(&req->query, "include_children");
     if (children && strcmp(children, "true") && strcmp(children, "false"))
-        jsonv_error_add(errors, "include_children", "must be true or false");
+        jsonv_error_addp(errors, "include_children", JSONV_E_one_of,
+                         json_pack("{s:s}", "allowed", "true,false"), "must be true or false");
     uf->f.dept_children = children && strcmp(children, "true") == 0;
     uf->f.role_id = kit_query_id(req, "role_id", errors);
     if (kit_reject(req, errors)) {
@@ -352,7 +358,8 @@ static const struct jsonv_field create_fields[] = {
 
 static void username_taken(struct svc_job *job)
 {
-    kit_fail(job, 409, "conflict", "the username is already taken", "username", "is already taken");
+    kit_fail(job, 409, "conflict", "the username is already taken", "username", JSONV_E_taken,
+             "is already taken");
 }
 
 static void create_work(struct svc_worker *w, struct svc_job *job)
@@ -366,14 +373,13 @@ static void create_work(struct svc_worker *w, struct svc_job *job)
     bool taken = false;
     check_user_shapes(in->body, errors);
     const char *pw = json_string_value(json_object_get(in->body, "password"));
-    const char *why =
-        password_policy(a, pw, json_string_value(json_object_get(in->body, "username")),
-                        json_string_value(json_object_get(in->body, "display_name")));
-    if (why)
-        jsonv_error_add(errors, "password", why);
+    (void)password_policy(a, pw, json_string_value(json_object_get(in->body, "username")),
+                          json_string_value(json_object_get(in->body, "display_name")), "password",
+                          errors); /* said in 'errors' */
     /* absent: said here; null: check_user_refs says it */
     if (sc.kind != SCOPE_ALL && json_object_get(in->body, "dept_id") == NULL)
-        jsonv_error_add(errors, "dept_id", "is required within your data scope");
+        jsonv_error_add(errors, "dept_id", JSONV_E_required_in_scope,
+                        "is required within your data scope");
     if (db_begin(&w->db) != 0 ||
         check_user_refs(&w->db, &sc, svc_identity(job->req), NULL, in->body, errors, refused) !=
             0 ||
@@ -680,13 +686,14 @@ static int action_password(struct svc_worker *w, struct svc_job *job, json_t *u,
     struct auth_ctx *a = auth_of(w->svc);
     const struct kit_in *in = job->data;
     const char *pw = json_string_value(json_object_get(in->body, "new_password"));
-    const char *why = password_policy(a, pw, json_string_value(json_object_get(u, "username")),
-                                      json_string_value(json_object_get(u, "display_name")));
-    if (why) {
-        kit_fail(job, 422, "validation_failed", "the new password is not acceptable",
-                 "new_password", why);
+    json_t *why = json_array();
+    if (!password_policy(a, pw, json_string_value(json_object_get(u, "username")),
+                         json_string_value(json_object_get(u, "display_name")), "new_password",
+                         why)) {
+        kit_fail_fields(job, why, "the new password is not acceptable");
         return -1;
     }
+    json_decref(why);
     if (password_hash(a, pw, hash, len) != 0) {
         svc_job_fail(job, 500, "internal", "the password could not be hashed");
         return -1;

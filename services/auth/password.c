@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* password: argon2id hashes and the password policy. */
 #include "auth.h"
+#include "jsonv.h"
 #include "util.h"
 
 #include <argon2.h>
 #include <ctype.h>
 #include <string.h>
+
+/* The longest password accepted (characters), whatever the configured minimum. */
+#define PASSWORD_MAX 128
 
 #define SALT_LEN 16
 #define HASH_LEN 32
@@ -60,26 +64,32 @@ static bool contains_name(const char *lower_pw, const char *name)
     return false;
 }
 
-const char *password_policy(const struct auth_ctx *a, const char *pw, const char *username,
-                            const char *display_name)
+bool password_policy(const struct auth_ctx *a, const char *pw, const char *username,
+                     const char *display_name, const char *field, json_t *errors)
 {
-    static __thread char msg[96];
+    char msg[96], lower[520];
     size_t n = utf8_len(pw);
-    if ((long)n < a->cfg->password_min_length || n > 128) {
-        snprintf(msg, sizeof(msg), "must be %ld to 128 characters long",
-                 a->cfg->password_min_length);
-        return msg;
-    }
-    char lower[520];
-    lower_ascii(pw, lower, sizeof(lower));
-    if (json_object_get(a->common_passwords, lower) != NULL)
-        return "is too common; choose another";
-    if (contains_name(lower, username) || contains_name(lower, display_name))
-        return "must not contain the username or the display name";
     bool all_same = true;
+    if ((long)n < a->cfg->password_min_length || n > PASSWORD_MAX) {
+        snprintf(msg, sizeof(msg), "must be %ld to %d characters long", a->cfg->password_min_length,
+                 PASSWORD_MAX);
+        jsonv_error_addp(errors, field, JSONV_E_password_length,
+                         jsonv_range(a->cfg->password_min_length, PASSWORD_MAX), msg);
+        return false;
+    }
+    lower_ascii(pw, lower, sizeof(lower));
+    if (json_object_get(a->common_passwords, lower) != NULL) {
+        jsonv_error_add(errors, field, JSONV_E_password_common, "is too common; choose another");
+        return false;
+    }
+    if (contains_name(lower, username) || contains_name(lower, display_name)) {
+        jsonv_error_add(errors, field, JSONV_E_password_has_name,
+                        "must not contain the username or the display name");
+        return false;
+    }
     for (size_t i = 1; pw[i]; i++)
         all_same = all_same && pw[i] == pw[0];
     if (all_same)
-        return "must not repeat one character";
-    return NULL;
+        jsonv_error_add(errors, field, JSONV_E_password_repeated, "must not repeat one character");
+    return !all_same;
 }

@@ -62,7 +62,8 @@ test('#7 deleting a department that still holds sub-departments and users answer
   await json(await api('POST', '/api/v1/departments', admin, { name: `子 ${rnd()}`, parent_id: d.id }), 201);
   await json(await api('POST', '/api/v1/departments', admin, { name: `子 ${rnd()}`, parent_id: d.id }), 201);
   await json(await api('POST', '/api/v1/users', admin, { username: `in_${rnd()}`, display_name: '部门成员', password: PW, dept_id: d.id }), 201);
-  const p = await expectProblem(await api('DELETE', `/api/v1/departments/${d.id}`, admin), 409, 'department_not_empty');
+  const p = await expectProblem(await api('DELETE', `/api/v1/departments/${d.id}`, admin), 409, 'conflict');
+  assert.equal(p.errors[0].code, 'dept_has_children');
   assert.equal(p.children, 2);
   assert.equal(p.users, 1);
   assert.equal(findDept((await json(await api('GET', '/api/v1/departments', admin), 200)).items, d.id)?.id, d.id, 'it is still there');

@@ -2,7 +2,8 @@
 // The audit service through the gateway: a field change is recorded with its before and after
 // and the request id, logins and operations are logged, the hash chain finds an edited row, the
 // audit database user cannot change the log, only administrators read it, filters are checked
-// and lists are paged.
+// and lists are paged; the lists name people and subjects (actor_name, subject_name,
+// display_name, user_name), not only their ids.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -228,7 +229,7 @@ test('the audit database user may read and insert, never update, delete or drop'
   const read = run('SELECT COUNT(*) > 0 FROM crm_audit.audit_log');
   assert.equal(read.status, 0, `the audit user logs in and reads: ${read.stderr}`);
   assert.equal(read.stdout.trim(), '1');
-  for (const table of ['audit_log', 'login_log', 'operation_log']) {
+  for (const table of ['audit_log', 'login_log', 'operation_log', 'subject_names']) {
     // harmless WHERE clauses: if the privilege were there, nothing would change
     for (const sql of [
       `UPDATE crm_audit.${table} SET event_id = 'x' WHERE event_id = 'no-such-event'`,
@@ -348,4 +349,66 @@ test('a from or to that is no real time (month 13, 30 February, hour 99) is refu
     }
   }
   assert.deepEqual(accepted, [], 'impossible times must get 422 with a field error');
+});
+
+test('audit entries name their actor and subject, with the name after a rename', async () => {
+  const admin = await tokenOf('admin');
+  const me = await get('/api/v1/auth/me', admin);
+  const username = `an_${rnd()}`;
+  const created = await api('POST', '/api/v1/users', admin, { username, display_name: `改名前-${username}`, password: GOOD_PW });
+  assert.equal(created.status, 201);
+  const user = await created.json();
+  const renamed = `改名后-${username}`;
+  const p = await api('PATCH', `/api/v1/users/${user.id}`, admin, { version: user.version, display_name: renamed });
+  assert.equal(p.status, 200);
+
+  let page;
+  await eventually(async () => {
+    page = await get(`/api/v1/audit/logs?subject_type=user&subject_id=${user.id}`, admin);
+    return page.items.some((e) => e.event_type === 'user.updated');
+  }, 20000, 'the rename in the audit log');
+  for (const e of page.items) {
+    assert.equal(e.subject_name, renamed, `${e.event_type}: the subject's newest name`);
+    assert.equal(e.actor_name, me.display_name, `${e.event_type}: the actor's name`);
+  }
+
+  // an entry whose subject the log never heard named answers null, not an id
+  const depts = await get('/api/v1/audit/logs?subject_type=nothing_named&page_size=1', admin);
+  assert.equal(depts.items.length, 0);
+});
+
+test('the login log shows the display name, the operation log the user\'s name', async () => {
+  const admin = await tokenOf('admin');
+  const me = await get('/api/v1/auth/me', admin);
+  const username = `ln_${rnd()}`;
+  const display = `登录者-${username}`;
+  assert.equal((await api('POST', '/api/v1/users', admin, { username, display_name: display, password: GOOD_PW })).status, 201);
+  const { res } = await login(username, GOOD_PW);
+  assert.equal(res.status, 200);
+
+  await eventually(async () => {
+    const logins = await get(`/api/v1/audit/logins?username=${username}`, admin);
+    return logins.items.length > 0 && logins.items.every((l) => l.display_name === display);
+  }, 20000, 'the login with its display name');
+
+  await eventually(async () => {
+    const ops = await get(`/api/v1/audit/operations?user_id=${me.id}&page_size=5`, admin);
+    return ops.items.length > 0 && ops.items.every((o) => o.user_name === me.display_name);
+  }, 20000, 'the operations of the administrator with its name');
+  const anonymous = await get('/api/v1/audit/logins?result=failure&page_size=5', admin);
+  for (const l of anonymous.items) if (l.user_id == null) assert.equal(l.display_name, null, 'no user, no name');
+});
+
+test('a failed anonymous token refresh is left out of the operation log unless failed_refresh=show', async () => {
+  const admin = await tokenOf('admin');
+  const res = await api('POST', '/api/v1/auth/refresh', null, { refresh_token: `no-such-token-${rnd()}` });
+  assert.equal(res.status, 401);
+  const rid = res.headers.get('x-request-id');
+  await eventually(async () => {
+    const shown = await get(`/api/v1/audit/operations?request_id=${rid}&failed_refresh=show`, admin);
+    return shown.items.length === 1 && shown.items[0].user_id === null && shown.items[0].user_name === null;
+  }, 20000, 'the refresh in the operation log');
+  assert.equal((await get(`/api/v1/audit/operations?request_id=${rid}`, admin)).items.length, 0, 'hidden by default');
+  assert.equal((await get(`/api/v1/audit/operations?request_id=${rid}&failed_refresh=hide`, admin)).items.length, 0);
+  await expectProblem(await api('GET', '/api/v1/audit/operations?failed_refresh=maybe', admin), 422, 'validation_failed');
 });

@@ -309,7 +309,7 @@ test('departments form a tree; moving under a descendant is refused', async () =
   const tree = (await (await api('GET', '/api/v1/departments', adminTok)).json()).items;
   const na = tree.find((d) => d.id === a.id);
   assert.deepEqual(na.children.map((d) => d.id).sort(), [b.id, c.id].sort());
-  await expectProblem(await api('DELETE', `/api/v1/departments/${a.id}`, adminTok), 409, 'department_not_empty');
+  await expectProblem(await api('DELETE', `/api/v1/departments/${a.id}`, adminTok), 409, 'conflict');
   assert.equal((await api('DELETE', `/api/v1/departments/${c.id}`, adminTok)).status, 204);
 });
 

@@ -83,7 +83,9 @@ test('when the worker queue is full the service answers 503 with Retry-After', a
 test('bad query parameters are field-level 422 problems', async () => {
   const res = await fetch(`${serviceUrl('audit')}/_debug/sleep?ms=forever`);
   const body = await expectProblem(res, 422, 'validation_failed');
-  assert.deepEqual(body.errors, [{ field: 'ms', message: 'must be an integer from 0 to 60000' }]);
+  assert.deepEqual(body.errors, [
+    { field: 'ms', code: 'out_of_range', params: { min: 0, max: 60000 }, message: 'must be an integer from 0 to 60000' },
+  ]);
 });
 
 test('SIGTERM drains: the in-flight request completes, then the process exits and is restarted', async () => {

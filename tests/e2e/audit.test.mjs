@@ -78,7 +78,8 @@ async function auditFixture() {
     requestId: `e2e-audit-${RUN}-rename`,
     body: { version: created.version, display_name: nameAfter },
   })
-  fixture = { id: String(created.id), username, before: nameBefore, after: nameAfter, requestId }
+  const me = await apiCall('GET', '/auth/me', { token })
+  fixture = { id: String(created.id), username, before: nameBefore, after: nameAfter, requestId, adminName: me.display_name }
   return fixture
 }
 
@@ -146,13 +147,16 @@ test('login log: the admin finds their own sign-in, with this browser and the lo
   await row.waitFor()
   const text = await row.innerText()
   assert.match(text, new RegExp(ADMIN_USER))
+  const me = await apiCall('GET', '/auth/me', { token: (await adminSession()).access_token })
+  assert.equal((await row.getByTestId('login-log-user').innerText()).trim(), me.display_name, 'the user by name, not "admin #1"')
+  assert.doesNotMatch(text, /#\d/, 'no user id')
   assert.equal((await row.getByTestId('login-log-result-tag').innerText()).trim(), '登录成功')
   assert.ok(text.includes(localText(item.occurred_at)), `the time reads ${localText(item.occurred_at)} (UTC+8) in: ${text}`)
   assert.match(text, /Chrome \d+ · Linux/, 'the browser is summarised')
   assert.ok((await row.getByTestId('login-log-ua').innerText()).includes(UA_MARKER), 'the full User-Agent is shown')
 })
 
-test('operation log: the rename is listed with its method, status, user and request id', { skip: skipAdmin }, async () => {
+test('operation log: the rename reads as 系统管理 · 修改用户 by its user\'s name, its method, path and status on demand', { skip: skipAdmin }, async () => {
   const fx = await auditFixture()
   await startSession(await adminSession())
   await openAuditMenu('操作日志', '/audit/operations')
@@ -178,11 +182,20 @@ test('operation log: the rename is listed with its method, status, user and requ
 
   const row = rowOf('operation-logs-table', fx.requestId)
   await row.waitFor()
-  assert.equal((await row.getByTestId('operation-log-method-tag').innerText()).trim(), 'PATCH')
-  assert.equal((await row.getByTestId('operation-log-status-tag').innerText()).trim(), '200')
-  assert.equal((await row.getByTestId('operation-log-path-cell').innerText()).trim(), userPath)
+  // module and action from the route table, not the method and path
+  assert.equal((await row.getByTestId('operation-log-module').innerText()).trim(), '系统管理')
+  assert.equal((await row.getByTestId('operation-log-action').innerText()).trim(), '修改用户')
+  assert.equal((await row.getByTestId('operation-log-result').innerText()).trim(), '成功')
   const text = await row.innerText()
-  assert.match(text, new RegExp(`${ADMIN_USER} #${item.user_id}`), 'the user is named')
+  assert.ok(!text.includes(userPath), 'the path is not in the row')
+  assert.equal((await row.getByTestId('operation-log-user-name').innerText()).trim(), fx.adminName, 'the user is named')
+  // the method, path and status on demand: the row opens
+  await row.locator('.el-table__expand-icon').click()
+  const detail = visible('[data-testid="operation-detail"]').first()
+  await detail.waitFor()
+  assert.equal((await detail.getByTestId('operation-log-method-tag').innerText()).trim(), 'PATCH')
+  assert.equal((await detail.getByTestId('operation-log-status-tag').innerText()).trim(), '200')
+  assert.equal((await detail.getByTestId('operation-log-path-cell').innerText()).trim(), userPath)
   assert.ok(text.includes(localText(item.occurred_at)), `the time reads ${localText(item.occurred_at)} (UTC+8)`)
   assert.match(text, /\d+\.\d ms/, 'the duration is shown')
 
@@ -224,15 +237,18 @@ test('audit log: filtered by event type, a row opens to the before and after of 
   const row = rowOf('audit-logs-table', fx.requestId)
   await row.waitFor()
   const text = await row.innerText()
-  assert.match(text, new RegExp(`${ADMIN_USER} #${item.actor_user_id}`), 'the actor is named')
-  assert.match(text, new RegExp(`用户 #${fx.id}`), 'the subject is shown')
+  assert.equal(item.actor_name, fx.adminName)
+  assert.ok(text.includes(fx.adminName), `the actor is named: ${text}`)
+  assert.ok(text.includes(`用户 ${fx.after}`), `the subject is named (its newest name): ${text}`)
+  assert.doesNotMatch(text, /用户 #\d/, 'no "用户 #id"')
+  assert.ok(!text.includes('user.updated'), 'the event type is named, its code is not shown')
   assert.ok(text.includes(localText(item.occurred_at)), `the time reads ${localText(item.occurred_at)} (UTC+8)`)
 
   // Open the row: its changes, as a before/after table.
   await row.locator('.el-table__expand-icon').click()
   const detail = visible('[data-testid="audit-entry-detail"]').first()
   await detail.waitFor()
-  const change = detail.getByTestId('audit-changes').locator('.el-table__body tr', { hasText: 'display_name' })
+  const change = detail.getByTestId('audit-changes').locator('.el-table__body tr', { hasText: '姓名' })
   await change.waitFor()
   assert.equal((await change.getByTestId('change-before').innerText()).trim(), fx.before)
   assert.equal((await change.getByTestId('change-after').innerText()).trim(), fx.after)

@@ -39,6 +39,19 @@ static const char *msg_for(json_t *errors, const char *field)
     return NULL;
 }
 
+/* The error object for 'field' in 'errors', or NULL. */
+static json_t *error_for(json_t *errors, const char *field)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(errors, i, e)
+    {
+        if (strcmp(json_string_value(json_object_get(e, "field")), field) == 0)
+            return e;
+    }
+    return NULL;
+}
+
 static json_t *parse(const char *s, json_t **errors)
 {
     return jsonv_parse(s, strlen(s), fields, errors);
@@ -74,6 +87,38 @@ static void test_wrong_types_named(void **state)
     assert_string_equal(msg_for(errors, "name"), "must be a string");
     assert_string_equal(msg_for(errors, "age"), "must be an integer");
     assert_string_equal(msg_for(errors, "vip"), "must be true or false");
+    json_decref(errors);
+}
+
+/* Every field error has its stable code and the params errcodes.def lists for it. */
+static void test_codes_and_params(void **state)
+{
+    json_t *errors = NULL, *e;
+    (void)state;
+    assert_null(parse("{\"name\":\"12345678901\",\"age\":200,\"vip\":1,\"x\":1,"
+                      "\"tags\":[1,2,3,4]}",
+                      &errors));
+    e = error_for(errors, "name");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "length");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(e, "params"), "max")), 10);
+    e = error_for(errors, "age");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "out_of_range");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(e, "params"), "max")), 150);
+    e = error_for(errors, "vip");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "wrong_type");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(e, "params"), "type")),
+                        "boolean");
+    assert_string_equal(json_string_value(json_object_get(error_for(errors, "x"), "code")),
+                        "unknown_field");
+    e = error_for(errors, "tags");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "item_count");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(e, "params"), "max")), 3);
+    assert_string_equal(jsonv_code_name(JSONV_E_required), "required");
+    json_decref(errors);
+    assert_null(parse("{}", &errors));
+    e = error_for(errors, "name");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "required");
+    assert_true(json_is_object(json_object_get(e, "params")));
     json_decref(errors);
 }
 
@@ -162,6 +207,7 @@ int main(void)
         cmocka_unit_test(test_null_only_when_nullable),
         cmocka_unit_test(test_not_object_and_garbage),
         cmocka_unit_test(test_deep_nesting),
+        cmocka_unit_test(test_codes_and_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

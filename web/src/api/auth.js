@@ -105,7 +105,7 @@ export const createDepartment = (body) => api.post('/departments', body)
 /** body: {version, name?, parent_id?, leader_id?, phone?, email?, status?, sort_order?} -> 200;
  * a move under itself is a 422 on parent_id */
 export const updateDepartment = (id, body) => api.patch(`/departments/${id}`, body, versioned)
-/** 409 department_not_empty carries the counts 'children' and 'users' (err.problem) */
+/** A 409 conflict for a department still in use carries the counts 'children' and 'users' (err.problem) */
 export const deleteDepartment = (id, opts) => api.del(`/departments/${id}`, opts)
 
 // ---- data dictionary -----------------------------------------------------------------------

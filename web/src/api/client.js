@@ -4,7 +4,9 @@
 //  - on 401 refreshes the tokens ONCE (shared by concurrent calls) and retries the call once,
 //    otherwise ends the session and sends the user to /login;
 //  - turns application/problem+json errors into an ApiError whose fieldErrors forms show next to
-//    the fields. An error is shown once: a page that shows it in place (a form's alert, a field)
+//    the fields. Both are said in the user's language from their stable codes (errors.<code>,
+//    fieldErrors.<code> with the error's params); the server's English sentence only when this
+//    console does not know the code (tests/contract/errcodes.test.mjs keeps that from happening). An error is shown once: a page that shows it in place (a form's alert, a field)
 //    calls shownInPlace(err) when it catches it; every other error becomes a toast (the request
 //    id behind a "details" link, not in the sentence). Toasts close on navigation (router);
 //  - explains 429 and 503 with the server's Retry-After;
@@ -14,7 +16,7 @@
 //    creating the record twice.
 import { h } from 'vue'
 import { ElMessage } from 'element-plus'
-import { t } from '@/i18n'
+import { i18n, t } from '@/i18n'
 import ErrorDetails from '@/components/ErrorDetails.vue'
 import { loadTokens, saveTokens, clearTokens } from './tokens'
 
@@ -29,7 +31,7 @@ export class ApiError extends Error {
     this.code = code || null
     this.title = title || null
     this.detail = detail || null
-    this.fieldErrors = fieldErrors || {} // { field: message }
+    this.fieldErrors = fieldErrors || {} // { field: message in the user's language }
     this.requestId = requestId || null
     this.retryAfter = retryAfter ?? null // seconds, or null
     this.problem = problem || null // the raw problem+json body, if any
@@ -100,6 +102,28 @@ async function readBody(resp) {
   return undefined // HTML error page of a proxy, plain text...
 }
 
+const known = (key) => i18n.global.te(key)
+
+/**
+ * The text of one field error {field, code, params, message} in the user's language:
+ * fieldErrors.<code> with its params (a JSON type in 'type' named in words too); the server's
+ * 'message' only when the code is unknown here.
+ */
+export function fieldErrorText(e) {
+  const code = typeof e?.code === 'string' ? e.code : ''
+  if (code && known(`fieldErrors.${code}`)) {
+    const params = { ...(e.params && typeof e.params === 'object' ? e.params : {}) }
+    if (typeof params.type === 'string' && known(`jsonTypes.${params.type}`)) params.type = t(`jsonTypes.${params.type}`)
+    return t(`fieldErrors.${code}`, params)
+  }
+  return e?.message || ''
+}
+
+/** The text of a problem 'code' in the user's language, or null when this console lacks it. */
+export function problemText(code) {
+  return typeof code === 'string' && code && known(`errors.${code}`) ? t(`errors.${code}`) : null
+}
+
 /** Builds the ApiError for a non-2xx response. */
 function toApiError(resp, body, requestId) {
   const status = resp.status
@@ -108,15 +132,23 @@ function toApiError(resp, body, requestId) {
   const fieldErrors = {}
   if (Array.isArray(problem?.errors)) {
     for (const e of problem.errors) {
-      if (e && e.field && !fieldErrors[e.field]) fieldErrors[e.field] = e.message || ''
+      if (e && e.field && !fieldErrors[e.field]) fieldErrors[e.field] = fieldErrorText(e)
     }
   }
+  // an error of the request or record as a whole (field ""): what the user reads first
+  const whole = Array.isArray(problem?.errors)
+    ? problem.errors.find((e) => e && e.field === '' && known(`fieldErrors.${e.code}`))
+    : null
   let detail = problem?.detail || null
   let title = problem?.title || null
   if (status === 429) {
     detail = retryAfter != null ? t('error.rateLimited', { seconds: retryAfter }) : t('error.rateLimitedNoWait')
   } else if (status === 503 && (retryAfter != null || !detail)) {
     detail = retryAfter != null ? t('error.unavailable', { seconds: retryAfter }) : t('error.unavailableNoWait')
+  } else if (whole) {
+    detail = fieldErrorText(whole)
+  } else if (problemText(problem?.code)) {
+    detail = problemText(problem.code)
   } else if (!detail && !title) {
     detail = body === undefined ? t('error.badResponse', { status }) : t('error.http', { status })
   }

@@ -146,3 +146,50 @@ export function summariseUserAgent(ua) {
   }
   return parts.join(' · ')
 }
+
+// The writes of the route table (shared/routes.def, bundled by vite.config.js) as
+// {method, segments, permission}: a logged request's path is matched against them.
+// eslint-disable-next-line no-undef -- defined at build time
+const WRITE_ROUTES = __CRM_WRITE_ROUTES__.map(([method, pattern, permission]) => ({
+  method,
+  segments: pattern.split('/'),
+  permission,
+}))
+
+/**
+ * The route of a logged request ({method, path}) from the route table, or null: its
+ * 'permission' (module:resource:action, or public/authenticated) and the path's last literal
+ * segment ('verb': login, enable, reset-password...).
+ */
+export function routeOf(method, path) {
+  const segs = String(path || '').split('/')
+  const r = WRITE_ROUTES.find(
+    (x) => x.method === method && x.segments.length === segs.length && x.segments.every((s, i) => s.startsWith('{') || s === segs[i]),
+  )
+  if (!r) return null
+  const verb = [...r.segments].reverse().find((s) => s && !s.startsWith('{')) || ''
+  return { permission: r.permission, verb }
+}
+
+/**
+ * The module and action a person reads for a logged request, in the UI language ('t', 'te' of
+ * vue-i18n), e.g. {module: '系统管理', action: '新增用户'}; null when the route table does not
+ * know the request (the raw path is shown then). An action of its own (audit.operation.actions.
+ * <verb>: 启用用户 beside 停用用户, which share a permission) comes first, then the permission's
+ * name (perm.<module>.<resource>.<action>).
+ */
+export function operationName(method, path, t, te) {
+  const r = routeOf(method, path)
+  if (!r) return null
+  const [mod, res, act] = r.permission.split(':')
+  const module = act ? (te(`perm.module.${mod}`) ? t(`perm.module.${mod}`) : mod) : t('audit.operation.account')
+  const own = `audit.operation.actions.${r.verb}`
+  const byPerm = act && `perm.${mod}.${res}.${act}`
+  const action = te(own) ? t(own) : byPerm && te(byPerm) ? t(byPerm) : null
+  return action ? { module, action } : null
+}
+
+/** A field of an audit entry's changes as people name it (audit.fields.<field>), else as sent. */
+export function fieldLabel(field, t, te) {
+  return typeof field === 'string' && te(`audit.fields.${field}`) ? t(`audit.fields.${field}`) : field
+}
