@@ -72,7 +72,9 @@ test('when the worker queue is full the service answers 503 with Retry-After', a
   const busy = all.filter((r) => r.status === 503);
   const ok = all.filter((r) => r.status === 200);
   assert.ok(busy.length > 0, 'some were refused');
-  assert.ok(ok.length >= 20, `the pool served ${ok.length}`);
+  // 4 workers and 16 places hold 20, less what the files running beside this one have queued on
+  // audit at that moment (the API files run three at a time): a full pool, not an exact count
+  assert.ok(ok.length >= 12, `the pool served ${ok.length}`);
   const b = await expectProblem(busy[0], 503, 'overloaded');
   assert.equal(busy[0].headers.get('retry-after'), '1');
   assert.ok(b.detail);
