@@ -243,3 +243,37 @@ test('users: the department tree beside the list shows a department with those b
   ])
   assert.equal(enabled.status(), 200)
 })
+
+test('users: rows selected and disabled, then enabled, as a batch', { skip: skipAdmin }, async () => {
+  const token = await tok()
+  const dept = await apiCall('POST', '/departments', { token, body: { name: `批量${randomName().slice(4)}` } })
+  const a = await apiCall('POST', '/users', { token, body: { username: randomName(), display_name: '批量甲', password: randomPassword(), dept_id: dept.id } })
+  const b = await apiCall('POST', '/users', { token, body: { username: randomName(), display_name: '批量乙', password: randomPassword(), dept_id: dept.id } })
+  const status = async (u) => (await apiCall('GET', `/users/${u.id}`, { token })).status
+
+  await begin('zh-CN')
+  await page.goto(`${GATEWAY}/system/users?dept_id=${dept.id}`)
+  await tableSettled('users-table')
+  assert.equal(await rowsOf('users-table').count(), 2)
+  assert.ok(await page.getByTestId('users-batch-disable').isDisabled(), 'nothing selected: the batch buttons wait')
+  for (const u of [a, b]) await rowOf('users-table', u.username).locator('.el-checkbox').first().click()
+  await page.getByTestId('users-batch-disable').click()
+  await visible('.el-message-box').filter({ hasText: '2 个用户' }).waitFor()
+  const disabled = []
+  page.on('response', (r) => /\/api\/v1\/users\/\d+\/disable$/.test(pathOf(r)) && disabled.push(r.status()))
+  await visible('.el-message-box .el-button--primary').click()
+  await visible('.el-message').filter({ hasText: '已处理 2 个用户' }).waitFor()
+  assert.deepEqual(disabled, [200, 200])
+  assert.equal(await status(a), 'disabled')
+  assert.equal(await status(b), 'disabled')
+
+  // enabled back as a batch (the list was read again; select both once more)
+  await tableSettled('users-table')
+  for (const u of [a, b]) await rowOf('users-table', u.username).locator('.el-checkbox').first().click()
+  await page.getByTestId('users-batch-enable').click()
+  await visible('.el-message-box').filter({ hasText: '2 个用户' }).waitFor()
+  await visible('.el-message-box .el-button--primary').click()
+  await visible('.el-message').filter({ hasText: '已处理 2 个用户' }).waitFor()
+  assert.equal(await status(a), 'enabled')
+  assert.equal(await status(b), 'enabled')
+})

@@ -59,8 +59,8 @@ export const getUser = (id, opts) => api.get(`${USERS_PATH}/${id}`, undefined, o
 export const createUser = (body) => api.post(USERS_PATH, body)
 /** body: {version, display_name?, phone?, email?, dept_id?, role_ids?} -> 200 user */
 export const updateUser = (id, body) => api.patch(`${USERS_PATH}/${id}`, body, versioned)
-export const disableUser = (id) => api.post(`${USERS_PATH}/${id}/disable`)
-export const enableUser = (id) => api.post(`${USERS_PATH}/${id}/enable`)
+export const disableUser = (id, opts) => api.post(`${USERS_PATH}/${id}/disable`, undefined, opts)
+export const enableUser = (id, opts) => api.post(`${USERS_PATH}/${id}/enable`, undefined, opts)
 export const unlockUser = (id) => api.post(`${USERS_PATH}/${id}/unlock`)
 export const resetUserPassword = (id, newPassword) =>
   api.post(`${USERS_PATH}/${id}/reset-password`, { new_password: newPassword })
