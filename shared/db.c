@@ -455,3 +455,13 @@ void db_rollback(struct db *db)
         (void)mysql_rollback(db->mysql);
     db->in_tx = false;
 }
+
+struct db_param db_param_json_str(json_t *v)
+{
+    return json_is_string(v) ? DBP_STR(json_string_value(v)) : DBP_STR("");
+}
+
+struct db_param db_param_json_int(json_t *v)
+{
+    return json_is_integer(v) ? DBP_INT(json_integer_value(v)) : DBP_NULL;
+}

@@ -59,6 +59,11 @@ struct db_param {
 #define DBP_STRN(v, n) ((struct db_param){DB_STR, 0, (v), (n), 0})
 #define DBP_NULL       ((struct db_param){DB_NULL, 0, NULL, 0, 0})
 
+/* Parameters from event data: a JSON string (else '') and a JSON integer (else NULL). The
+ * string is borrowed from 'v'. */
+struct db_param db_param_json_str(json_t *v);
+struct db_param db_param_json_int(json_t *v);
+
 /* Set up 'db' (copies nothing: 'cfg' strings must outlive it). Connects lazily. */
 void db_init(struct db *db, const struct db_config *cfg);
 void db_cleanup(struct db *db);

@@ -17,11 +17,6 @@ const struct migrate_unit dictproj_migration = {
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
 };
 
-static struct db_param str_or_empty(json_t *v)
-{
-    return json_is_string(v) ? DBP_STR(json_string_value(v)) : DBP_STR("");
-}
-
 int dictproj_apply(struct db *db, json_t *event)
 {
     const char *type = json_string_value(json_object_get(event, "type"));
@@ -31,9 +26,9 @@ int dictproj_apply(struct db *db, json_t *event)
         return 0; /* not about a dictionary item */
     if (strcmp(type, "dict.item_created") == 0) {
         json_t *en = json_object_get(data, "enabled");
-        struct db_param p[] = {str_or_empty(dict), str_or_empty(value),
-                               str_or_empty(json_object_get(data, "label_zh")),
-                               str_or_empty(json_object_get(data, "label_en")),
+        struct db_param p[] = {db_param_json_str(dict), db_param_json_str(value),
+                               db_param_json_str(json_object_get(data, "label_zh")),
+                               db_param_json_str(json_object_get(data, "label_en")),
                                DBP_INT(en == NULL || json_is_true(en))};
         return db_exec(db,
                        "INSERT INTO dict_items_proj (dict, value, label_zh, label_en, enabled)"
@@ -44,9 +39,10 @@ int dictproj_apply(struct db *db, json_t *event)
     if (strcmp(type, "dict.item_updated") == 0) {
         json_t *zh = events_changed(data, "label_zh"), *en = events_changed(data, "label_en"),
                *on = events_changed(data, "enabled");
-        struct db_param p[] = {DBP_INT(zh != NULL), str_or_empty(zh),    DBP_INT(en != NULL),
-                               str_or_empty(en),    DBP_INT(on != NULL), DBP_INT(json_is_true(on)),
-                               str_or_empty(dict),  str_or_empty(value)};
+        struct db_param p[] = {DBP_INT(zh != NULL),     db_param_json_str(zh),
+                               DBP_INT(en != NULL),     db_param_json_str(en),
+                               DBP_INT(on != NULL),     DBP_INT(json_is_true(on)),
+                               db_param_json_str(dict), db_param_json_str(value)};
         return db_exec(db,
                        "UPDATE dict_items_proj SET label_zh = IF(?, ?, label_zh),"
                        " label_en = IF(?, ?, label_en), enabled = IF(?, ?, enabled)"

@@ -185,16 +185,6 @@ int scope_covers_dept(struct db *db, struct scope *sc, long long dept_id, bool *
 /* ------------------------------------------------------------------------------------------ */
 /* the projection                                                                              */
 
-static struct db_param int_or_null(json_t *v)
-{
-    return json_is_integer(v) ? DBP_INT(json_integer_value(v)) : DBP_NULL;
-}
-
-static struct db_param str_or_empty(json_t *v)
-{
-    return json_is_string(v) ? DBP_STR(json_string_value(v)) : DBP_STR("");
-}
-
 int scope_projection_apply(struct db *db, json_t *event)
 {
     const char *type = json_string_value(json_object_get(event, "type"));
@@ -204,8 +194,8 @@ int scope_projection_apply(struct db *db, json_t *event)
     if (type == NULL || sid == NULL || util_parse_long(sid, 1, (long)(~0UL >> 1), &id) != 0)
         return 0; /* not about a department or user of ours */
     if (strcmp(type, "department.created") == 0) {
-        struct db_param p[] = {DBP_INT(id), int_or_null(json_object_get(data, "parent_id")),
-                               str_or_empty(json_object_get(data, "name"))};
+        struct db_param p[] = {DBP_INT(id), db_param_json_int(json_object_get(data, "parent_id")),
+                               db_param_json_str(json_object_get(data, "name"))};
         return db_exec(db,
                        "INSERT INTO scope_depts (id, parent_id, name) VALUES (?,?,?)"
                        " ON DUPLICATE KEY UPDATE parent_id = VALUES(parent_id),"
@@ -214,8 +204,8 @@ int scope_projection_apply(struct db *db, json_t *event)
     }
     if (strcmp(type, "department.updated") == 0) {
         json_t *parent = events_changed(data, "parent_id"), *name = json_object_get(data, "name");
-        struct db_param p[] = {DBP_INT(parent != NULL), int_or_null(parent), str_or_empty(name),
-                               str_or_empty(name), DBP_INT(id)};
+        struct db_param p[] = {DBP_INT(parent != NULL), db_param_json_int(parent),
+                               db_param_json_str(name), db_param_json_str(name), DBP_INT(id)};
         return db_exec(db,
                        "UPDATE scope_depts SET parent_id = IF(?, ?, parent_id),"
                        " name = IF(? = '', name, ?) WHERE id = ?",
@@ -224,9 +214,9 @@ int scope_projection_apply(struct db *db, json_t *event)
     if (strcmp(type, "department.deleted") == 0)
         return db_exec(db, "DELETE FROM scope_depts WHERE id = ?", &DBP_INT(id), 1, NULL, NULL);
     if (strcmp(type, "user.created") == 0) {
-        struct db_param p[] = {DBP_INT(id), int_or_null(json_object_get(data, "dept_id")),
-                               str_or_empty(json_object_get(data, "username")),
-                               str_or_empty(json_object_get(data, "display_name"))};
+        struct db_param p[] = {DBP_INT(id), db_param_json_int(json_object_get(data, "dept_id")),
+                               db_param_json_str(json_object_get(data, "username")),
+                               db_param_json_str(json_object_get(data, "display_name"))};
         return db_exec(db,
                        "INSERT INTO scope_users (user_id, dept_id, username, display_name)"
                        " VALUES (?,?,?,?) ON DUPLICATE KEY UPDATE dept_id = VALUES(dept_id),"
@@ -236,8 +226,8 @@ int scope_projection_apply(struct db *db, json_t *event)
     if (strcmp(type, "user.updated") == 0) {
         json_t *dept = events_changed(data, "dept_id"),
                *name = events_changed(data, "display_name");
-        struct db_param p[] = {DBP_INT(dept != NULL), int_or_null(dept), DBP_INT(name != NULL),
-                               str_or_empty(name), DBP_INT(id)};
+        struct db_param p[] = {DBP_INT(dept != NULL), db_param_json_int(dept),
+                               DBP_INT(name != NULL), db_param_json_str(name), DBP_INT(id)};
         return db_exec(db,
                        "UPDATE scope_users SET dept_id = IF(?, ?, dept_id),"
                        " display_name = IF(?, ?, display_name) WHERE user_id = ?",

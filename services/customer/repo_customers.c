@@ -293,13 +293,10 @@ static int keyword_where(struct db *db, struct listq *q, const char *keyword)
         return 0;
     rules_digits(folded, digits, sizeof(digits));
     if (strlen(digits) >= 3 && strspn(folded, "0123456789+-()") == strlen(folded)) {
-        char cond[160];
         const char *pat = listq_copy(q, digits); /* digits need no LIKE escape */
-        snprintf(cond, sizeof(cond),
-                 "(c.mobile LIKE CONCAT(?, '%%')"
-                 " OR c.telephone_digits LIKE CONCAT(?, '%%'))");
         struct db_param vals[] = {DBP_STR(pat), DBP_STR(pat)};
-        listq_add(q, cond, vals, 2);
+        listq_add(q, "(c.mobile LIKE CONCAT(?, '%') OR c.telephone_digits LIKE CONCAT(?, '%'))",
+                  vals, 2);
         return 0;
     }
     size_t n = rules_bigrams(folded, grams, RULES_GRAMS_MAX);
