@@ -562,7 +562,7 @@ static void svc_on_signal(struct proc *p, void *arg)
 static int svc_migrate(struct svc *s)
 {
     char err[512];
-    struct migrate_unit units[5];
+    struct migrate_unit units[6];
     size_t nunits = 0;
     units[nunits++] = idem_migration; /* every service: its creates take an Idempotency-Key */
     /* DDL runs as its own user where one is configured: the running service's user then needs
@@ -578,6 +578,7 @@ static int svc_migrate(struct svc *s)
         units[nunits++] = consumer_migration;
     if (s->scope_src == &scope_projection) {
         units[nunits++] = scope_migration;
+        units[nunits++] = scope_migration_users;
         units[nunits++] = dictproj_migration; /* the dictionary values it checks */
     }
     for (int attempt = 0; attempt < 60; attempt++) {
