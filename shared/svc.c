@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "migrate.h"
 #include "routes.h"
+#include "task.h"
 #include "util.h"
 
 #include <event2/event.h>
@@ -288,6 +289,53 @@ struct pool *svc_pool_new(struct svc *s, int threads, int queue_max)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* background tasks                                                                            */
+
+static void *svc_task_ctx_new(void *arg)
+{
+    return svc_worker_init(arg, -1);
+}
+
+static int svc_task_round(void *ctx, void *arg)
+{
+    struct svc_task_run *r = arg;
+    return r->def->run(ctx, r->svc->app);
+}
+
+static void svc_tasks_start(struct svc *s)
+{
+    for (size_t i = 0; i < s->def->ntasks && i < SVC_MAX_TASKS; i++) {
+        s->task_runs[i] = (struct svc_task_run){s, &s->def->tasks[i]};
+        const struct task_config tc = {
+            .name = s->def->tasks[i].name,
+            .interval_ms = s->def->tasks[i].interval_ms,
+            .run = svc_task_round,
+            .arg = &s->task_runs[i],
+            .ctx_new = svc_task_ctx_new,
+            .ctx_free = svc_worker_cleanup,
+            .ctx_arg = s,
+        };
+        s->tasks[i] = task_start(&tc);
+    }
+}
+
+static void svc_tasks_stop(struct svc *s)
+{
+    for (size_t i = 0; i < SVC_MAX_TASKS; i++) {
+        task_stop(s->tasks[i]);
+        s->tasks[i] = NULL;
+    }
+}
+
+void svc_task_wake(struct svc *s, const char *name)
+{
+    for (size_t i = 0; i < SVC_MAX_TASKS; i++) {
+        if (s->tasks[i] && strcmp(task_name(s->tasks[i]), name) == 0)
+            task_wake(s->tasks[i]);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* declared consumers                                                                          */
 
 /* The platform's hooks around the service's: the scope projection first, in the same
@@ -453,6 +501,18 @@ static void svc_metrics(struct http_request *req, void *arg)
                          (double)s->proc.jwt.cache_hits);
     if (s->consumer)
         svc_consumer_metrics(s, out);
+    for (size_t i = 0; i < SVC_MAX_TASKS && s->tasks[i]; i++) {
+        if (i == 0)
+            evbuffer_add_printf(out, "# HELP crm_task_rounds_total Rounds of a background task.\n"
+                                     "# TYPE crm_task_rounds_total counter\n"
+                                     "# HELP crm_task_failures_total Failed rounds of a"
+                                     " background task.\n"
+                                     "# TYPE crm_task_failures_total counter\n");
+        evbuffer_add_printf(out, "crm_task_rounds_total{%s,task=\"%s\"} %llu\n", labels,
+                            task_name(s->tasks[i]), (unsigned long long)task_rounds(s->tasks[i]));
+        evbuffer_add_printf(out, "crm_task_failures_total{%s,task=\"%s\"} %llu\n", labels,
+                            task_name(s->tasks[i]), (unsigned long long)task_failures(s->tasks[i]));
+    }
     if (s->def->metrics)
         s->def->metrics(s, out);
     http_reply_evbuf(req, 200, "text/plain; version=0.0.4; charset=utf-8", out);
@@ -734,6 +794,7 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
     if ((def->setup && def->setup(&s) != 0) || proc_listen(&s.proc, &s.cfg.listen, NULL) != 0)
         goto out;
     svc_consumer_start(&s);
+    svc_tasks_start(&s);
     s.proc.on_signal = svc_on_signal;
     s.proc.arg = &s;
     s.probe_timer = event_new(s.base, -1, EV_PERSIST, svc_probe_tick, &s);
@@ -746,6 +807,7 @@ out:
     /* Workers first: their last completions still reply through live connections. */
     if (s.pool)
         pool_free(s.pool);
+    svc_tasks_stop(&s);        /* the same */
     consumer_stop(s.consumer); /* before the teardown: its hooks use the service's context */
     if (def->teardown && s.base)
         def->teardown(&s);
