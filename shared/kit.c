@@ -174,8 +174,8 @@ json_t *kit_changes(json_t *before, json_t *after, const char *const *fields)
     return out;
 }
 
-int kit_commit(struct svc_worker *w, struct svc_job *job, const char *subject_type,
-               long long subject_id, const char *type, json_t *data, json_t *changes)
+int kit_event(struct svc_worker *w, struct svc_job *job, const char *subject_type,
+              long long subject_id, const char *type, json_t *data, json_t *changes)
 {
     struct events_actor actor = kit_actor(job);
     char sid[32];
@@ -184,8 +184,18 @@ int kit_commit(struct svc_worker *w, struct svc_job *job, const char *subject_ty
         data = json_object();
     if (changes)
         json_object_set_new(data, "changes", changes);
-    if (events_outbox_add(&w->db, job->svc->name, type, &actor, subject_type, sid, data,
-                          job->req->request_id, NULL) != 0 ||
+    return events_outbox_add(&w->db, job->svc->name, type, &actor, subject_type, sid, data,
+                             job->req->request_id, NULL);
+}
+
+int kit_commit(struct svc_worker *w, struct svc_job *job, const char *subject_type,
+               long long subject_id, const char *type, json_t *data, json_t *changes)
+{
+    if (type == NULL) {
+        json_decref(data);
+        json_decref(changes);
+    }
+    if ((type != NULL && kit_event(w, job, subject_type, subject_id, type, data, changes) != 0) ||
         db_commit(&w->db) != 0) {
         db_rollback(&w->db);
         return -1;

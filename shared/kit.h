@@ -82,11 +82,19 @@ void kit_fail_extra(struct svc_job *job, json_t *extra);
 /* [{field, before, after}] for the 'fields' (NULL-terminated) that differ between the records. */
 json_t *kit_changes(json_t *before, json_t *after, const char *const *fields);
 
+/* Write event 'type' about 'subject_type' 'subject_id' into the outbox of the transaction open
+ * on 'w', without committing: one of several events of a write (a transfer of several
+ * customers). 'data' and 'changes' as kit_commit. 0 or -1. */
+int kit_event(struct svc_worker *w, struct svc_job *job, const char *subject_type,
+              long long subject_id, const char *type, json_t *data, json_t *changes)
+    __attribute__((warn_unused_result));
+
 /*
  * Write event 'type' about 'subject_type' 'subject_id' into the outbox of the transaction open
  * on 'w', commit, and wake the relay. 'data' (taken; NULL: {}) is the event's data; 'changes'
- * (taken, may be NULL) becomes data.changes. On failure the transaction is rolled back and -1
- * returned; the job stays at 500, so the platform answers with the database's failure.
+ * (taken, may be NULL) becomes data.changes. 'type' NULL: no further event (the write's events
+ * went in with kit_event). On failure the transaction is rolled back and -1 returned; the job
+ * stays at 500, so the platform answers with the database's failure.
  */
 int kit_commit(struct svc_worker *w, struct svc_job *job, const char *subject_type,
                long long subject_id, const char *type, json_t *data, json_t *changes)

@@ -166,6 +166,31 @@ int scope_where(struct db *db, struct listq *q, struct scope *sc, const char *ow
     return 0;
 }
 
+int scope_where_either(struct db *db, struct listq *q, struct scope *sc, const char *owner_a,
+                       const char *owner_b)
+{
+    if (sc->kind == SCOPE_ALL)
+        return 0;
+    struct listq *a = xcalloc(1, sizeof(*a)), *b = xcalloc(1, sizeof(*b));
+    struct db_param vals[2 * (SCOPE_MAX_DEPTS + 1)];
+    int rc = -1;
+    listq_init(a);
+    listq_init(b);
+    if (scope_where(db, a, sc, owner_a, NULL) != 0 || scope_where(db, b, sc, owner_b, NULL) != 0)
+        goto out;
+    /* each holds " WHERE (its condition)" */
+    char *cond = xasprintf("%s OR %s", listq_sql(a) + 7, listq_sql(b) + 7);
+    memcpy(vals, a->p, a->n * sizeof(vals[0]));
+    memcpy(vals + a->n, b->p, b->n * sizeof(vals[0]));
+    listq_add(q, cond, vals, a->n + b->n);
+    free(cond);
+    rc = 0;
+out:
+    free(a);
+    free(b);
+    return rc;
+}
+
 int scope_covers_dept(struct db *db, struct scope *sc, long long dept_id, bool *covered)
 {
     *covered = sc->kind == SCOPE_ALL;
@@ -309,12 +334,14 @@ int scope_user_get(struct db *db, struct scope *sc, long long user_id, struct sc
     listq_add(&q, "su.user_id = ?", &DBP_INT(user_id), 1);
     if (sc != NULL && scope_where(db, &q, sc, "su.user_id", NULL) != 0)
         goto out;
-    sql = xasprintf("SELECT su.display_name, su.status, su.role_codes FROM scope_users su%s",
+    sql = xasprintf("SELECT su.dept_id, su.display_name, su.status, su.role_codes"
+                    " FROM scope_users su%s",
                     listq_sql(&q));
     rc = db_query_one(db, sql, q.p, q.n, &row);
     if (rc == 0 && row != NULL) {
         out->found = true;
         out->enabled = strcmp(json_string_value(json_object_get(row, "status")), "enabled") == 0;
+        out->dept_id = json_integer_value(json_object_get(row, "dept_id"));
         snprintf(out->display_name, sizeof(out->display_name), "%s",
                  json_string_value(json_object_get(row, "display_name")));
         snprintf(out->role_codes, sizeof(out->role_codes), "%s",

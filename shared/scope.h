@@ -73,6 +73,11 @@ int scope_resolve(struct db *db, struct scope *sc) __attribute__((warn_unused_re
 int scope_where(struct db *db, struct listq *q, struct scope *sc, const char *owner_col,
                 const char *dept_col) __attribute__((warn_unused_result));
 
+/* scope_where for a record that two owners share (a transfer: its giver and its receiver):
+ * it is covered when either owner column is. 0 or -1. */
+int scope_where_either(struct db *db, struct listq *q, struct scope *sc, const char *owner_a,
+                       const char *owner_b) __attribute__((warn_unused_result));
+
 /* Whether department 'dept_id' lies inside 'sc' (true for ALL; SELF covers no department but
  * the caller's own, so a SELF caller may not place a record elsewhere). 0 or -1. */
 int scope_covers_dept(struct db *db, struct scope *sc, long long dept_id, bool *covered)
@@ -87,8 +92,9 @@ int scope_projection_apply(struct db *db, json_t *event) __attribute__((warn_unu
 
 /* A user of the projection, as the owner a record may be given to. */
 struct scope_user {
-    bool found;   /* in the projection and inside the scope asked about */
-    bool enabled; /* not disabled */
+    bool found;        /* in the projection and inside the scope asked about */
+    bool enabled;      /* not disabled */
+    long long dept_id; /* 0: none */
     char display_name[72];
     char role_codes[SCOPE_ROLE_CODES_LEN]; /* "customer_manager,readonly" */
 };
