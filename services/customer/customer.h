@@ -69,4 +69,14 @@ int repo_user_in_scope(struct db *db, struct scope *sc, long long user_id, bool 
 
 int customers_routes(struct svc *s) __attribute__((warn_unused_result));
 
+/* The service's context (svc->app), made at setup and freed at teardown. */
+struct customer_app {
+    struct regions *regions; /* the region dictionary (regions.h), read-only after start */
+};
+/* The region dictionary of service 's'. */
+static inline const struct regions *customer_regions(const struct svc *s)
+{
+    return ((const struct customer_app *)s->app)->regions;
+}
+
 #endif

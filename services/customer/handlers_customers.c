@@ -5,6 +5,7 @@
  * it by id answers 404. */
 #include "customer.h"
 #include "dictproj.h"
+#include "regions.h"
 #include "rules.h"
 #include "util.h"
 
@@ -514,6 +515,7 @@ static void create_work(struct svc_worker *w, struct svc_job *job)
     long long id = 0, me = caller_id(job);
     json_t *manager = json_object_get(b, "manager_id");
     check_shapes(b, errors);
+    regions_check_customer(customer_regions(job->svc), NULL, b, errors);
     if (db_begin(&w->db) != 0 || check_dicts(&w->db, b, errors) != 0 ||
         (manager && json_integer_value(manager) != me &&
          check_manager(&w->db, &sc, json_integer_value(manager), errors) != 0))
@@ -568,6 +570,7 @@ static int patch_check(struct svc_worker *w, struct svc_job *job, json_t *before
     struct scope sc = kit_scope(job);
     json_t *errors = json_array();
     check_shapes(body, errors);
+    regions_check_customer(customer_regions(job->svc), before, body, errors);
     if (check_dicts(&w->db, body, errors) != 0) {
         json_decref(errors);
         return -1;

@@ -4,10 +4,35 @@
  * stream (the data scope's and the dictionary's projections, applied by the platform) and of
  * transfer.completed (recorded only, until the transfer issue: processed_events). */
 #include "customer.h"
+#include "regions.h"
+#include "util.h"
 
+#include <stdlib.h>
+
+/* The region dictionary is read here, before the loop runs (the migrations have just run the
+ * same way), so that no request ever waits for it. */
 static int customer_setup(struct svc *s)
 {
-    return customers_routes(s) ? -1 : 0;
+    struct customer_app *app = xcalloc(1, sizeof(*app));
+    struct db db;
+    int rc = -1;
+    s->app = app;
+    db_init(&db, &s->dbcfg);
+    if (db_connect(&db) != 0 || regions_load(&db, &app->regions) != 0)
+        goto out;
+    rc = customers_routes(s) || regions_routes(s) ? -1 : 0;
+out:
+    db_cleanup(&db);
+    return rc;
+}
+
+static void customer_teardown(struct svc *s)
+{
+    struct customer_app *app = s->app;
+    if (app)
+        regions_free(app->regions);
+    free(app);
+    s->app = NULL;
 }
 
 int main(int argc, char **argv)
@@ -16,6 +41,7 @@ int main(int argc, char **argv)
         .name = "customer",
         .version = CRM_VERSION,
         .setup = customer_setup,
+        .teardown = customer_teardown,
     };
     return svc_main(argc, argv, &def);
 }
