@@ -227,7 +227,8 @@ int scope_projection_apply(struct db *db, json_t *event)
     long id = 0;
     if (type == NULL || sid == NULL || util_parse_long(sid, 1, (long)(~0UL >> 1), &id) != 0)
         return 0; /* not about a department or user of ours */
-    if (strcmp(type, "department.created") == 0) {
+    /* *.synced: the record again, as auth announces it once per projection step */
+    if (strcmp(type, "department.created") == 0 || strcmp(type, "department.synced") == 0) {
         struct db_param p[] = {DBP_INT(id), db_param_json_int(json_object_get(data, "parent_id")),
                                db_param_json_str(json_object_get(data, "name"))};
         return db_exec(db,
@@ -247,7 +248,7 @@ int scope_projection_apply(struct db *db, json_t *event)
     }
     if (strcmp(type, "department.deleted") == 0)
         return db_exec(db, "DELETE FROM scope_depts WHERE id = ?", &DBP_INT(id), 1, NULL, NULL);
-    if (strcmp(type, "user.created") == 0) {
+    if (strcmp(type, "user.created") == 0 || strcmp(type, "user.synced") == 0) {
         char codes[SCOPE_ROLE_CODES_LEN];
         const char *status = json_string_value(json_object_get(data, "status"));
         json_t *roles = json_object_get(data, "role_codes");

@@ -2,7 +2,8 @@
 /* consume: the transfer service's view of who manages which customer (customer_owners), from
  * the customer service's events. Every write is guarded by the customer's version, so an event
  * delivered twice or late changes nothing; the owner follows an event only once that event has
- * seen this service's last transfer of the customer (data.last_transfer_id). */
+ * seen this service's last transfer of the customer (data.transfer_id: the customer service
+ * writes it on the customer.updated of a transfer it applied). */
 #include "transfer.h"
 #include "util.h"
 
@@ -44,7 +45,7 @@ static int owner_updated(struct db *db, long long id, json_t *data)
     json_t *version = json_object_get(data, "version");
     if (!json_is_integer(version))
         return 0;
-    json_t *seen = json_object_get(data, "last_transfer_id");
+    json_t *seen = json_object_get(data, "transfer_id"); /* a change the transfer made */
     struct db_param name = db_param_json_str(json_object_get(data, "name")),
                     manager = db_param_json_int(json_object_get(data, "manager_id")),
                     ver = DBP_INT(json_integer_value(version));

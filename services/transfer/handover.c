@@ -43,10 +43,8 @@ static int finished(struct db *db, const struct events_actor *actor, long long i
     json_t *data = json_pack("{s:I, s:s, s:I, s:I, s:I}", "transfer_id", (json_int_t)id, "status",
                              status, "done", (json_int_t)done, "failed", (json_int_t)failed,
                              "total", (json_int_t)total);
-    int rc = events_outbox_add(db, "transfer", "transfer.handover_finished", actor, "transfer", sid,
-                               data, NULL, NULL);
-    json_decref(data);
-    return rc;
+    return events_outbox_add(db, "transfer", "transfer.handover_finished", actor, "transfer", sid,
+                             data, NULL, NULL); /* it takes 'data' */
 }
 
 int handover_round(struct svc_worker *w, void *app)
@@ -108,12 +106,12 @@ int handover_round(struct svc_worker *w, void *app)
         size_t k = (size_t)(next++ % (long long)nto);
         char sid[24];
         snprintf(sid, sizeof(sid), "%lld", cid);
-        json_t *data = transfer_completed_data(id, r, to[k], depts[k], reason);
-        int erc = repo_item_insert(&w->db, id, r, to[k], NULL, &item) != 0 ||
-                  repo_owner_move(&w->db, cid, to[k], id) != 0 ||
-                  events_outbox_add(&w->db, "transfer", "transfer.completed", &actor, "customer",
-                                    sid, data, NULL, NULL) != 0;
-        json_decref(data);
+        /* the outbox takes the event's data */
+        int erc = events_outbox_add(&w->db, "transfer", "transfer.completed", &actor, "customer",
+                                    sid, transfer_completed_data(id, r, to[k], depts[k], reason),
+                                    NULL, NULL) != 0 ||
+                  repo_item_insert(&w->db, id, r, to[k], NULL, &item) != 0 ||
+                  repo_owner_move(&w->db, cid, to[k], id) != 0;
         if (erc)
             goto out;
         cursor = cid;

@@ -147,6 +147,7 @@ test('a director hands over all of a manager\'s customers to two receivers as a 
   const cm = roles.find((r) => r.code === 'customer_manager').id;
   const me = await ok(await api('GET', '/api/v1/auth/me', T.director_east));
   const giver = await ok(await api('POST', '/api/v1/users', T.admin, { username: `tg_${sfx}`, display_name: '交接人', password: 'Marble-Violet-83', dept_id: me.dept_id, role_ids: [cm] }), 201);
+  await eventually(() => mysql(`SELECT COUNT(*) FROM crm_customer.scope_users WHERE user_id = ${giver.id}`) === '1', 20000, 'the giver known to the customer service');
   const ids = [];
   for (let i = 0; i < 12; i++) ids.push((await ok(await api('POST', '/api/v1/customers', T.director_east, { name: `交接客户${sfx}${i}有限公司`, manager_id: giver.id }), 201)).id);
   await eventually(() => mysql(`SELECT COUNT(*) FROM crm_transfer.customer_owners WHERE manager_id = ${giver.id}`) === '12', 20000, 'the giver\'s customers known');

@@ -5,8 +5,10 @@
 -- events (customer.created/updated/deleted/restored) and moved by its own transfers at once.
 -- 'version' is the customer's: an event older than what is here changes nothing. A transfer
 -- sets 'transfer_id'; the owner an event of the customer service names is taken only when that
--- event has seen the transfer (its data.last_transfer_id), so a customer edit made before the
--- customer service applied a transfer never moves the owner back.
+-- event comes from that transfer or a later one, so a customer edit made before the
+-- customer service applied a transfer never moves the owner back (the customer service writes
+-- data.transfer_id on the customer.updated of a transfer it applied; an edit carries none and
+-- cannot change the owner anyway: owners change only by transfers).
 CREATE TABLE customer_owners (
   customer_id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
   name VARCHAR(60) NOT NULL DEFAULT '',
