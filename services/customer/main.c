@@ -2,12 +2,26 @@
 /* crm-customer: customers, contacts and follow-up records, on the service kit. Its line of
  * shared/services.def gives it its port, an outbox with its relay, and a consumer of the auth
  * stream (the data scope's and the dictionary's projections, applied by the platform) and of
- * transfer.completed (recorded only, until the transfer issue: processed_events). */
+ * transfer.completed (a customer's new manager: consume.c). */
 #include "customer.h"
+#include "followups.h"
+#include "util.h"
+
+#include <stdlib.h>
 
 static int customer_setup(struct svc *s)
 {
-    return customers_routes(s) ? -1 : 0;
+    struct customer_ctx *ctx = xcalloc(1, sizeof(*ctx));
+    ctx->svc = s;
+    s->app = ctx;
+    /* followups_routes first: its /customers/todos is a fixed path before /customers/{id} */
+    return followups_routes(s) || customers_routes(s) ? -1 : 0;
+}
+
+static void customer_teardown(struct svc *s)
+{
+    free(s->app);
+    s->app = NULL;
 }
 
 int main(int argc, char **argv)
@@ -16,6 +30,8 @@ int main(int argc, char **argv)
         .name = "customer",
         .version = CRM_VERSION,
         .setup = customer_setup,
+        .teardown = customer_teardown,
+        .consume = {customer_consume_apply, NULL, customer_consume_after, NULL},
     };
     return svc_main(argc, argv, &def);
 }
