@@ -278,6 +278,23 @@ out:
     json_decref(changes);
 }
 
+void kit_get_work(struct svc_worker *w, struct svc_job *job, const char *subject,
+                  int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
+                             json_t **row))
+{
+    struct kit_in *in = job->data;
+    struct scope sc = kit_scope(job);
+    json_t *row = NULL;
+    if (get(&w->db, &sc, in, false, &row) != 0)
+        goto out;
+    if (row == NULL)
+        not_found(job, subject);
+    else
+        svc_job_ok(job, 200, json_incref(row));
+out:
+    json_decref(row);
+}
+
 void kit_delete_work(struct svc_worker *w, struct svc_job *job, const struct kit_delete *d)
 {
     struct kit_in *in = job->data;

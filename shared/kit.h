@@ -144,6 +144,14 @@ struct kit_patch {
 void kit_patch_work(struct svc_worker *w, struct svc_job *job, const struct kit_patch *p);
 
 /*
+ * GET of one record: 'get' (as in struct kit_patch, unlocked) in the caller's scope; 200 with
+ * it, or 404 "no such 'subject'" when absent or outside the scope.
+ */
+void kit_get_work(struct svc_worker *w, struct svc_job *job, const char *subject,
+                  int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
+                             json_t **row));
+
+/*
  * DELETE: read the record locked (404 when absent or outside the scope), let 'check' refuse
  * (409 when in use, say), delete it and emit 'event' with 'event_data' of the deleted record.
  * 204.
