@@ -22,7 +22,8 @@ struct customer_filter {
     char created_from[32], created_to[32];
     char last_from[32], last_to[32];
     char next_from[32], next_to[32];
-    bool deleted; /* the recycle bin instead of the live customers */
+    char moved_from[32]; /* received by a transfer since then (owner_time, last_transfer_id) */
+    bool deleted;        /* the recycle bin instead of the live customers */
 };
 
 /* The customer 'id' as the API shows it (with manager_name), '*row' NULL when absent, outside

@@ -18,6 +18,7 @@
 #define FOLLOWUP_SKEW_SECONDS   300 /* a contact time this much after now is clock skew */
 #define FOLLOWUP_METHOD_DICT    "followup_method"
 #define TODO_TZ_DEFAULT_MINUTES 480 /* the caller's day when no tz is given: China (UTC+8) */
+#define TODO_MOVED_DAYS         7   /* "moved to me": received by a transfer this recently */
 
 /* The filters of GET /api/v1/followups (0 and "" are "not given"). */
 struct followup_filter {
@@ -64,7 +65,8 @@ int repo_customer_follow(struct db *db, long long customer_id, bool set_next, co
 /* {today, overdue, not_followed} of manager 'manager_id''s live customers: next contact in
  * ['day_start', 'day_end'), before 'day_start', and not followed up since assigned. */
 int repo_todo_counts(struct db *db, long long manager_id, const char *day_start,
-                     const char *day_end, json_t **row) __attribute__((warn_unused_result));
+                     const char *day_end, const char *moved_from, json_t **row)
+    __attribute__((warn_unused_result));
 
 /* transfer.completed: customer 'id' (live or in the recycle bin) gets manager 'to', owner_time
  * now, followed_up 0 and version + 1, when 'transfer_id' is later than the last transfer

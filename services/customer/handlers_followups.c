@@ -526,6 +526,16 @@ static void today_of(int tz, char start[32], char end[32])
     strftime(end, 32, "%Y-%m-%d %H:%M:%S.000", &tm);
 }
 
+/* "Moved to me" (转给我的): customers received by a transfer in the last TODO_MOVED_DAYS days
+ * and not followed up since: the start of that window as a DATETIME text. */
+static void moved_since(char out[32])
+{
+    time_t t = (time_t)(util_wall_s() - (int64_t)TODO_MOVED_DAYS * 86400);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%d %H:%M:%S.000", &tm);
+}
+
 void followups_todo_filter(struct http_request *req, struct customer_filter *f, json_t *errors)
 {
     const char *todo = kit_query(req, "todo", 16, errors);
@@ -543,10 +553,13 @@ void followups_todo_filter(struct http_request *req, struct customer_filter *f, 
         snprintf(f->next_to, sizeof(f->next_to), "%s", start);
     } else if (strcmp(todo, "not_followed") == 0) {
         f->followed_up = 0;
+    } else if (strcmp(todo, "moved") == 0) {
+        f->followed_up = 0;
+        moved_since(f->moved_from);
     } else {
         jsonv_error_addp(errors, "todo", JSONV_E_one_of,
-                         json_pack("{s:s}", "allowed", "today, overdue, not_followed"),
-                         "must be today, overdue or not_followed");
+                         json_pack("{s:s}", "allowed", "today, overdue, not_followed, moved"),
+                         "must be today, overdue, not_followed or moved");
     }
 }
 
@@ -555,8 +568,10 @@ static void todos_work(struct svc_worker *w, struct svc_job *job)
     struct kit_in *in = job->data;
     char start[32], end[32];
     json_t *row = NULL;
+    char moved[32];
     today_of(in->variant, start, end);
-    if (repo_todo_counts(&w->db, caller_id(job), start, end, &row) != 0 || row == NULL)
+    moved_since(moved);
+    if (repo_todo_counts(&w->db, caller_id(job), start, end, moved, &row) != 0 || row == NULL)
         goto out;
     svc_job_ok(job, 200, json_incref(row));
 out:

@@ -295,13 +295,14 @@ int repo_customer_follow(struct db *db, long long customer_id, bool set_next, co
 }
 
 int repo_todo_counts(struct db *db, long long manager_id, const char *day_start,
-                     const char *day_end, json_t **row)
+                     const char *day_end, const char *moved_from, json_t **row)
 {
     /* three range reads of the manager's index entries (ix_customers_manager_next and
-     * ix_customers_manager_followed), no row read */
+     * ix_customers_manager_followed), no row read; "moved" reads the rows of the customers
+     * not followed up (a short list: followed_up is set by the first follow-up) */
     struct db_param p[] = {
-        DBP_INT(manager_id), DBP_STR(day_start), DBP_STR(day_end),
-        DBP_INT(manager_id), DBP_STR(day_start), DBP_INT(manager_id),
+        DBP_INT(manager_id), DBP_STR(day_start),  DBP_STR(day_end),    DBP_INT(manager_id),
+        DBP_STR(day_start),  DBP_INT(manager_id), DBP_INT(manager_id), DBP_STR(moved_from),
     };
     return db_query_one(db,
                         "SELECT (SELECT COUNT(*) FROM customers WHERE manager_id = ?"
@@ -309,7 +310,10 @@ int repo_todo_counts(struct db *db, long long manager_id, const char *day_start,
                         " AS today, (SELECT COUNT(*) FROM customers WHERE manager_id = ?"
                         " AND deleted_at IS NULL AND next_contact_at < ?) AS overdue,"
                         " (SELECT COUNT(*) FROM customers WHERE manager_id = ?"
-                        " AND deleted_at IS NULL AND followed_up = 0) AS not_followed",
+                        " AND deleted_at IS NULL AND followed_up = 0) AS not_followed,"
+                        " (SELECT COUNT(*) FROM customers WHERE manager_id = ?"
+                        " AND deleted_at IS NULL AND followed_up = 0 AND last_transfer_id > 0"
+                        " AND owner_time >= ?) AS moved",
                         p, ARRAY_LEN(p), row);
 }
 

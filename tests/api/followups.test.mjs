@@ -252,7 +252,7 @@ test('my to-dos: counts and lists of my customers to contact today, overdue, not
   const iso = (ms) => new Date(ms).toISOString();
   const counts = async (who, q = `?tz=${tz}`) => ok(await api('GET', `/api/v1/customers/todos${q}`, T[who]));
   const before0 = await counts('manager_south2');
-  assert.deepEqual(Object.keys(before0).sort(), ['not_followed', 'overdue', 'today']);
+  assert.deepEqual(Object.keys(before0).sort(), ['moved', 'not_followed', 'overdue', 'today']);
   // the administrator makes three customers for manager_south2: assigned, not followed up
   const mk = async (next) => ok(await api('POST', '/api/v1/customers', T.admin, { name: `待办${uniq()}有限公司`, manager_id: ME.manager_south2, next_contact_at: next }), 201);
   const today = await mk(iso(start + 60 * 1000));
@@ -273,7 +273,7 @@ test('my to-dos: counts and lists of my customers to contact today, overdue, not
   // the counts are the lists' totals
   const total = async (kind) => (await ok(await api('GET', `/api/v1/customers?page_size=1&todo=${kind}&tz=${tz}`, T.manager_south2))).total;
   const now = await counts('manager_south2');
-  assert.deepEqual({ today: await total('today'), overdue: await total('overdue'), not_followed: await total('not_followed') }, now);
+  assert.deepEqual({ today: await total('today'), overdue: await total('overdue'), not_followed: await total('not_followed'), moved: await total('moved') }, now);
   // the caller's own only: the administrator (scope ALL) and another manager do not see them as theirs
   for (const who of ['admin', 'manager_south1']) assert.deepEqual(pick(await todo(who, 'not_followed')), []);
   // another day: twelve hours west the "today" customer is yesterday's (overdue) or still today
