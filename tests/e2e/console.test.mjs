@@ -38,6 +38,8 @@ const PAGES = [
   { path: '/monitor/sessions', ready: 'sessions-table', table: 'sessions-table', shot: 'online-users' },
   { path: '/account/password', ready: 'change-password-form' },
   { path: '/account/profile', ready: 'profile-page', shot: 'profile', phoneShot: true },
+  { path: '/transfers', ready: 'transfers-table', table: 'transfers-table' },
+  { path: '/transfers/handover', ready: 'handover-page' },
 ]
 
 // One API login per account for the whole file (logins are throttled).

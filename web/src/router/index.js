@@ -97,6 +97,18 @@ const routes = [
         meta: { title: 'route.serviceStatus', permission: 'system:service:read' },
       },
       {
+        path: 'transfers',
+        name: 'transfers',
+        component: () => import('@/views/transfer/TransfersView.vue'),
+        meta: { title: 'route.transfers', permission: 'transfer:transfer:read' },
+      },
+      {
+        path: 'transfers/handover',
+        name: 'transfer-handover',
+        component: () => import('@/views/transfer/HandoverView.vue'),
+        meta: { title: 'route.handover', permission: 'transfer:transfer:handover' },
+      },
+      {
         path: ':pathMatch(.*)*',
         name: 'not-found',
         component: () => import('@/views/error/NotFound.vue'),

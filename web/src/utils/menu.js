@@ -81,6 +81,7 @@ export const AVAILABLE_MENUS = new Set([
   'dashboard',
   'system', 'user', 'role', 'dept', 'dict',
   'audit', 'audit_log', 'login_log', 'operation_log', 'service_status', 'online_users',
+  'transfer',
 ])
 
 /**

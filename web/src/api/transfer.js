@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+// Calls of the transfer service (客户转移, issue 13): transfers of picked customers, the receiver
+// picker, hand-over jobs and their progress, the history. Pages use these functions, never the
+// URLs; the history list hands TRANSFERS_PATH to PageTable.
+//
+// A transfer is completed by the transfer service in the request, but the customer service
+// changes the owner from its transfer.completed event, a moment later: waitApplied() tells when
+// the customers show their new owner, and 'pendingCustomers' holds the ids still on their way
+// so that lists can mark them "transferring".
+import { reactive } from 'vue'
+import api from './client'
+
+export const TRANSFERS_PATH = '/transfers'
+
+export const PERM = {
+  read: 'transfer:transfer:read',
+  create: 'transfer:transfer:create',
+  handover: 'transfer:transfer:handover',
+}
+
+/** body: {customer_ids, to_manager_id, reason} -> 201 the transfer with its items */
+export const createTransfer = (body, opts) => api.post(TRANSFERS_PATH, body, opts)
+
+/** GET /transfers/receivers?keyword= -> [{id, username, display_name, dept_id, dept_name}] (at most 20) */
+export async function listReceivers(keyword, opts) {
+  const resp = await api.get(`${TRANSFERS_PATH}/receivers`, { keyword: keyword || undefined }, opts)
+  return Array.isArray(resp?.items) ? resp.items : []
+}
+
+/** GET /transfers/{id}: a transfer, or a hand-over job with status, done, failed, total */
+export const getTransfer = (id, opts) => api.get(`${TRANSFERS_PATH}/${id}`, undefined, opts)
+
+/** body: {from_manager_id?, filter, to_manager_ids, reason} -> 202 the job */
+export const startHandover = (body, opts) => api.post(`${TRANSFERS_PATH}/handover`, body, opts)
+
+/** GET /transfers/handover/preview?from_manager_id=&level=... -> the number of customers it would move */
+export async function previewHandover(query, opts) {
+  const resp = await api.get(`${TRANSFERS_PATH}/handover/preview`, query, opts)
+  return Number(resp?.total) || 0
+}
+
+/** A hand-over job is over (its progress stops changing). */
+export const jobFinished = (job) => job?.status === 'done' || job?.status === 'failed'
+
+// ---- the customer service applying a transfer -----------------------------------------------
+
+/** Ids of customers transferred whose new owner the customer service has not shown yet. */
+export const pendingCustomers = reactive(new Set())
+
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms))
+
+/**
+ * Waits until each customer of 'ids' shows 'to' as its manager at the customer service, or is
+ * out of the caller's sight (404: a manager who gave it away), at most 'timeoutMs'. Meanwhile
+ * the ids are in 'pendingCustomers'. Returns true when all of them got there in time.
+ */
+export async function waitApplied(ids, to, { timeoutMs = 8000, everyMs = 250 } = {}) {
+  const left = new Set(ids)
+  ids.forEach((id) => pendingCustomers.add(id))
+  const until = Date.now() + timeoutMs
+  try {
+    while (left.size && Date.now() < until) {
+      await Promise.all(
+        [...left].map(async (id) => {
+          try {
+            const c = await api.get(`/customers/${id}`, undefined, { silent: true })
+            if (Number(c?.manager_id) === Number(to)) left.delete(id)
+          } catch (err) {
+            if (err?.status === 404) left.delete(id)
+          }
+        }),
+      )
+      if (left.size) await sleep(everyMs)
+    }
+    return left.size === 0
+  } finally {
+    ids.forEach((id) => pendingCustomers.delete(id))
+  }
+}
+
+// ---- hand-overs started from this browser (the page's "recent hand-overs") ----------------
+
+const RECENT_KEY = 'crm.handovers'
+const RECENT_MAX = 10
+
+/** [{id, from_name, receiver_names, created_at}] newest first, as saved by rememberHandover. */
+export function recentHandovers() {
+  try {
+    const v = JSON.parse(localStorage.getItem(RECENT_KEY) || '[]')
+    return Array.isArray(v) ? v.filter((x) => x && Number.isInteger(x.id)) : []
+  } catch {
+    return []
+  }
+}
+
+/** Keeps a hand-over (with the names the page showed) at the top of the recent ones. */
+export function rememberHandover(entry) {
+  const rest = recentHandovers().filter((x) => x.id !== entry.id)
+  localStorage.setItem(RECENT_KEY, JSON.stringify([entry, ...rest].slice(0, RECENT_MAX)))
+}
