@@ -239,8 +239,6 @@ test('the director hands over every customer of a manager leaving to two receive
   await pickPerson(form, 'handover-to', '李娜')
   await page.keyboard.press('Escape')
   await field(form, 'handover-reason').fill(`${leaver}离职，客户交接 ${tag}`)
-  await settleForScreenshot()
-  await page.screenshot({ path: shotPath('handover') })
   await page.getByTestId('handover-start').click()
   const box = visible('.el-message-box')
   await box.waitFor()
@@ -258,10 +256,12 @@ test('the director hands over every customer of a manager leaving to two receive
   await page.getByTestId('handover-progress').waitFor()
   await page.waitForFunction(() => document.querySelector('[data-testid="handover-job-status"]')?.innerText.trim() === '已完成', null, { timeout: 30000 })
   assert.match(await page.getByTestId('handover-counts').innerText(), /已转移 3 \/ 3，失败 0/)
+  await page.getByTestId('handover-recent').waitFor()
+  await settleForScreenshot()
+  await page.screenshot({ path: shotPath('handover') })
   // each went to one of the receivers, at the customer service too
   const receivers = [String(e1.id), String(e2.id)]
   for (const id of ids) await eventually(() => receivers.includes(ownerOf(id)), 20000, `customer ${id} moved to a receiver`)
-  await page.getByTestId('handover-recent').waitFor()
 
   // its customers in the history, by the job's link
   await page.getByTestId('handover-job-items').click()
@@ -277,8 +277,9 @@ test('the director hands over every customer of a manager leaving to two receive
   await page.goto(`${GATEWAY}/transfers/handover?job=${job.id}`)
   await page.waitForFunction(() => document.querySelector('[data-testid="handover-job-status"]')?.innerText.trim() === '已完成')
   assert.ok((await overflow()) <= 0, 'the hand-over page fits 390 px')
+  await page.getByTestId('handover-job').scrollIntoViewIfNeeded()
   await settleForScreenshot()
-  await page.screenshot({ path: shotPath('phone-handover'), fullPage: true })
+  await page.screenshot({ path: shotPath('phone-handover') })
   await page.goto(`${GATEWAY}/transfers`)
   await tableSettled('transfers-table')
   assert.ok((await overflow()) <= 0, 'the history fits 390 px')
