@@ -223,6 +223,44 @@ int kit_commit_created(struct svc_worker *w, struct svc_job *job, const char *su
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* a record's history                                                                          */
+
+const struct listq_sort kit_history_sorts[] = {
+    {"id", "h.id", LISTQ_INT, true},
+    {NULL, NULL, 0, false},
+};
+
+static const struct listq_spec history_spec = {
+    .from = "record_history h",
+    .id = "h.id",
+    .columns = "h.id, h.event_type, h.subject_type, h.subject_id, h.actor_user_id,"
+               " COALESCE(su.display_name, '') AS actor_name, h.data, h.occurred_at",
+    .joins = " LEFT JOIN scope_users su ON su.user_id = h.actor_user_id",
+};
+
+int kit_history_page(struct svc_worker *w, struct svc_job *job, const char *record_type,
+                     long long record_id)
+{
+    struct kit_in *in = job->data;
+    struct listq q;
+    struct listq_result res = {0};
+    struct db_param p[] = {DBP_STR(record_type), DBP_INT(record_id)};
+    listq_init(&q);
+    listq_add(&q, "h.record_type = ? AND h.record_id = ?", p, 2);
+    if (listq_run(&w->db, &history_spec, &q, &in->page, &res) != 0)
+        return -1;
+    size_t i;
+    json_t *row;
+    json_array_foreach(res.items, i, row)
+    {
+        json_t *data = json_loads(json_string_value(json_object_get(row, "data")), 0, NULL);
+        json_object_set_new(row, "data", data ? data : json_object());
+    }
+    svc_job_ok(job, 200, listq_result_json(&res, &in->page));
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* skeletons                                                                                   */
 
 static void not_found(struct svc_job *job, const char *subject)

@@ -109,6 +109,15 @@ int kit_commit_created(struct svc_worker *w, struct svc_job *job, const char *su
                        long long subject_id, const char *type, json_t *data, int status,
                        json_t *body) __attribute__((warn_unused_result));
 
+/* The sort of a record's history (kit_history_page): newest first. */
+extern const struct listq_sort kit_history_sorts[];
+/* One page ('in->page', parsed against kit_history_sorts) of the history of record
+ * 'record_type' 'record_id' (events.h, events_history_enable), newest first, each row {id,
+ * event_type, subject_type, subject_id, actor_user_id, actor_name, data, occurred_at}; the
+ * caller checked that the caller may see the record. Sets the job's answer; 0 or -1. */
+int kit_history_page(struct svc_worker *w, struct svc_job *job, const char *record_type,
+                     long long record_id) __attribute__((warn_unused_result));
+
 /* ---- skeletons ---- */
 
 /*

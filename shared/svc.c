@@ -622,7 +622,7 @@ static void svc_on_signal(struct proc *p, void *arg)
 static int svc_migrate(struct svc *s)
 {
     char err[512];
-    struct migrate_unit units[6];
+    struct migrate_unit units[7];
     size_t nunits = 0;
     units[nunits++] = idem_migration; /* every service: its creates take an Idempotency-Key */
     /* DDL runs as its own user where one is configured: the running service's user then needs
@@ -634,6 +634,8 @@ static int svc_migrate(struct svc *s)
     }
     if (s->entry->produces)
         units[nunits++] = events_migration;
+    if (s->entry->produces && s->def->history_parent_type)
+        units[nunits++] = events_history_migration;
     if (s->nstreams > 0)
         units[nunits++] = consumer_migration;
     if (s->scope_src == &scope_projection) {
@@ -772,6 +774,8 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
         snprintf(s.consumer_name, sizeof(s.consumer_name), "%s-%d", s.name, s.cfg.listen.port);
     if (svc_migrate(&s) != 0)
         goto out;
+    if (def->history_parent_type)
+        events_history_enable(def->history_parent_type, def->history_parent_key);
     s.base = s.proc.base;
     s.pool = pool_new(s.base, (int)s.cfg.workers, (int)s.cfg.queue_max, svc_worker_init,
                       svc_worker_cleanup, &s);

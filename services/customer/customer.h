@@ -69,6 +69,8 @@ int repo_user_in_scope(struct db *db, struct scope *sc, long long user_id, bool 
     __attribute__((warn_unused_result));
 
 int customers_routes(struct svc *s) __attribute__((warn_unused_result));
+/* GET /api/v1/customers/{id}/history (handlers_history.c). */
+int history_routes(struct svc *s) __attribute__((warn_unused_result));
 /* Query parameter 'key', when given, as a time or date into 'out' (a DATETIME text); a field
  * error when it is neither. */
 void customers_query_time(struct http_request *req, const char *key, char out[32], json_t *errors);
