@@ -155,7 +155,7 @@ static void create_work(struct svc_worker *w, struct svc_job *job)
     {
         long long item = 0, cid = json_integer_value(json_object_get(r, "customer_id"));
         if (repo_item_insert(&w->db, tid, r, to, NULL, &item) != 0 ||
-            repo_owner_move(&w->db, cid, to, tid) != 0 ||
+            ownerproj_move(&w->db, cid, to, tid, NULL) != 0 ||
             kit_event(w, job, "customer", cid, "transfer.completed",
                       transfer_completed_data(tid, r, to, receiver.dept_id, reason), NULL) != 0)
             goto out;
