@@ -7,7 +7,7 @@
 
 static int customer_setup(struct svc *s)
 {
-    return customers_routes(s) ? -1 : 0;
+    return customers_routes(s) || contacts_routes(s) ? -1 : 0;
 }
 
 int main(int argc, char **argv)
