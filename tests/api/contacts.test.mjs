@@ -145,7 +145,7 @@ test('every field is checked, with an error and its code at the field', async ()
   });
   for (const e of p.errors) assert.ok(e.message.length > 5, `${e.field} says why`);
   // birthdays: real dates, a year from 1900 to this one, 02-29 only without a year or in a leap year
-  const year = new Date().getUTCFullYear();
+  const year = new Date(Date.now() + 14 * 3600e3).getUTCFullYear(); // this year somewhere (UTC+14), as the service counts
   for (const b of ['02-30', '13-01', '00-12', '1899-12-31', `${year + 1}-01-01`, '2023-02-29', '1988/05/17', '5-17', '19880517', 'tomorrow']) {
     p = await expectProblem(await post({ birthday: b }), 422);
     assert.deepEqual(p.errors.map((e) => [e.field, e.code]), [['birthday', 'birthday_format']], b);
