@@ -66,6 +66,22 @@ long long kit_query_id(struct http_request *req, const char *key, json_t *errors
     return id;
 }
 
+void kit_query_copy(struct http_request *req, const char *key, char *out, size_t size,
+                    json_t *errors)
+{
+    const char *v = kit_query(req, key, size - 1, errors);
+    snprintf(out, size, "%s", v ? v : "");
+}
+
+void kit_query_time(struct http_request *req, const char *key, char out[32], json_t *errors)
+{
+    const char *v = kit_query(req, key, 40, errors);
+    out[0] = '\0';
+    if (v && *v && !util_time_parse(v, true, out, 32))
+        jsonv_error_add(errors, key, JSONV_E_not_time,
+                        "must be a date (2026-12-03) or a time (RFC 3339)");
+}
+
 bool kit_reject(struct http_request *req, json_t *errors)
 {
     if (json_array_size(errors) == 0) {
@@ -98,6 +114,14 @@ void kit_submit(struct svc *s, struct http_request *req,
                 void (*work)(struct svc_worker *w, struct svc_job *job), json_t *body, long long id)
 {
     svc_submit(s, req, work, kit_in_new(body, id), kit_in_free);
+}
+
+void kit_submit_id(struct svc *s, struct http_request *req,
+                   void (*work)(struct svc_worker *w, struct svc_job *job))
+{
+    long long id = kit_path_id(req, "id");
+    if (id)
+        kit_submit(s, req, work, NULL, id);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -223,11 +247,100 @@ int kit_commit_created(struct svc_worker *w, struct svc_job *job, const char *su
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* a record's history                                                                          */
+
+const struct listq_sort kit_history_sorts[] = {
+    {"id", "h.id", LISTQ_INT, true},
+    {NULL, NULL, 0, false},
+};
+
+static const struct listq_spec history_spec = {
+    .from = "record_history h",
+    .id = "h.id",
+    .columns = "h.id, h.event_type, h.subject_type, h.subject_id, h.actor_user_id,"
+               " COALESCE(su.display_name, '') AS actor_name, h.data, h.occurred_at",
+    .joins = " LEFT JOIN scope_users su ON su.user_id = h.actor_user_id",
+};
+
+int kit_history_page(struct svc_worker *w, struct svc_job *job, const char *record_type,
+                     long long record_id)
+{
+    struct kit_in *in = job->data;
+    struct listq q;
+    struct listq_result res = {0};
+    struct db_param p[] = {DBP_STR(record_type), DBP_INT(record_id)};
+    listq_init(&q);
+    listq_add(&q, "h.record_type = ? AND h.record_id = ?", p, 2);
+    if (listq_run(&w->db, &history_spec, &q, &in->page, &res) != 0)
+        return -1;
+    size_t i;
+    json_t *row;
+    json_array_foreach(res.items, i, row)
+    {
+        json_t *data = json_loads(json_string_value(json_object_get(row, "data")), 0, NULL);
+        json_object_set_new(row, "data", data ? data : json_object());
+    }
+    svc_job_ok(job, 200, listq_result_json(&res, &in->page));
+    return 0;
+}
+
+static void kit_history_work(struct svc_worker *w, struct svc_job *job)
+{
+    struct kit_in *in = job->data;
+    const struct kit_history_of *h = in->ops;
+    struct scope sc = kit_scope(job);
+    json_t *row = NULL;
+    if (h->get(&w->db, &sc, in, false, &row) != 0)
+        goto out;
+    if (row == NULL) {
+        svc_job_fail(job, 404, "not_found", "no such %s", h->subject);
+        goto out;
+    }
+    if (kit_history_page(w, job, h->record_type, in->id) != 0)
+        goto out;
+out:
+    json_decref(row);
+}
+
+void kit_history_submit(struct svc *s, struct http_request *req, const struct kit_history_of *h)
+{
+    long long id = kit_path_id(req, "id");
+    if (id == 0)
+        return;
+    json_t *errors = json_array();
+    struct kit_in *in = kit_in_new(NULL, id);
+    in->ops = h;
+    kit_list_params(req, kit_history_sorts, &in->page, errors);
+    if (kit_reject(req, errors)) {
+        kit_in_free(in);
+        return;
+    }
+    svc_submit(s, req, kit_history_work, in, kit_in_free);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* skeletons                                                                                   */
 
 static void not_found(struct svc_job *job, const char *subject)
 {
     svc_job_fail(job, 404, "not_found", "no such %s", subject);
+}
+
+void kit_get_work(struct svc_worker *w, struct svc_job *job, const char *subject,
+                  int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
+                             json_t **row))
+{
+    struct kit_in *in = job->data;
+    struct scope sc = kit_scope(job);
+    json_t *row = NULL;
+    if (get(&w->db, &sc, in, false, &row) != 0)
+        goto out;
+    if (row == NULL)
+        not_found(job, subject);
+    else
+        svc_job_ok(job, 200, json_incref(row));
+out:
+    json_decref(row);
 }
 
 void kit_patch_work(struct svc_worker *w, struct svc_job *job, const struct kit_patch *p)
@@ -276,23 +389,6 @@ out:
     json_decref(before);
     json_decref(after);
     json_decref(changes);
-}
-
-void kit_get_work(struct svc_worker *w, struct svc_job *job, const char *subject,
-                  int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
-                             json_t **row))
-{
-    struct kit_in *in = job->data;
-    struct scope sc = kit_scope(job);
-    json_t *row = NULL;
-    if (get(&w->db, &sc, in, false, &row) != 0)
-        goto out;
-    if (row == NULL)
-        not_found(job, subject);
-    else
-        svc_job_ok(job, 200, json_incref(row));
-out:
-    json_decref(row);
 }
 
 void kit_delete_work(struct svc_worker *w, struct svc_job *job, const struct kit_delete *d)

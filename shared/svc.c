@@ -9,6 +9,7 @@
 #include "jsonv.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "ownerproj.h"
 #include "routes.h"
 #include "task.h"
 #include "util.h"
@@ -347,6 +348,9 @@ static int svc_consume_apply(struct db *db, const char *stream, const char *entr
     if (s->scope_src == &scope_projection && strcmp(stream, "crm:stream:auth") == 0 &&
         (scope_projection_apply(db, event) != 0 || dictproj_apply(db, event) != 0))
         return -1;
+    if (s->def->customer_owners && strcmp(stream, "crm:stream:customer") == 0 &&
+        ownerproj_apply(db, event) != 0)
+        return -1;
     const struct consumer_hooks *h = &s->def->consume;
     return h->apply ? h->apply(db, stream, entry_id, event, s->app) : 0;
 }
@@ -622,7 +626,7 @@ static void svc_on_signal(struct proc *p, void *arg)
 static int svc_migrate(struct svc *s)
 {
     char err[512];
-    struct migrate_unit units[6];
+    struct migrate_unit units[8];
     size_t nunits = 0;
     units[nunits++] = idem_migration; /* every service: its creates take an Idempotency-Key */
     /* DDL runs as its own user where one is configured: the running service's user then needs
@@ -634,6 +638,10 @@ static int svc_migrate(struct svc *s)
     }
     if (s->entry->produces)
         units[nunits++] = events_migration;
+    if (s->def->customer_owners)
+        units[nunits++] = ownerproj_migration;
+    if (s->entry->produces && s->def->history_parent_type)
+        units[nunits++] = events_history_migration;
     if (s->nstreams > 0)
         units[nunits++] = consumer_migration;
     if (s->scope_src == &scope_projection) {
@@ -772,6 +780,8 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
         snprintf(s.consumer_name, sizeof(s.consumer_name), "%s-%d", s.name, s.cfg.listen.port);
     if (svc_migrate(&s) != 0)
         goto out;
+    if (def->history_parent_type)
+        events_history_enable(def->history_parent_type, def->history_parent_key);
     s.base = s.proc.base;
     s.pool = pool_new(s.base, (int)s.cfg.workers, (int)s.cfg.queue_max, svc_worker_init,
                       svc_worker_cleanup, &s);

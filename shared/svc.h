@@ -167,7 +167,13 @@ struct svc_def {
     void (*metrics)(struct svc *s, struct evbuffer *out);
     const struct config_entry *config; /* the service's own keys (may be NULL) ... */
     size_t config_size;                /* ... loaded into a block of this size: svc->config */
-    const struct svc_task_def *tasks;  /* background work (may be NULL), started after setup */
+    /* keep its own view of who manages which customer (ownerproj.h), applied from
+     * crm:stream:customer by the platform before 'consume.apply' */
+    bool customer_owners;
+    /* keep the history of its records (events.h, events_history_enable): the record type
+     * whose history the events of records below it join, and the data key naming it */
+    const char *history_parent_type, *history_parent_key;
+    const struct svc_task_def *tasks; /* background work (may be NULL), started after setup */
     size_t ntasks;
 };
 

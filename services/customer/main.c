@@ -23,7 +23,10 @@ static int customer_setup(struct svc *s)
     if (db_connect(&db) != 0 || regions_load(&db, &app->regions) != 0)
         goto out;
     /* followups_routes first: its /customers/todos is a fixed path before /customers/{id} */
-    rc = followups_routes(s) || customers_routes(s) || regions_routes(s) ? -1 : 0;
+    rc = followups_routes(s) || customers_routes(s) || contacts_routes(s) || history_routes(s) ||
+                 regions_routes(s)
+             ? -1
+             : 0;
 out:
     db_cleanup(&db);
     return rc;
@@ -46,6 +49,9 @@ int main(int argc, char **argv)
         .setup = customer_setup,
         .teardown = customer_teardown,
         .consume = {customer_consume_apply, NULL, customer_consume_after, NULL},
+        /* the history of a customer holds its contacts' and follow-ups' events too */
+        .history_parent_type = "customer",
+        .history_parent_key = "customer_id",
     };
     return svc_main(argc, argv, &def);
 }

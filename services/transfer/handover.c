@@ -78,6 +78,7 @@ int handover_round(struct svc_worker *w, void *app)
     handover_filter(json_integer_value(json_object_get(job, "from_manager_id")),
                     json_object_get(job, "filter"), &f);
     handover_exclude(&f, json_object_get(job, "receivers"));
+    f.before_transfer = id;
     long long to[TRANSFER_RECEIVERS_MAX], depts[TRANSFER_RECEIVERS_MAX];
     size_t nto = 0;
     if (db_begin(&w->db) != 0 ||
@@ -111,7 +112,7 @@ int handover_round(struct svc_worker *w, void *app)
                                     sid, transfer_completed_data(id, r, to[k], depts[k], reason),
                                     NULL, NULL) != 0 ||
                   repo_item_insert(&w->db, id, r, to[k], NULL, &item) != 0 ||
-                  repo_owner_move(&w->db, cid, to[k], id) != 0;
+                  ownerproj_move(&w->db, cid, to[k], id, NULL) != 0;
         if (erc)
             goto out;
         cursor = cid;

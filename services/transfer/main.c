@@ -2,7 +2,8 @@
 /* crm-transfer: transfers of customers between managers, on the service kit. Its line of
  * shared/services.def gives it its port, an outbox with its relay (transfer.completed), and a
  * consumer of the auth stream (the data scope's projection, with who is an active customer
- * manager) and of the customer stream (its view of who manages which customer, consume.c).
+ * manager) and of the customer stream (its view of who manages which customer, libcrm's
+ * ownerproj.h).
  * A hand-over of many customers is a job the background task works through (handover.c). */
 #include "transfer.h"
 
@@ -20,7 +21,7 @@ int main(int argc, char **argv)
         .name = "transfer",
         .version = CRM_VERSION,
         .setup = transfer_setup,
-        .consume = {transfer_consume, NULL, NULL, NULL},
+        .customer_owners = true, /* customer_owners: who manages what */
         .tasks = tasks,
         .ntasks = 1,
     };

@@ -55,6 +55,8 @@ static void owner_where(struct listq *q, const struct owner_filter *f)
     listq_eq_str(q, "o.status", f->status);
     listq_eq_str(q, "o.province", f->province);
     listq_eq_str(q, "o.city", f->city);
+    if (f->before_transfer)
+        listq_add(q, "o.transfer_id < ?", &DBP_INT(f->before_transfer), 1);
     if (f->nexclude > 0) {
         char cond[64 + 2 * TRANSFER_RECEIVERS_MAX] = "o.manager_id NOT IN (";
         struct db_param vals[TRANSFER_RECEIVERS_MAX];
@@ -106,15 +108,6 @@ out:
     free(sql);
     json_decref(row);
     return rc;
-}
-
-int repo_owner_move(struct db *db, long long customer_id, long long to, long long transfer_id)
-{
-    struct db_param p[] = {DBP_INT(to), DBP_INT(transfer_id), DBP_INT(customer_id)};
-    return db_exec(db,
-                   "UPDATE customer_owners SET manager_id = ?, transfer_id = ?"
-                   " WHERE customer_id = ?",
-                   p, ARRAY_LEN(p), NULL, NULL);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* transfer: the transfer service's own declarations: its projection of who manages which
- * customer (consume.c), its repository (every SQL statement is in repo_transfers.c), its
- * routes (handlers_transfers.c) and the hand-over task (handover.c). */
+/* transfer: the transfer service's own declarations: its repository (every SQL statement is in
+ * repo_transfers.c), its routes (handlers_transfers.c) and the hand-over task (handover.c). */
 #ifndef TRANSFER_H
 #define TRANSFER_H
 
@@ -9,6 +8,7 @@
 #include <stdbool.h>
 
 #include "kit.h"
+#include "ownerproj.h"
 
 #define TRANSFER_REASON_MAX    500 /* characters */
 #define TRANSFER_SELECT_MAX    200 /* customers one request picks */
@@ -16,12 +16,6 @@
 #define TRANSFER_CHUNK         500 /* customers one round of a hand-over moves */
 #define TRANSFER_RECEIVER_ROLE "customer_manager"
 #define TRANSFER_TASK          "handover"
-
-/* ---- consume.c ---- */
-
-/* The consumer's apply: customer.created/updated/deleted/restored into customer_owners. */
-int transfer_consume(struct db *db, const char *stream, const char *entry_id, json_t *event,
-                     void *arg) __attribute__((warn_unused_result));
 
 /* ---- repo_transfers.c ---- */
 
@@ -31,6 +25,8 @@ struct owner_filter {
     char industry[72], source[72], level[72], status[16], province[40], city[40];
     long long exclude[TRANSFER_RECEIVERS_MAX]; /* owners left out (a hand-over's receivers) */
     size_t nexclude;
+    /* a hand-over's own id: customers a later transfer moved meanwhile are not its to move */
+    long long before_transfer;
 };
 
 /* The live customers among 'ids' (a JSON array of ids) that 'sc' covers, locked, in id order:
@@ -44,9 +40,6 @@ int repo_owners_chunk(struct db *db, struct scope *sc, const struct owner_filter
     __attribute__((warn_unused_result));
 /* How many live customers match 'f' in 'sc' (the preview and a job's total). */
 int repo_owners_count(struct db *db, struct scope *sc, const struct owner_filter *f, long long *n)
-    __attribute__((warn_unused_result));
-/* The owner of customer 'id' becomes 'to' by transfer 'transfer_id'. */
-int repo_owner_move(struct db *db, long long customer_id, long long to, long long transfer_id)
     __attribute__((warn_unused_result));
 
 /* A new transfer row from 'v' {kind, status, reason, operator_id, operator_scope,

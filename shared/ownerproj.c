@@ -1,13 +1,31 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* consume: the transfer service's view of who manages which customer (customer_owners), from
- * the customer service's events. Every write is guarded by the customer's version, so an event
- * delivered twice or late changes nothing; the owner follows an event only once that event has
- * seen this service's last transfer of the customer (data.transfer_id: the customer service
- * writes it on the customer.updated of a transfer it applied). */
-#include "transfer.h"
+/* ownerproj: the customer_owners projection (ownerproj.h). */
+#include "ownerproj.h"
+#include "events.h"
 #include "util.h"
 
 #include <string.h>
+
+const struct migrate_unit ownerproj_migration = {
+    "customer_owners.1",
+    /* the customers' owners and what a hand-over or a care plan selects them by; 'version' is
+     * the customer's, 'transfer_id' the last transfer applied here */
+    "CREATE TABLE IF NOT EXISTS customer_owners ("
+    " customer_id BIGINT UNSIGNED NOT NULL PRIMARY KEY,"
+    " name VARCHAR(60) NOT NULL DEFAULT '',"
+    " manager_id BIGINT UNSIGNED NOT NULL,"
+    " industry VARCHAR(64) NOT NULL DEFAULT '',"
+    " source VARCHAR(64) NOT NULL DEFAULT '',"
+    " level VARCHAR(64) NOT NULL DEFAULT '',"
+    " status VARCHAR(16) NOT NULL DEFAULT '',"
+    " province VARCHAR(32) NOT NULL DEFAULT '',"
+    " city VARCHAR(32) NOT NULL DEFAULT '',"
+    " deleted TINYINT(1) NOT NULL DEFAULT 0,"
+    " version INT UNSIGNED NOT NULL DEFAULT 0,"
+    " transfer_id BIGINT UNSIGNED NOT NULL DEFAULT 0,"
+    " KEY ix_customer_owners_manager (manager_id, deleted, customer_id)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+};
 
 /* customer.created: the customer as the API shows it, under data.customer. */
 static int owner_created(struct db *db, long long id, json_t *c)
@@ -88,13 +106,8 @@ static int owner_deleted(struct db *db, long long id, json_t *data, bool deleted
                    p, ARRAY_LEN(p), NULL, NULL);
 }
 
-int transfer_consume(struct db *db, const char *stream, const char *entry_id, json_t *event,
-                     void *arg)
+int ownerproj_apply(struct db *db, json_t *event)
 {
-    (void)entry_id;
-    (void)arg;
-    if (strcmp(stream, "crm:stream:customer") != 0)
-        return 0;
     const char *type = json_string_value(json_object_get(event, "type"));
     const char *sid = json_string_value(json_object_get(json_object_get(event, "subject"), "id"));
     json_t *data = json_object_get(event, "data");
@@ -111,4 +124,19 @@ int transfer_consume(struct db *db, const char *stream, const char *entry_id, js
     if (strcmp(type, "customer.restored") == 0)
         return owner_deleted(db, id, data, false);
     return 0;
+}
+
+int ownerproj_move(struct db *db, long long customer_id, long long to, long long transfer_id,
+                   bool *moved)
+{
+    uint64_t affected = 0;
+    struct db_param p[] = {DBP_INT(to), DBP_INT(transfer_id), DBP_INT(customer_id),
+                           DBP_INT(transfer_id)};
+    int rc = db_exec(db,
+                     "UPDATE customer_owners SET manager_id = ?, transfer_id = ?"
+                     " WHERE customer_id = ? AND transfer_id < ?",
+                     p, ARRAY_LEN(p), &affected, NULL);
+    if (moved)
+        *moved = affected > 0;
+    return rc;
 }
