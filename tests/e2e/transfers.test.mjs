@@ -110,32 +110,47 @@ test('manager A transfers a customer to B from the list with a reason; B finds i
   await dialog.locator('.el-form-item__error', { hasText: '请选择接收人' }).waitFor()
   assert.equal(posted, 0, 'nothing is sent while the form is incomplete')
 
-  // the customer's own owner as receiver, and a reason of blanks: the server refuses both, each
-  // shown where it belongs (the customer refused: this one, and why), in Chinese
+  // the customer's own owner as receiver: the server refuses the customer, and the dialog says
+  // which one and why, under it, in Chinese; no toast besides
+  const submit = async () => {
+    const [resp] = await Promise.all([
+      page.waitForResponse((r) => pathOf(r) === '/api/v1/transfers' && r.request().method() === 'POST'),
+      dialog.locator('.el-dialog__footer .el-button--primary').click(),
+    ])
+    return resp
+  }
+  const codesOf = async (resp) => (await resp.json()).errors.map((e) => `${e.field}:${e.code}`)
   await pickPerson(dialog, 'transfer-receiver', '张伟')
-  await field(dialog, 'transfer-reason').fill('   ')
-  const [refused] = await Promise.all([
-    page.waitForResponse((r) => pathOf(r) === '/api/v1/transfers' && r.request().method() === 'POST'),
-    dialog.locator('.el-dialog__footer .el-button--primary').click(),
-  ])
+  await field(dialog, 'transfer-reason').fill('调整')
+  let refused = await submit()
   assert.equal(refused.status(), 422, await refused.text())
-  const codes = (await refused.json()).errors.map((e) => `${e.field}:${e.code}`).sort()
-  assert.deepEqual(codes, ['customer_ids[0]:same_owner', 'reason:blank'])
+  assert.deepEqual(await codesOf(refused), ['customer_ids[0]:same_owner'])
   assert.equal((await dialog.getByTestId('transfer-customer-error').innerText()).trim(), '已是该接收人的客户')
+  // a reason of blanks: refused by the server, said at the reason
+  await pickPerson(dialog, 'transfer-receiver', '李娜')
+  await field(dialog, 'transfer-reason').fill('   ')
+  refused = await submit()
+  assert.equal(refused.status(), 422, await refused.text())
+  assert.deepEqual(await codesOf(refused), ['reason:blank'])
   await dialog.locator('.el-form-item__error', { hasText: '不能为空白' }).waitFor()
+  assert.equal(await dialog.getByTestId('transfer-customer-error').count(), 0, 'the customer is no longer marked refused')
   assert.doesNotMatch(await dialog.innerText(), /same_owner|blank|already belongs|must say/, 'no code or English sentence')
   assert.equal(await visible('.el-message--error').count(), 0, 'no toast besides: the errors are in place')
 
-  // B with a reason: done, a notice, and the customer leaves A's list once the customer service applied it
+  // cancelled and opened again: a clean form; a reason: done, a notice, and the customer leaves
+  // A's list once the customer service applied it
+  await dialog.locator('.el-dialog__footer .el-button:not(.el-button--primary)').click()
+  await dialog.waitFor({ state: 'hidden' })
+  await page.getByTestId('customers-transfer').click()
+  await dialog.waitFor()
+  assert.equal(await dialog.getByTestId('form-error').count(), 0, 'the refusals are gone')
+  assert.equal(await field(dialog, 'transfer-reason').inputValue(), '')
   await pickPerson(dialog, 'transfer-receiver', '李娜')
   const reason = `张伟调岗，客户交李娜跟进 ${tag}`
   await field(dialog, 'transfer-reason').fill(reason)
   await settleForScreenshot()
   await page.screenshot({ path: shotPath('transfer-dialog') })
-  const [created] = await Promise.all([
-    page.waitForResponse((r) => pathOf(r) === '/api/v1/transfers' && r.request().method() === 'POST'),
-    dialog.locator('.el-dialog__footer .el-button--primary').click(),
-  ])
+  const created = await submit()
   page.off('request', countPosts)
   assert.equal(created.status(), 201, await created.text())
   const sent = JSON.parse(created.request().postData())
@@ -157,6 +172,7 @@ test('manager A transfers a customer to B from the list with a reason; B finds i
   assert.equal((await item.getByTestId('transfer-to').innerText()).trim(), '李娜')
   assert.equal((await item.getByTestId('transfer-reason-cell').innerText()).trim(), reason)
   assert.doesNotMatch(await item.innerText(), new RegExp(`\\b(${a.id}|${b.id})\\b`), 'names, not ids')
+  assert.match(await page.getByTestId('transfers-from').innerText(), /张伟/, 'the giver filter by name, not id')
   // the keyword finds it by a piece of the reason; the filter lives in the address
   await field(page, 'transfers-keyword').fill(tag)
   await page.getByTestId('transfers-page').locator('.page-table__search button[type="submit"]').click()
