@@ -49,30 +49,33 @@ export const pendingCustomers = reactive(new Set())
 
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms))
 
+/** Whether the customer service shows customer 'id' with manager 'to', or no longer to the caller. */
+async function applied(id, to) {
+  try {
+    const c = await api.get(`/customers/${id}`, undefined, { silent: true })
+    return Number(c?.manager_id) === Number(to)
+  } catch (err) {
+    return err?.status === 404 // a manager who gave it away may not see it any more
+  }
+}
+
 /**
- * Waits until each customer of 'ids' shows 'to' as its manager at the customer service, or is
- * out of the caller's sight (404: a manager who gave it away), at most 'timeoutMs'. Meanwhile
- * the ids are in 'pendingCustomers'. Returns true when all of them got there in time.
+ * Waits until the customers of 'ids' (one transfer's, in its order) show 'to' as their manager
+ * at the customer service, at most 'timeoutMs'; meanwhile the ids are in 'pendingCustomers'.
+ * The events of one transfer are written in that order and applied in that order, so the last
+ * customer is asked about (one request a round, not one per customer: a transfer may hold 200).
+ * Returns true when it got there in time.
  */
 export async function waitApplied(ids, to, { timeoutMs = 8000, everyMs = 250 } = {}) {
-  const left = new Set(ids)
+  if (!ids.length) return true
   ids.forEach((id) => pendingCustomers.add(id))
   const until = Date.now() + timeoutMs
   try {
-    while (left.size && Date.now() < until) {
-      await Promise.all(
-        [...left].map(async (id) => {
-          try {
-            const c = await api.get(`/customers/${id}`, undefined, { silent: true })
-            if (Number(c?.manager_id) === Number(to)) left.delete(id)
-          } catch (err) {
-            if (err?.status === 404) left.delete(id)
-          }
-        }),
-      )
-      if (left.size) await sleep(everyMs)
+    for (;;) {
+      if (await applied(ids[ids.length - 1], to)) return true
+      if (Date.now() + everyMs > until) return false
+      await sleep(everyMs)
     }
-    return left.size === 0
   } finally {
     ids.forEach((id) => pendingCustomers.delete(id))
   }
