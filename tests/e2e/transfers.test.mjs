@@ -6,8 +6,8 @@
 // under "moved to me" on the home page and opens it, with its transfer on the detail page's tab;
 // A no longer finds it in the list and its address gives the not-found page; the history page
 // lists it by names and filters; the director hands over all customers of a manager leaving to
-// two receivers with the count first and the job's live progress to done. At 390 px the history
-// and the hand-over page do not scroll sideways. Screenshots of the dialog, the history and the
+// two receivers with the count first and the job's live progress to done. At 390 px the history,
+// the hand-over page and the dialog (full screen, here in English) do not scroll sideways. Screenshots of the dialog, the history and the
 // hand-over page (tests/e2e/screenshots, README).
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
@@ -299,4 +299,24 @@ test('the director hands over every customer of a manager leaving to two receive
   await page.goto(`${GATEWAY}/transfers`)
   await tableSettled('transfers-table')
   assert.ok((await overflow()) <= 0, 'the history fits 390 px')
+})
+
+test('on a phone, in English: the transfer dialog is full screen, fits 390 px and speaks English', { skip: skipDemo }, async () => {
+  const name = `Phone ${sfx()} Trading Co.`
+  await apiCustomer('manager_east1', { name })
+  await begin('manager_east1', { locale: 'en', viewport: PHONE })
+  await page.goto(`${GATEWAY}/customers?keyword=${encodeURIComponent(name)}`)
+  await tableSettled('customers-table')
+  await rowOf('customers-table', name).locator('.el-checkbox').first().click()
+  await page.getByTestId('customers-transfer').click()
+  const dialog = visible('[data-testid="transfer-dialog"]')
+  await dialog.waitFor()
+  assert.ok(await dialog.evaluate((el) => el.classList.contains('is-fullscreen')), 'full screen on a phone')
+  assert.ok((await overflow()) <= 0, 'nothing scrolls sideways')
+  const text = await dialog.innerText()
+  assert.match(text, /Transfer Phone .* Trading Co\.[\s\S]*owner: 张伟[\s\S]*Receiver[\s\S]*Reason/)
+  await dialog.locator('.el-dialog__footer .el-button--primary').click()
+  await dialog.locator('.el-form-item__error', { hasText: 'Say why the customers move' }).waitFor()
+  await dialog.locator('.el-dialog__footer .el-button:not(.el-button--primary)').click()
+  await dialog.waitFor({ state: 'hidden' })
 })
