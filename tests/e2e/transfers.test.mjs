@@ -62,12 +62,12 @@ const ownerOf = (id) => mysql(`SELECT manager_id FROM crm_customer.customers WHE
 const field = (scope, id) =>
   scope.locator(`input[data-testid="${id}"], textarea[data-testid="${id}"], [data-testid="${id}"] input, [data-testid="${id}"] textarea`).first()
 
-/** Types 'text' into the remote select 'id' of 'scope' and picks the option that has it. */
-async function pickPerson(scope, id, text) {
+/** Types 'text' into the remote select 'id' of 'scope' (searching 'path' by 'param') and picks the option that has it. */
+async function pickPerson(scope, id, text, { path = '/api/v1/transfers/receivers', param = 'keyword' } = {}) {
   const select = scope.getByTestId(id)
   await select.click()
   const [resp] = await Promise.all([
-    page.waitForResponse((r) => pathOf(r) === '/api/v1/transfers/receivers' && new URL(r.url()).searchParams.get('keyword') === text),
+    page.waitForResponse((r) => pathOf(r) === path && new URL(r.url()).searchParams.get(param) === text),
     select.locator('input').first().fill(text),
   ])
   assert.equal(resp.status(), 200, await resp.text())
@@ -319,4 +319,45 @@ test('on a phone, in English: the transfer dialog is full screen, fits 390 px an
   await dialog.locator('.el-form-item__error', { hasText: 'Say why the customers move' }).waitFor()
   await dialog.locator('.el-dialog__footer .el-button:not(.el-button--primary)').click()
   await dialog.waitFor({ state: 'hidden' })
+})
+
+test('an administrator hands over the customers of a manager already disabled (someone who left), found among all users', { skip: skipDemo || skipAdmin }, async () => {
+  const tag = sfx()
+  const admin = (await adminSession()).access_token
+  const roles = await apiCall('GET', '/roles?page_size=100', { token: admin })
+  const role = roles.items.find((r) => r.code === 'customer_manager')
+  const username = `e2e_gone_${tag}`
+  const u = await apiCall('POST', '/users', {
+    token: admin,
+    body: { username, display_name: `已离职${tag}`, password: `E2e-${crypto.randomBytes(12).toString('base64url')}`, role_ids: [role.id] },
+  })
+  let c = null
+  await eventually(
+    async () => (c = await apiCall('POST', '/customers', { token: admin, body: { name: `离职交接${tag}有限公司`, manager_id: u.id } }).catch(() => null)),
+    20000,
+    'a customer of the new manager',
+  )
+  await apiCall('POST', `/users/${u.id}/disable`, { token: admin })
+  await eventually(
+    () => mysql(`SELECT manager_id FROM crm_transfer.customer_owners WHERE customer_id = ${Number(c.id)}`) === String(u.id),
+    20000,
+    'the customer known to the transfer service',
+  )
+  const e2 = await meOf('manager_east2')
+
+  await begin('admin')
+  await page.goto(`${GATEWAY}/transfers/handover`)
+  const form = page.getByTestId('handover-page')
+  await pickPerson(form, 'handover-from', username, { path: '/api/v1/users', param: 'q' })
+  await page.waitForFunction(() => /1 个客户/.test(document.querySelector('[data-testid="handover-preview"]')?.innerText || ''))
+  await pickPerson(form, 'handover-to', '李娜')
+  await page.keyboard.press('Escape')
+  await field(form, 'handover-reason').fill(`离职交接 ${tag}`)
+  await page.getByTestId('handover-start').click()
+  const box = visible('.el-message-box')
+  await box.waitFor()
+  assert.match(await box.innerText(), new RegExp(`已离职${tag}.*1 个客户.*李娜`, 's'), 'the confirmation names the giver')
+  await box.locator('.el-button--primary').click()
+  await page.waitForFunction(() => document.querySelector('[data-testid="handover-job-status"]')?.innerText.trim() === '已完成', null, { timeout: 30000 })
+  await eventually(() => ownerOf(c.id) === String(e2.id), 20000, 'the customer moved to 李娜')
 })
