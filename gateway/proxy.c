@@ -263,7 +263,8 @@ static const char *ex_copy_headers(struct gw_exchange *ex, enum gw_encoding enc)
         else if (!hop_by_hop(n) && strcasecmp(n, "Content-Length") != 0 &&
                  strcasecmp(n, "Date") != 0 && strcasecmp(n, "X-Request-Id") != 0 &&
                  strcasecmp(n, "X-Client-Request-Id") != 0 &&
-                 strcasecmp(n, "X-Content-Type-Options") != 0)
+                 strcasecmp(n, "X-Content-Type-Options") != 0 &&
+                 strcasecmp(n, "X-Accel-Buffering") != 0) /* http.c sets it on a stream */
             http_add_header(req, n, v);
     }
     return ctype;

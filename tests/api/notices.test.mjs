@@ -116,7 +116,7 @@ before(async () => {
   }
 });
 
-test('a transfer to a manager reaches their open stream within a second, and nobody else\'s', async () => {
+test('a transfer to a manager reaches their open stream within a second, and nobody else\'s', async (ctx) => {
   const c = await customer('manager_east1');
   const mine = await openStream(T.manager_east2);
   const theirs = await openStream(T.manager_south1);
@@ -125,6 +125,7 @@ test('a transfer to a manager reaches their open stream within a second, and nob
   assert.equal(mine.res.headers.get('cache-control'), 'no-cache');
   assert.equal(mine.res.headers.get('content-encoding'), null, 'never compressed');
   assert.equal(mine.res.headers.get('content-length'), null);
+  assert.equal(mine.res.headers.get('x-accel-buffering'), 'no', 'once: no proxy in front holds the pieces back');
   await sleep(300);
   const t = await transferTo('manager_east1', 'manager_east2', [c.id]);
   // the customer service and the care service apply transfer.completed from the stream; the
@@ -134,6 +135,7 @@ test('a transfer to a manager reaches their open stream within a second, and nob
   const took = Date.now() - t0;
   assert.ok(ev, `no notice on the stream; got ${JSON.stringify(mine.events)}`);
   assert.ok(took < 1000, `the notice took ${took} ms`);
+  ctx.diagnostic(`transfer answered -> notice on the stream: ${took} ms`);
   const n = ev.notice;
   assert.equal(ev.id, String(n.seq), 'the event id is the notice\'s seq (Last-Event-ID resumes after it)');
   assert.equal(n.data.customer_id, c.id);
