@@ -113,6 +113,8 @@ console.log(`streams : ${open.length} open (${retried} retried after a 503, ${fa
 console.log(`gauges  : crm_http_streams ${g0.http} -> ${g1.http} -> ${g2.http}, crm_gateway_streams ${g0.watched} -> ${g1.watched} -> ${g2.watched}`);
 console.log(`gateway : RSS before ${mb(before)} MB, peak ${mb(peak)} MB (held ${mb(held)} MB), after ${mb(after)} MB: +${added.toFixed(1)} MB for ${open.length} streams (${((peak - before) / Math.max(1, open.length)).toFixed(1)} KB each)`);
 console.log(`cpu     : while held idle ${HOLD_MS / 1000} s: gateway ${gwCpu} ms${careCpu === null ? '' : `, care service ${careCpu} ms (its 1 s poll for all ${STREAMS} streams, heartbeats)`}`);
-const ok = failed === 0 && stillOpen === open.length && g1.http === STREAMS && g2.http === 0 && g2.watched === 0 && added < AIM_MB;
-console.log(`result  : ${ok ? 'PASS' : 'FAIL'} (aim: all ${STREAMS} open and idle, +${AIM_MB} MB at most, gauges back to 0)`);
-process.exit(ok ? 0 : 1);
+// errors make the run's figures worthless (exit 1); the memory aim is said, not enforced
+const sane = failed === 0 && stillOpen === open.length && g1.http === STREAMS && g2.http === 0 && g2.watched === 0;
+console.log(`aim     : +${AIM_MB} MB at most for ${STREAMS} streams: ${added < AIM_MB ? 'MET' : 'NOT MET'}`);
+console.log(`result  : ${sane ? 'ok' : 'ERRORS (not all open and idle, or the gauges did not return to 0): do not quote these figures'}`);
+process.exit(sane ? 0 : 1);
