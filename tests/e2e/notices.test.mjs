@@ -98,6 +98,8 @@ test('in English, the notices page lists it and "mark all read" clears the bell'
   const row = page.getByTestId('notices-table').locator('.el-table__body-wrapper tr.el-table__row').filter({ hasText: c.name }).first()
   await row.waitFor()
   assert.match(await row.innerText(), /Unread/)
+  await settleForScreenshot().catch(() => {})
+  await page.screenshot({ path: shotPath('notices-page-en') })
   await page.getByTestId('notices-read-all').click()
   await page.waitForFunction(() => {
     const el = document.querySelector('[data-testid="notice-badge"] .el-badge__content')
