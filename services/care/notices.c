@@ -224,6 +224,30 @@ out:
     return rc;
 }
 
+/* One more of a grouped notice: the latest 'data' with the count of the old one plus one (a
+ * further customer of a transfer to the same receiver is the one named). */
+static json_t *count_grow(json_t *old, json_t *data)
+{
+    json_t *m = json_deep_copy(data);
+    long long count = json_is_object(old) ? data_int(old, "count") : 0;
+    json_object_set_new(m, "count", json_integer(count + 1));
+    return m;
+}
+
+int notice_bump(struct db *db, long long user_id, const char *kind, const char *group_key,
+                json_t *data, const char *link)
+{
+    if (user_id <= 0 || kind == NULL || kind[0] == '\0' || strlen(kind) > 32 ||
+        !json_is_object(data) || group_key == NULL || group_key[0] == '\0' ||
+        strlen(group_key) > 64)
+        return -1;
+    json_t *first = json_deep_copy(data);
+    json_object_set_new(first, "count", json_integer(1));
+    int rc = notice_put(db, user_id, kind, group_key, first, link, count_grow, NULL);
+    json_decref(first);
+    return rc;
+}
+
 int notice_add(struct db *db, long long user_id, const char *kind, json_t *data, const char *link)
 {
     json_t *d = json_is_object(data) ? data : NULL;
@@ -237,16 +261,6 @@ int notice_add(struct db *db, long long user_id, const char *kind, json_t *data,
 
 /* ------------------------------------------------------------------------------------------ */
 /* from events                                                                                 */
-
-/* A further customer of a transfer to the same receiver: the count grows, the latest customer
- * is the one named. */
-static json_t *moved_grow(json_t *old, json_t *data)
-{
-    json_t *m = json_deep_copy(data);
-    long long count = json_is_object(old) ? data_int(old, "count") : 0;
-    json_object_set_new(m, "count", json_integer(count + 1));
-    return m;
-}
 
 /* One customer: its page; several: the transfer's. */
 static const char *moved_link(json_t *data, char *buf, size_t len)
@@ -283,7 +297,7 @@ static int apply_completed(struct db *db, json_t *event)
                           (json_int_t)actor_id(event));
     snprintf(key, sizeof(key), "transfer:%lld", tid);
     int rc = notice_put(db, to, NOTICE_CUSTOMER_MOVED, key, d, moved_link(d, link, sizeof(link)),
-                        moved_grow, moved_link);
+                        count_grow, moved_link);
     json_decref(d);
     return rc;
 }

@@ -42,6 +42,16 @@ int notices_consume(struct db *db, const char *stream, json_t *event)
 int notice_add(struct db *db, long long user_id, const char *kind, json_t *data, const char *link)
     __attribute__((warn_unused_result));
 
+/*
+ * notice_add for many of a kind: the notice of ('user_id', 'kind', 'group_key') grows by one
+ * (data.count, and 'data' borrowed becomes its data with that count; unread again) or is made
+ * with count 1. For a burst that would otherwise be one notice each: the daily scan's care_due
+ * notices of one manager and day, say group_key "due:2026-12-04". 'group_key' at most 64 bytes.
+ * 0 or -1.
+ */
+int notice_bump(struct db *db, long long user_id, const char *kind, const char *group_key,
+                json_t *data, const char *link) __attribute__((warn_unused_result));
+
 /* Tell the open streams that a transaction with notices committed (any thread): they are
  * looked for now instead of at the next second. Harmless when nothing committed. */
 void notices_committed(void);

@@ -40,6 +40,7 @@ export function noticeText(n, t, te) {
     })
   }
   if (kind === 'care_due') {
+    if ((d.count || 1) > 1) return t('notices.text.careDueMany', { count: d.count })
     const what = d.title || d.care_type_label || d.care_type || ''
     const who = [d.customer_name, d.contact_name].filter(Boolean).join(' · ')
     return t('notices.text.careDue', { what, who })
