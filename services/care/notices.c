@@ -187,6 +187,8 @@ static int notice_put(struct db *db, long long user_id, const char *kind, const 
         notice_title(kind, merged, title, sizeof(title));
         utf8_cut(title, 200);
         text = json_dumps(merged, JSON_COMPACT);
+        if (text == NULL)
+            goto out;
         const char *l = grown_link ? grown_link(merged, linkbuf, sizeof(linkbuf)) : link;
         struct db_param p[] = {DBP_STR(title), DBP_STR(text), l ? DBP_STR(l) : DBP_NULL,
                                DBP_INT(seq), DBP_INT(data_int(row, "id"))};
