@@ -259,6 +259,8 @@ static void gw_metrics(struct http_request *req, void *arg)
                             "crm_upstream_connections{upstream=\"%s\",state=\"busy\"} %ld\n"
                             "crm_upstream_connections{upstream=\"%s\",state=\"idle\"} %ld\n",
                             gw_service_names[i], busy, gw_service_names[i], idle);
+        evbuffer_add_printf(out, "crm_upstream_connections{upstream=\"%s\",state=\"stream\"} %ld\n",
+                            gw_service_names[i], gw_upstream_streams(gw->upstreams[i]));
         evbuffer_add_printf(out,
                             "crm_upstream_failures_total{upstream=\"%s\",kind=\"error\"} %llu\n"
                             "crm_upstream_failures_total{upstream=\"%s\",kind=\"timeout\"} %llu\n",

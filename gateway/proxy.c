@@ -46,6 +46,7 @@ struct gw_exchange {
     bool upstream_keep_alive;
     int attempts;
     struct http_stream *st; /* a stream passed through: the client's side ('req' is gone) */
+    bool streaming;         /* it became a stream (its connection counts as one, not as busy) */
     void *stream_handle;    /* the stream hooks' handle */
 };
 
@@ -66,10 +67,16 @@ struct gw_upstream {
     struct gw_upstream_opts opts;
     struct gw_conn *idle;
     long nidle, nbusy;
+    long nstreams; /* connections carrying a stream: outside max_conns (http.c caps streams) */
     uint64_t errors, timeouts;
 };
 
 static void ex_send(struct gw_exchange *ex);
+
+long gw_upstream_streams(const struct gw_upstream *u)
+{
+    return u->nstreams;
+}
 
 void gw_upstream_stats(const struct gw_upstream *u, long *busy, long *idle, uint64_t *errors,
                        uint64_t *timeouts)
@@ -119,7 +126,10 @@ static void conn_close(struct gw_conn *c)
             u->nidle--;
         }
     } else {
-        u->nbusy--;
+        if (c->ex->streaming)
+            u->nstreams--;
+        else
+            u->nbusy--;
         c->ex->conn = NULL;
     }
     conn_destroy(c);
@@ -354,6 +364,11 @@ static void ex_stream_begin(struct gw_exchange *ex, const char *ctype)
     const struct gw_stream_hooks *h = ex->up->opts.streams;
     struct http_request *req = ex->req;
     event_del(ex->timer); /* a stream has no deadline: its heartbeats show it lives */
+    /* a stream holds its connection for hours: it must not use up the pool that the requests
+     * to the service share (the streams have their own cap, max_streams) */
+    ex->streaming = true;
+    ex->up->nbusy--;
+    ex->up->nstreams++;
     (void)ex_copy_headers(ex, GW_ENCODING_IDENTITY);
     ex->stream_handle = h && h->opened ? h->opened(req, ex, h->arg) : NULL;
     ex->req = NULL; /* answered below: the request is done once its head is out */

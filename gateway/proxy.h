@@ -50,6 +50,9 @@ void gw_proxy(struct gw_upstream *u, struct http_request *req, bool tls);
  * 'closed' hook is called. */
 void gw_proxy_stream_end(struct gw_exchange *ex);
 
+/* Connections to the service carrying a stream now (not counted in 'busy' below). */
+long gw_upstream_streams(const struct gw_upstream *u);
+
 /* Counters for /metrics. */
 void gw_upstream_stats(const struct gw_upstream *u, long *busy, long *idle, uint64_t *errors,
                        uint64_t *timeouts);

@@ -334,6 +334,10 @@ test('many reconnects leak nothing: the open-stream gauges return to 0', async (
     assert.equal(await gauge(GATEWAY_ADMIN, 'crm_http_streams{'), 20);
     assert.equal(await gauge(GATEWAY_ADMIN, 'crm_gateway_streams{'), 20);
     await eventually(async () => (await gauge(care, 'crm_http_streams{')) === 20, 5000, 'the care service holds 20');
+    // a stream's connection to the service is not one of the pool's busy ones: 20 streams
+    // must not use up what the care API's requests share
+    assert.equal(await gauge(GATEWAY_ADMIN, 'crm_upstream_connections{upstream="care",state="stream"}'), 20);
+    assert.equal(await gauge(GATEWAY_ADMIN, 'crm_upstream_connections{upstream="care",state="busy"}'), 0);
     for (const s of open) s.close();
     await eventually(async () => (await gauge(GATEWAY_ADMIN, 'crm_http_streams{')) === 0 &&
       (await gauge(GATEWAY_ADMIN, 'crm_gateway_streams{')) === 0, 5000, 'the gateway let go of them');
@@ -342,4 +346,5 @@ test('many reconnects leak nothing: the open-stream gauges return to 0', async (
   // the upstream pool did not keep them either
   const text = await (await fetch(`${GATEWAY_ADMIN}/metrics`)).text();
   assert.match(text, /crm_upstream_connections\{upstream="care",state="busy"\} 0/);
+  assert.match(text, /crm_upstream_connections\{upstream="care",state="stream"\} 0/);
 });

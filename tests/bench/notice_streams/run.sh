@@ -49,7 +49,6 @@ cat >"$TMP/gateway.conf" <<CONF
 listen = $GW_ADDR
 admin_listen = $ADMIN_ADDR
 upstream_care = $UPSTREAM_CARE
-upstream_max_conns = 2000
 rate_limit_rps = 0
 jwt_keys_dir = $KEYS_DIR
 redis_port = $REDIS_PORT
