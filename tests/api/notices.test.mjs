@@ -5,7 +5,9 @@
 // hand-over gives one grouped notice per receiver; the stream closes when the user logs out
 // (revocation) and when its token expires; the one-use ticket for EventSource; reconnecting
 // many times leaks no stream (the gateway's and the care service's gauges return to 0).
-// The demo accounts of deploy/demo/load (东: director_east, manager_east1/2; 南: manager_south1).
+// The demo accounts of deploy/demo/load (东: director_east, manager_east1/2), and users of this
+// run's own for "another user" and the logout (files alongside revoke demo users' tokens: a
+// reused refresh token in auth.test.mjs ends all of manager_south1's).
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -123,16 +125,21 @@ const transferTo = async (from, to, ids) =>
   ok(await api('POST', '/api/v1/transfers', T[from], { customer_ids: ids, to_manager_id: ME[to], reason: `通知测试 ${sfx}` }), 201);
 
 before(async () => {
-  for (const u of ['admin', 'director_east', 'manager_east1', 'manager_east2', 'manager_south1']) {
+  for (const u of ['admin', 'director_east', 'manager_east1', 'manager_east2']) {
     T[u] = await tokenOf(u);
     ME[u] = (await ok(await api('GET', '/api/v1/auth/me', T[u]))).id;
   }
+  const o = await freshManager('no');
+  const { res, body } = await login(o.username, o.password);
+  assert.equal(res.status, 200, JSON.stringify(body));
+  T.other = body.access_token;
+  ME.other = o.id;
 });
 
 test('a transfer to a manager reaches their open stream within a second, and nobody else\'s', async (ctx) => {
   const c = await customer('manager_east1');
   const mine = await openStream(T.manager_east2);
-  const theirs = await openStream(T.manager_south1);
+  const theirs = await openStream(T.other);
   assert.equal(mine.res.status, 200);
   assert.match(mine.res.headers.get('content-type'), /^text\/event-stream/);
   assert.equal(mine.res.headers.get('cache-control'), 'no-cache');
@@ -188,11 +195,11 @@ test('list (newest first, unread filter), unread count, read, read-all; another 
   assert.ok(before >= 2);
 
   // another user: not in their list or count, and reading it by id is 404 like a notice that does not exist
-  const other = await ok(await api('GET', '/api/v1/notices?page_size=100', T.manager_south1));
+  const other = await ok(await api('GET', '/api/v1/notices?page_size=100', T.other));
   assert.ok(!other.items.some((x) => x.id === n1.id));
-  const otherCount = (await ok(await api('GET', '/api/v1/notices/unread-count', T.manager_south1))).unread;
-  assert.equal(otherCount, Number(mysql(`SELECT COUNT(*) FROM crm_care.notices WHERE user_id = ${ME.manager_south1} AND read_at IS NULL`)));
-  await expectProblem(await api('POST', `/api/v1/notices/${n1.id}/read`, T.manager_south1), 404, 'not_found');
+  const otherCount = (await ok(await api('GET', '/api/v1/notices/unread-count', T.other))).unread;
+  assert.equal(otherCount, Number(mysql(`SELECT COUNT(*) FROM crm_care.notices WHERE user_id = ${ME.other} AND read_at IS NULL`)));
+  await expectProblem(await api('POST', `/api/v1/notices/${n1.id}/read`, T.other), 404, 'not_found');
   await expectProblem(await api('POST', '/api/v1/notices/999999999999/read', T.manager_east2), 404, 'not_found');
   assert.equal(mysql(`SELECT read_at IS NULL FROM crm_care.notices WHERE id = ${n1.id}`), '1', 'still unread');
 
@@ -210,12 +217,12 @@ test('list (newest first, unread filter), unread count, read, read-all; another 
   assert.ok(all.items.some((x) => x.id === n1.id && x.read === true));
 
   // read-all: every one of the caller's, nobody else's
-  const southBefore = mysql(`SELECT COUNT(*) FROM crm_care.notices WHERE user_id = ${ME.manager_south1} AND read_at IS NULL`);
+  const otherBefore = mysql(`SELECT COUNT(*) FROM crm_care.notices WHERE user_id = ${ME.other} AND read_at IS NULL`);
   const ra = await ok(await api('POST', '/api/v1/notices/read-all', T.manager_east2));
   assert.equal(ra.unread, 0);
   assert.ok(ra.updated >= 1);
   assert.equal((await ok(await api('GET', '/api/v1/notices/unread-count', T.manager_east2))).unread, 0);
-  assert.equal(mysql(`SELECT COUNT(*) FROM crm_care.notices WHERE user_id = ${ME.manager_south1} AND read_at IS NULL`), southBefore);
+  assert.equal(mysql(`SELECT COUNT(*) FROM crm_care.notices WHERE user_id = ${ME.other} AND read_at IS NULL`), otherBefore);
   const bad = await api('GET', '/api/v1/notices?unread=maybe', T.manager_east2);
   assert.equal(bad.status, 422);
   assert.equal((await bad.json()).errors[0].field, 'unread');
@@ -291,7 +298,8 @@ test('an idle stream outlives the idle timeouts; it closes when its user logs ou
 
   // a token that expires in 3 s, minted like auth's (the stack's signing key)
   const now = Math.floor(Date.now() / 1000);
-  const short = token(claims({ sub: String(ME.manager_south1), name: '短令牌', roles: ['customer_manager'], scope: 'SELF', perms: [], exp: now + 3 }));
+  // nobody's account: a real user's token minted in the second of a revocation would be refused
+  const short = token(claims({ sub: '424244', name: '短令牌', roles: ['customer_manager'], scope: 'SELF', perms: [], exp: now + 3 }));
   const st2 = await openStream(short);
   assert.equal(st2.res.status, 200, st2.body);
   const opened = Date.now();
