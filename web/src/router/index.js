@@ -97,6 +97,12 @@ const routes = [
         meta: { title: 'route.serviceStatus', permission: 'system:service:read' },
       },
       {
+        path: 'notices',
+        name: 'notices',
+        component: () => import('@/views/notices/NoticesView.vue'),
+        meta: { title: 'route.notices' },
+      },
+      {
         path: ':pathMatch(.*)*',
         name: 'not-found',
         component: () => import('@/views/error/NotFound.vue'),
