@@ -106,13 +106,14 @@ export function phoneRules(t) {
 
 const startOfDay = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate())
 
-/** 'overdue' (before now), 'today' (later today), 'later', or '' for no time. */
+/** 'overdue' (before today, as the to-dos count it), 'today', 'later', or '' for no time. */
 export function contactState(value, now = new Date()) {
   if (!value) return ''
   const d = new Date(value)
   if (Number.isNaN(d.getTime())) return ''
-  if (d < now) return 'overdue'
-  const tomorrow = startOfDay(now)
+  const today = startOfDay(now)
+  if (d < today) return 'overdue'
+  const tomorrow = new Date(today)
   tomorrow.setDate(tomorrow.getDate() + 1)
   return d < tomorrow ? 'today' : 'later'
 }
