@@ -293,6 +293,36 @@ test('the home page counts the to-dos as the API does and leads to the filtered 
   assert.match(await rowOf('customers-table', overdue.name).getByTestId('customer-next').innerText(), /已逾期/)
 })
 
+test('the contacts and follow-ups lists show names and lead to the customer; the picker names a customer given by id', { skip: skipDemo }, async () => {
+  const token = await tokenOf('manager_east1')
+  const c = await apiCustomer('manager_east1', { name: `宁波北仑${sfx()}港务有限公司` })
+  const person = `李${sfx()}`
+  const contact = await apiCall('POST', '/contacts', { token, body: { customer_id: c.id, name: person, position: '总经理', decision_maker: true } })
+  const said = `谈了明年${sfx()}的运价`
+  await apiCall('POST', '/followups', {
+    token, body: { customer_id: c.id, contact_at: new Date(Date.now() - 60000).toISOString(), method: 'visit', content: said, contact_ids: [contact.id] },
+  })
+  await begin('manager_east1')
+  await page.goto(`${GATEWAY}/contacts?keyword=${encodeURIComponent(person)}`)
+  await tableSettled('contacts-list')
+  const row = rowOf('contacts-list', person)
+  await row.waitFor()
+  assert.match(await row.innerText(), /决策人/, 'the decision maker is marked')
+  await row.getByTestId('contact-customer-link').click()
+  await page.waitForURL((u) => u.pathname === `/customers/${c.id}` && u.searchParams.get('tab') === 'contacts')
+  await rowOf('contacts-table', person).waitFor()
+
+  await page.goto(`${GATEWAY}/followups?customer_id=${c.id}`)
+  await tableSettled('followups-list')
+  const f = rowOf('followups-list', said)
+  await f.waitFor()
+  const text = await f.innerText()
+  assert.match(text, /拜访/, 'the method by its label')
+  assert.match(text, new RegExp(person), 'the contacts by name')
+  assert.match(text, new RegExp(c.name), 'the customer by name')
+  await page.waitForFunction((n) => document.querySelector('[data-testid="followups-page"] .el-select')?.innerText.includes(n), c.name)
+})
+
 test('both languages: the list and the detail page in English name everything in English', { skip: skipDemo }, async () => {
   const c = await apiCustomer('manager_east1', { name: `Acme ${sfx()} 有限公司`, level: 'a', industry: 'it', status: 'active' })
   await begin('manager_east1', { locale: 'en' })
@@ -337,7 +367,14 @@ test('at 390 px the list is cards and neither the list nor the detail page scrol
   assert.ok((await overflow()) <= 0, `the detail page overflows the phone by ${await overflow()}px`)
   await settleForScreenshot()
   await page.screenshot({ path: shotPath('phone-customer-detail') })
+  for (const [p, ready] of [['/contacts', 'contacts-list'], ['/followups', 'followups-list'], ['/dashboard', 'home-todos']]) {
+    await page.goto(`${GATEWAY}${p}`)
+    await page.getByTestId(ready).waitFor()
+    await page.waitForTimeout(300)
+    assert.ok((await overflow()) <= 0, `${p} overflows the phone by ${await overflow()}px`)
+  }
   // a dialog is full screen
+  await page.goto(`${GATEWAY}/customers/${c.id}`)
   await page.getByTestId('customer-detail-edit').click()
   const box = await visible('.el-dialog').boundingBox()
   assert.ok(box.width >= PHONE.width - 1, `the dialog takes the screen's width: ${box.width}`)
