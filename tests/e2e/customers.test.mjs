@@ -93,6 +93,11 @@ test('a manager creates a customer with a contact and a follow-up, finds it by a
   await field(dialog, 'customer-form-mobile').fill(mobile)
   await dialog.getByTestId('customer-form-level').click()
   await pick('A类')
+  // the region: province, city, district from the cascader (GET /regions)
+  await dialog.locator('.el-cascader').click()
+  for (const r of ['广东省', '深圳市', '南山区']) {
+    await visible('.el-cascader-node').filter({ has: page.locator('.el-cascader-node__label', { hasText: new RegExp(`^${r}$`) }) }).first().click()
+  }
   const [created] = await Promise.all([
     page.waitForResponse((r) => pathOf(r) === '/api/v1/customers' && r.request().method() === 'POST'),
     dialog.locator('.el-dialog__footer .el-button--primary').click(),
@@ -100,6 +105,7 @@ test('a manager creates a customer with a contact and a follow-up, finds it by a
   assert.equal(created.status(), 201, await created.text())
   const customer = await created.json()
   assert.equal(customer.level, 'a')
+  assert.deepEqual([customer.province, customer.city, customer.district], ['广东省', '深圳市', '南山区'])
   await dialog.waitFor({ state: 'hidden' })
 
   // found by a Chinese substring of its name, the level in words, the owner by name
