@@ -238,6 +238,28 @@ test('an administrator may save a duplicate anyway; the second name is kept with
   await dialog.waitFor({ state: 'hidden' })
 })
 
+test('the change history names who changed which field, before and after, in words', { skip: skipAdmin || skipDemo }, async () => {
+  const token = await tokenOf('manager_east1')
+  const c = await apiCustomer('manager_east1', { name: `厦门思明${sfx()}有限公司`, level: 'a', status: 'potential' })
+  await apiCall('PATCH', `/customers/${c.id}`, { token, body: { version: c.version, level: 'b', status: 'active' } })
+  const admin = (await adminSession()).access_token
+  for (let i = 0; ; i++) { // the audit reads the event from the stream
+    const h = await apiCall('GET', `/audit/history/customer/${c.id}`, { token: admin })
+    if (h.items.some((e) => e.event_type === 'customer.updated')) break
+    assert.ok(i < 40, 'the update reaches the audit')
+    await new Promise((ok) => setTimeout(ok, 250))
+  }
+  await begin('admin')
+  await page.goto(`${GATEWAY}/customers/${c.id}?tab=history`)
+  const item = page.getByTestId('history-item').filter({ hasText: '修改客户' }).first()
+  await item.waitFor()
+  const text = await item.innerText()
+  assert.match(text, /客户级别：\s*A类（重点客户）\s*→\s*B类（普通客户）/, text)
+  assert.match(text, /客户状态：\s*潜在\s*→\s*活跃/, text)
+  assert.match(text, new RegExp(c.manager_name), 'who changed it, by name')
+  assert.doesNotMatch(text, /level|status|version/, 'no field names of the API')
+})
+
 test('a second manager who cannot see the customer gets the not-found page at its address, no error toast', { skip: skipDemo }, async () => {
   const c = await apiCustomer('manager_east1', { name: `南京秦淮${sfx()}有限公司` })
   await begin('manager_east2')
