@@ -47,6 +47,69 @@ const struct migrate_unit events_migration = {
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
 };
 
+const struct migrate_unit events_history_migration = {
+    "record_history.1",
+    /* one row per event about a record (or a record below it), for its history page */
+    "CREATE TABLE IF NOT EXISTS record_history ("
+    " id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+    " record_type VARCHAR(32) NOT NULL,"
+    " record_id BIGINT UNSIGNED NOT NULL,"
+    " event_id CHAR(36) NOT NULL,"
+    " event_type VARCHAR(64) NOT NULL,"
+    " subject_type VARCHAR(32) NOT NULL,"
+    " subject_id VARCHAR(64) NOT NULL,"
+    " actor_user_id BIGINT UNSIGNED NULL,"
+    " data LONGTEXT NOT NULL CHECK (JSON_VALID(data)),"
+    " occurred_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),"
+    " KEY ix_record_history (record_type, record_id, id)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+};
+
+/* events_history_enable: written once before the threads start, read-only afterwards */
+static const char *history_parent_type, *history_parent_key;
+
+void events_history_enable(const char *parent_type, const char *parent_key)
+{
+    history_parent_type = parent_type;
+    history_parent_key = parent_key;
+}
+
+/* The history row of an event (events_history_enable). Events about no numeric record (a
+ * login) have none. */
+static int history_add(struct db *db, const char *id, const char *type,
+                       const struct events_actor *actor, const char *subject_type,
+                       const char *subject_id, json_t *data)
+{
+    long rid = 0, uid = 0;
+    const char *rtype = subject_type;
+    json_t *parent = json_object_get(data, history_parent_key);
+    if (strcmp(subject_type, history_parent_type) != 0 && json_is_integer(parent) &&
+        json_integer_value(parent) > 0) {
+        rtype = history_parent_type;
+        rid = (long)json_integer_value(parent);
+    } else if (util_parse_long(subject_id, 1, (long)(~0UL >> 1), &rid) != 0) {
+        return 0;
+    }
+    if (actor == NULL || actor->user_id == NULL ||
+        util_parse_long(actor->user_id, 1, (long)(~0UL >> 1), &uid) != 0)
+        uid = 0;
+    char *text = json_dumps(data, JSON_COMPACT);
+    struct db_param p[] = {DBP_STR(rtype),
+                           DBP_INT(rid),
+                           DBP_STR(id),
+                           DBP_STR(type),
+                           DBP_STR(subject_type),
+                           DBP_STR(subject_id),
+                           uid ? DBP_INT(uid) : DBP_NULL,
+                           DBP_STR(text ? text : "{}")};
+    int rc = db_exec(db,
+                     "INSERT INTO record_history (record_type, record_id, event_id, event_type,"
+                     " subject_type, subject_id, actor_user_id, data) VALUES (?,?,?,?,?,?,?,?)",
+                     p, ARRAY_LEN(p), NULL, NULL);
+    free(text);
+    return rc;
+}
+
 void events_uuid(char out[37])
 {
     unsigned char b[16];
@@ -97,12 +160,18 @@ int events_outbox_add(struct db *db, const char *producer, const char *type,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
              (long)(tv.tv_usec / 1000));
     events_uuid_v7(id);
-    json_t *env =
-        json_pack("{s:s, s:s, s:i, s:s, s:s, s:{s:s?, s:s?}, s:{s:s, s:s}, s:o, s:s?}", "id", id,
-                  "type", type, "version", EVENTS_ENVELOPE_VERSION, "occurred_at", ts, "producer",
-                  producer, "actor", "user_id", actor ? actor->user_id : NULL, "ip",
-                  actor ? actor->ip : NULL, "subject", "type", subject_type, "id", subject_id,
-                  "data", data ? data : json_object(), "request_id", request_id);
+    if (data == NULL)
+        data = json_object();
+    if (history_parent_type &&
+        history_add(db, id, type, actor, subject_type, subject_id, data) != 0) {
+        json_decref(data);
+        return -1;
+    }
+    json_t *env = json_pack(
+        "{s:s, s:s, s:i, s:s, s:s, s:{s:s?, s:s?}, s:{s:s, s:s}, s:o, s:s?}", "id", id, "type",
+        type, "version", EVENTS_ENVELOPE_VERSION, "occurred_at", ts, "producer", producer, "actor",
+        "user_id", actor ? actor->user_id : NULL, "ip", actor ? actor->ip : NULL, "subject", "type",
+        subject_type, "id", subject_id, "data", data, "request_id", request_id);
     if (env == NULL)
         return -1;
     char *text = json_dumps(env, JSON_COMPACT);

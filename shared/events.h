@@ -16,6 +16,20 @@
 /* libcrm's migration of every producer: the outbox table. */
 extern const struct migrate_unit events_migration;
 
+/* libcrm's migration of a producer that keeps its records' history (svc_def.history). */
+extern const struct migrate_unit events_history_migration;
+
+/*
+ * The history of a service's records (修改记录) as its users see it, kept by the service beside
+ * its outbox, in the same transaction, and never purged: the outbox rows go once published and
+ * the audit log is the administrators'. Every event the process writes is also a history row
+ * of one record: of its subject when the subject is a 'parent_type' or has no parent, else of
+ * the 'parent_type' whose id the event's data holds under 'parent_key' (a contact's and a
+ * follow-up's events are their customer's history: "customer", "customer_id"). Set once at
+ * start, before any thread writes; NULL turns it off.
+ */
+void events_history_enable(const char *parent_type, const char *parent_key);
+
 struct events_actor {
     const char *user_id; /* NULL for the system itself */
     const char *ip;

@@ -174,8 +174,8 @@ json_t *kit_changes(json_t *before, json_t *after, const char *const *fields)
     return out;
 }
 
-int kit_commit(struct svc_worker *w, struct svc_job *job, const char *subject_type,
-               long long subject_id, const char *type, json_t *data, json_t *changes)
+int kit_event(struct svc_worker *w, struct svc_job *job, const char *subject_type,
+              long long subject_id, const char *type, json_t *data, json_t *changes)
 {
     struct events_actor actor = kit_actor(job);
     char sid[32];
@@ -184,8 +184,18 @@ int kit_commit(struct svc_worker *w, struct svc_job *job, const char *subject_ty
         data = json_object();
     if (changes)
         json_object_set_new(data, "changes", changes);
-    if (events_outbox_add(&w->db, job->svc->name, type, &actor, subject_type, sid, data,
-                          job->req->request_id, NULL) != 0 ||
+    return events_outbox_add(&w->db, job->svc->name, type, &actor, subject_type, sid, data,
+                             job->req->request_id, NULL);
+}
+
+int kit_commit(struct svc_worker *w, struct svc_job *job, const char *subject_type,
+               long long subject_id, const char *type, json_t *data, json_t *changes)
+{
+    if (type == NULL) {
+        json_decref(data);
+        json_decref(changes);
+    }
+    if ((type != NULL && kit_event(w, job, subject_type, subject_id, type, data, changes) != 0) ||
         db_commit(&w->db) != 0) {
         db_rollback(&w->db);
         return -1;
@@ -209,6 +219,44 @@ int kit_commit_created(struct svc_worker *w, struct svc_job *job, const char *su
         return -1;
     }
     svc_job_ok(job, status, body);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* a record's history                                                                          */
+
+const struct listq_sort kit_history_sorts[] = {
+    {"id", "h.id", LISTQ_INT, true},
+    {NULL, NULL, 0, false},
+};
+
+static const struct listq_spec history_spec = {
+    .from = "record_history h",
+    .id = "h.id",
+    .columns = "h.id, h.event_type, h.subject_type, h.subject_id, h.actor_user_id,"
+               " COALESCE(su.display_name, '') AS actor_name, h.data, h.occurred_at",
+    .joins = " LEFT JOIN scope_users su ON su.user_id = h.actor_user_id",
+};
+
+int kit_history_page(struct svc_worker *w, struct svc_job *job, const char *record_type,
+                     long long record_id)
+{
+    struct kit_in *in = job->data;
+    struct listq q;
+    struct listq_result res = {0};
+    struct db_param p[] = {DBP_STR(record_type), DBP_INT(record_id)};
+    listq_init(&q);
+    listq_add(&q, "h.record_type = ? AND h.record_id = ?", p, 2);
+    if (listq_run(&w->db, &history_spec, &q, &in->page, &res) != 0)
+        return -1;
+    size_t i;
+    json_t *row;
+    json_array_foreach(res.items, i, row)
+    {
+        json_t *data = json_loads(json_string_value(json_object_get(row, "data")), 0, NULL);
+        json_object_set_new(row, "data", data ? data : json_object());
+    }
+    svc_job_ok(job, 200, listq_result_json(&res, &in->page));
     return 0;
 }
 
@@ -266,6 +314,23 @@ out:
     json_decref(before);
     json_decref(after);
     json_decref(changes);
+}
+
+void kit_get_work(struct svc_worker *w, struct svc_job *job, const char *subject,
+                  int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
+                             json_t **row))
+{
+    struct kit_in *in = job->data;
+    struct scope sc = kit_scope(job);
+    json_t *row = NULL;
+    if (get(&w->db, &sc, in, false, &row) != 0)
+        goto out;
+    if (row == NULL)
+        not_found(job, subject);
+    else
+        svc_job_ok(job, 200, json_incref(row));
+out:
+    json_decref(row);
 }
 
 void kit_delete_work(struct svc_worker *w, struct svc_job *job, const struct kit_delete *d)

@@ -82,11 +82,19 @@ void kit_fail_extra(struct svc_job *job, json_t *extra);
 /* [{field, before, after}] for the 'fields' (NULL-terminated) that differ between the records. */
 json_t *kit_changes(json_t *before, json_t *after, const char *const *fields);
 
+/* Write event 'type' about 'subject_type' 'subject_id' into the outbox of the transaction open
+ * on 'w', without committing: one of several events of a write (a transfer of several
+ * customers). 'data' and 'changes' as kit_commit. 0 or -1. */
+int kit_event(struct svc_worker *w, struct svc_job *job, const char *subject_type,
+              long long subject_id, const char *type, json_t *data, json_t *changes)
+    __attribute__((warn_unused_result));
+
 /*
  * Write event 'type' about 'subject_type' 'subject_id' into the outbox of the transaction open
  * on 'w', commit, and wake the relay. 'data' (taken; NULL: {}) is the event's data; 'changes'
- * (taken, may be NULL) becomes data.changes. On failure the transaction is rolled back and -1
- * returned; the job stays at 500, so the platform answers with the database's failure.
+ * (taken, may be NULL) becomes data.changes. 'type' NULL: no further event (the write's events
+ * went in with kit_event). On failure the transaction is rolled back and -1 returned; the job
+ * stays at 500, so the platform answers with the database's failure.
  */
 int kit_commit(struct svc_worker *w, struct svc_job *job, const char *subject_type,
                long long subject_id, const char *type, json_t *data, json_t *changes)
@@ -100,6 +108,15 @@ int kit_commit(struct svc_worker *w, struct svc_job *job, const char *subject_ty
 int kit_commit_created(struct svc_worker *w, struct svc_job *job, const char *subject_type,
                        long long subject_id, const char *type, json_t *data, int status,
                        json_t *body) __attribute__((warn_unused_result));
+
+/* The sort of a record's history (kit_history_page): newest first. */
+extern const struct listq_sort kit_history_sorts[];
+/* One page ('in->page', parsed against kit_history_sorts) of the history of record
+ * 'record_type' 'record_id' (events.h, events_history_enable), newest first, each row {id,
+ * event_type, subject_type, subject_id, actor_user_id, actor_name, data, occurred_at}; the
+ * caller checked that the caller may see the record. Sets the job's answer; 0 or -1. */
+int kit_history_page(struct svc_worker *w, struct svc_job *job, const char *record_type,
+                     long long record_id) __attribute__((warn_unused_result));
 
 /* ---- skeletons ---- */
 
@@ -134,6 +151,14 @@ struct kit_patch {
     json_t *(*event_data)(json_t *after, const struct kit_in *in);
 };
 void kit_patch_work(struct svc_worker *w, struct svc_job *job, const struct kit_patch *p);
+
+/*
+ * GET of one record: 'get' (as in struct kit_patch, unlocked) in the caller's scope; 200 with
+ * it, or 404 "no such 'subject'" when absent or outside the scope.
+ */
+void kit_get_work(struct svc_worker *w, struct svc_job *job, const char *subject,
+                  int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
+                             json_t **row));
 
 /*
  * DELETE: read the record locked (404 when absent or outside the scope), let 'check' refuse

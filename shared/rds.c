@@ -4,6 +4,7 @@
 #include "crmlog.h"
 #include "util.h"
 
+#include <errno.h>
 #include <hiredis/async.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -132,22 +133,53 @@ static redisReply *rds_check(struct rds *r, void *reply)
     return reply;
 }
 
+/*
+ * Whether a command that failed on a link which had worked before should go again, once, on a
+ * new link: Redis closed it (a restart, CLIENT KILL, an idle timeout), which it does between
+ * commands, so this one was not carried out. Without this the first command of every pooled
+ * connection after a Redis restart failed: a logout answered 503, a login throttle let one
+ * through. A timeout is not retried (the command may have run). The link is dropped without
+ * the backoff, and the caller connects again at once.
+ */
+static bool rds_retry(struct rds *r, bool fresh, const void *reply, int attempt)
+{
+    if (reply != NULL || fresh || attempt > 0 || r->c == NULL)
+        return false;
+    bool closed = r->c->err == REDIS_ERR_EOF ||
+                  (r->c->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE));
+    if (!closed)
+        return false;
+    log_info(NULL, "redis %s:%d closed the connection (%s); reconnecting", r->host, r->port,
+             r->c->errstr);
+    rds_cleanup(r);
+    return true;
+}
+
 redisReply *rds_command(struct rds *r, const char *fmt, ...)
 {
-    va_list ap;
-    if (rds_connect(r) != 0)
-        return NULL;
-    va_start(ap, fmt);
-    void *reply = redisvCommand(r->c, fmt, ap);
-    va_end(ap);
-    return rds_check(r, reply);
+    for (int attempt = 0;; attempt++) {
+        bool fresh = r->c == NULL;
+        if (rds_connect(r) != 0)
+            return NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        void *reply = redisvCommand(r->c, fmt, ap);
+        va_end(ap);
+        if (!rds_retry(r, fresh, reply, attempt))
+            return rds_check(r, reply);
+    }
 }
 
 redisReply *rds_commandv(struct rds *r, int argc, const char **argv, const size_t *argvlen)
 {
-    if (rds_connect(r) != 0)
-        return NULL;
-    return rds_check(r, redisCommandArgv(r->c, argc, argv, argvlen));
+    for (int attempt = 0;; attempt++) {
+        bool fresh = r->c == NULL;
+        if (rds_connect(r) != 0)
+            return NULL;
+        void *reply = redisCommandArgv(r->c, argc, argv, argvlen);
+        if (!rds_retry(r, fresh, reply, attempt))
+            return rds_check(r, reply);
+    }
 }
 
 int rds_append(struct rds *r, int argc, const char **argv, const size_t *argvlen)

@@ -37,7 +37,9 @@ void rds_init(struct rds *r, const char *host, int port, int timeout_ms);
 void rds_cleanup(struct rds *r);
 
 /* Run a command (printf-style as hiredis). Connects when needed, waiting out the backoff after
- * a failure (returns NULL meanwhile). A transport error drops the link for a later reconnect.
+ * a failure (returns NULL meanwhile). A transport error drops the link for a later reconnect;
+ * a link Redis closed (restart, CLIENT KILL, idle timeout) is replaced at once and the command
+ * sent again, once.
  * The caller frees the reply with freeReplyObject. */
 redisReply *rds_command(struct rds *r, const char *fmt, ...);
 redisReply *rds_commandv(struct rds *r, int argc, const char **argv, const size_t *argvlen);

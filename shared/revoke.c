@@ -34,7 +34,7 @@ struct revoke {
     char host[64];
     int port;
     redisAsyncContext *sub; /* SUBSCRIBE connection */
-    redisAsyncContext *cmd; /* snapshot loads */
+    redisAsyncContext *cmd; /* snapshot loads (closed once both are in) */
     struct event *retry;
     int backoff_ms;
     bool subscribed, loaded_jti, loaded_user;
@@ -166,6 +166,15 @@ static void revoke_on_snapshot(redisAsyncContext *ac, void *reply, void *privdat
         r->loaded_jti = true;
     else
         r->loaded_user = true;
+    if (r->loaded_jti && r->loaded_user && r->cmd != NULL) {
+        /* The snapshot is in: the link that read it goes, so that only the subscription stays
+         * open. Redis dropping an idle command link (CLIENT KILL TYPE normal, an idle timeout)
+         * then leaves the feed alone: losing either link drops both and, until the retry has
+         * subscribed again, a revocation would be missed for up to the backoff. */
+        r->cmd->data = NULL;
+        redisAsyncDisconnect(r->cmd);
+        r->cmd = NULL;
+    }
     if (revoke_ready(r))
         log_info(NULL, "revocation set loaded (%zu tokens, %zu users)", r->jti.used, r->user.used);
 }

@@ -27,6 +27,15 @@ const struct migrate_unit scope_migration = {
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
 };
 
+const struct migrate_unit scope_migration_users = {
+    "scope_projection.2",
+    /* whether each user is active and which roles they hold: who may own a record (a customer
+     * manager receiving a transfer, the owner a customer is created for) */
+    "ALTER TABLE scope_users"
+    " ADD COLUMN IF NOT EXISTS status ENUM('enabled', 'disabled') NOT NULL DEFAULT 'enabled',"
+    " ADD COLUMN IF NOT EXISTS role_codes VARCHAR(512) NOT NULL DEFAULT ''",
+};
+
 const struct scope_source scope_projection = {"scope_depts", "scope_users", "user_id"};
 const struct scope_source scope_unscoped = {"scope_depts", "scope_users", "user_id"};
 
@@ -157,6 +166,31 @@ int scope_where(struct db *db, struct listq *q, struct scope *sc, const char *ow
     return 0;
 }
 
+int scope_where_either(struct db *db, struct listq *q, struct scope *sc, const char *owner_a,
+                       const char *owner_b)
+{
+    if (sc->kind == SCOPE_ALL)
+        return 0;
+    struct listq *a = xcalloc(1, sizeof(*a)), *b = xcalloc(1, sizeof(*b));
+    struct db_param vals[2 * (SCOPE_MAX_DEPTS + 1)];
+    int rc = -1;
+    listq_init(a);
+    listq_init(b);
+    if (scope_where(db, a, sc, owner_a, NULL) != 0 || scope_where(db, b, sc, owner_b, NULL) != 0)
+        goto out;
+    /* each holds " WHERE (its condition)" */
+    char *cond = xasprintf("%s OR %s", listq_sql(a) + 7, listq_sql(b) + 7);
+    memcpy(vals, a->p, a->n * sizeof(vals[0]));
+    memcpy(vals + a->n, b->p, b->n * sizeof(vals[0]));
+    listq_add(q, cond, vals, a->n + b->n);
+    free(cond);
+    rc = 0;
+out:
+    free(a);
+    free(b);
+    return rc;
+}
+
 int scope_covers_dept(struct db *db, struct scope *sc, long long dept_id, bool *covered)
 {
     *covered = sc->kind == SCOPE_ALL;
@@ -193,7 +227,8 @@ int scope_projection_apply(struct db *db, json_t *event)
     long id = 0;
     if (type == NULL || sid == NULL || util_parse_long(sid, 1, (long)(~0UL >> 1), &id) != 0)
         return 0; /* not about a department or user of ours */
-    if (strcmp(type, "department.created") == 0) {
+    /* *.synced: the record again, as auth announces it once per projection step */
+    if (strcmp(type, "department.created") == 0 || strcmp(type, "department.synced") == 0) {
         struct db_param p[] = {DBP_INT(id), db_param_json_int(json_object_get(data, "parent_id")),
                                db_param_json_str(json_object_get(data, "name"))};
         return db_exec(db,
@@ -213,25 +248,108 @@ int scope_projection_apply(struct db *db, json_t *event)
     }
     if (strcmp(type, "department.deleted") == 0)
         return db_exec(db, "DELETE FROM scope_depts WHERE id = ?", &DBP_INT(id), 1, NULL, NULL);
-    if (strcmp(type, "user.created") == 0) {
-        struct db_param p[] = {DBP_INT(id), db_param_json_int(json_object_get(data, "dept_id")),
-                               db_param_json_str(json_object_get(data, "username")),
-                               db_param_json_str(json_object_get(data, "display_name"))};
+    if (strcmp(type, "user.created") == 0 || strcmp(type, "user.synced") == 0) {
+        char codes[SCOPE_ROLE_CODES_LEN];
+        const char *status = json_string_value(json_object_get(data, "status"));
+        json_t *roles = json_object_get(data, "role_codes");
+        scope_role_codes_csv(roles ? roles : json_object_get(data, "roles"), codes);
+        struct db_param p[] = {
+            DBP_INT(id),
+            db_param_json_int(json_object_get(data, "dept_id")),
+            db_param_json_str(json_object_get(data, "username")),
+            db_param_json_str(json_object_get(data, "display_name")),
+            DBP_STR(status && strcmp(status, "disabled") == 0 ? "disabled" : "enabled"),
+            DBP_STR(codes)};
         return db_exec(db,
-                       "INSERT INTO scope_users (user_id, dept_id, username, display_name)"
-                       " VALUES (?,?,?,?) ON DUPLICATE KEY UPDATE dept_id = VALUES(dept_id),"
-                       " username = VALUES(username), display_name = VALUES(display_name)",
-                       p, 4, NULL, NULL);
+                       "INSERT INTO scope_users (user_id, dept_id, username, display_name,"
+                       " status, role_codes) VALUES (?,?,?,?,?,?) ON DUPLICATE KEY UPDATE"
+                       " dept_id = VALUES(dept_id), username = VALUES(username),"
+                       " display_name = VALUES(display_name), status = VALUES(status),"
+                       " role_codes = VALUES(role_codes)",
+                       p, 6, NULL, NULL);
     }
     if (strcmp(type, "user.updated") == 0) {
         json_t *dept = events_changed(data, "dept_id"),
-               *name = events_changed(data, "display_name");
-        struct db_param p[] = {DBP_INT(dept != NULL), db_param_json_int(dept),
-                               DBP_INT(name != NULL), db_param_json_str(name), DBP_INT(id)};
+               *name = events_changed(data, "display_name"),
+               *roles = json_object_get(data, "role_codes"); /* all of them, when given */
+        char codes[SCOPE_ROLE_CODES_LEN];
+        scope_role_codes_csv(roles, codes);
+        struct db_param p[] = {DBP_INT(dept != NULL),
+                               db_param_json_int(dept),
+                               DBP_INT(name != NULL),
+                               db_param_json_str(name),
+                               DBP_INT(roles != NULL),
+                               DBP_STR(codes),
+                               DBP_INT(id)};
         return db_exec(db,
                        "UPDATE scope_users SET dept_id = IF(?, ?, dept_id),"
-                       " display_name = IF(?, ?, display_name) WHERE user_id = ?",
-                       p, 5, NULL, NULL);
+                       " display_name = IF(?, ?, display_name),"
+                       " role_codes = IF(?, ?, role_codes) WHERE user_id = ?",
+                       p, 7, NULL, NULL);
+    }
+    if (strcmp(type, "user.disabled") == 0 || strcmp(type, "user.enabled") == 0) {
+        struct db_param p[] = {DBP_STR(type + 5), DBP_INT(id)};
+        return db_exec(db, "UPDATE scope_users SET status = ? WHERE user_id = ?", p, 2, NULL, NULL);
     }
     return 0;
+}
+
+void scope_role_codes_csv(json_t *codes, char out[SCOPE_ROLE_CODES_LEN])
+{
+    size_t len = 0, i;
+    json_t *c;
+    out[0] = '\0';
+    json_array_foreach(codes, i, c)
+    {
+        const char *s = json_string_value(c);
+        size_t n = s ? strlen(s) : 0;
+        if (n == 0 || strchr(s, ',') != NULL || len + n + 2 > SCOPE_ROLE_CODES_LEN)
+            continue;
+        len += (size_t)snprintf(out + len, SCOPE_ROLE_CODES_LEN - len, "%s%s", len ? "," : "", s);
+    }
+}
+
+bool scope_user_has_role(const struct scope_user *u, const char *code)
+{
+    size_t n = strlen(code);
+    for (const char *p = u->role_codes; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, code, n) == 0)
+            return true;
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return false;
+}
+
+int scope_user_get(struct db *db, struct scope *sc, long long user_id, struct scope_user *out)
+{
+    struct listq q;
+    json_t *row = NULL;
+    char *sql = NULL;
+    int rc = -1;
+    memset(out, 0, sizeof(*out));
+    listq_init(&q);
+    listq_add(&q, "su.user_id = ?", &DBP_INT(user_id), 1);
+    if (sc != NULL && scope_where(db, &q, sc, "su.user_id", NULL) != 0)
+        goto out;
+    sql = xasprintf("SELECT su.dept_id, su.display_name, su.status, su.role_codes"
+                    " FROM scope_users su%s",
+                    listq_sql(&q));
+    rc = db_query_one(db, sql, q.p, q.n, &row);
+    if (rc == 0 && row != NULL) {
+        out->found = true;
+        out->enabled = strcmp(json_string_value(json_object_get(row, "status")), "enabled") == 0;
+        out->dept_id = json_integer_value(json_object_get(row, "dept_id"));
+        snprintf(out->display_name, sizeof(out->display_name), "%s",
+                 json_string_value(json_object_get(row, "display_name")));
+        snprintf(out->role_codes, sizeof(out->role_codes), "%s",
+                 json_string_value(json_object_get(row, "role_codes")));
+    }
+out:
+    free(sql);
+    json_decref(row);
+    return rc;
 }

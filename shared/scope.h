@@ -12,8 +12,10 @@
 #include "listq.h"
 #include "migrate.h"
 
-/* libcrm's migration of every service that consumes crm:stream:auth: the projection. */
+/* libcrm's migrations of every service that consumes crm:stream:auth: the projection (the tree
+ * and who belongs where), then each user's status and role codes. */
 extern const struct migrate_unit scope_migration;
+extern const struct migrate_unit scope_migration_users;
 
 /* Narrowest first: a wider scope has a larger value. */
 enum scope_kind { SCOPE_SELF, SCOPE_DEPT, SCOPE_DEPT_AND_CHILD, SCOPE_ALL };
@@ -71,14 +73,41 @@ int scope_resolve(struct db *db, struct scope *sc) __attribute__((warn_unused_re
 int scope_where(struct db *db, struct listq *q, struct scope *sc, const char *owner_col,
                 const char *dept_col) __attribute__((warn_unused_result));
 
+/* scope_where for a record that two owners share (a transfer: its giver and its receiver):
+ * it is covered when either owner column is. 0 or -1. */
+int scope_where_either(struct db *db, struct listq *q, struct scope *sc, const char *owner_a,
+                       const char *owner_b) __attribute__((warn_unused_result));
+
 /* Whether department 'dept_id' lies inside 'sc' (true for ALL; SELF covers no department but
  * the caller's own, so a SELF caller may not place a record elsewhere). 0 or -1. */
 int scope_covers_dept(struct db *db, struct scope *sc, long long dept_id, bool *covered)
     __attribute__((warn_unused_result));
 
 /* The projection, inside the consumer's transaction: apply one event of crm:stream:auth
- * (department.created/updated/deleted, user.created/updated) to scope_depts and scope_users.
- * Other events change nothing. 0 or -1. */
+ * (department.created/updated/deleted, user.created/updated/disabled/enabled) to scope_depts
+ * and scope_users. Other events change nothing. 0 or -1. */
 int scope_projection_apply(struct db *db, json_t *event) __attribute__((warn_unused_result));
+
+#define SCOPE_ROLE_CODES_LEN 512
+
+/* A user of the projection, as the owner a record may be given to. */
+struct scope_user {
+    bool found;        /* in the projection and inside the scope asked about */
+    bool enabled;      /* not disabled */
+    long long dept_id; /* 0: none */
+    char display_name[72];
+    char role_codes[SCOPE_ROLE_CODES_LEN]; /* "customer_manager,readonly" */
+};
+
+/* User 'user_id' as the projection knows them, when 'sc' covers them (NULL: any scope); 'found'
+ * false when absent or outside. Every service that gives records an owner asks this (a
+ * customer's manager, the receiver of a transfer). 0 or -1. */
+int scope_user_get(struct db *db, struct scope *sc, long long user_id, struct scope_user *out)
+    __attribute__((warn_unused_result));
+/* Whether 'u' holds the role whose code is 'code'. */
+bool scope_user_has_role(const struct scope_user *u, const char *code);
+/* The role codes of a user event ('codes': a JSON array of strings, NULL: none) as the
+ * projection keeps them: comma-separated, cut at the column's size. */
+void scope_role_codes_csv(json_t *codes, char out[SCOPE_ROLE_CODES_LEN]);
 
 #endif

@@ -9,7 +9,9 @@
 #include "jsonv.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "ownerproj.h"
 #include "routes.h"
+#include "task.h"
 #include "util.h"
 
 #include <event2/event.h>
@@ -288,6 +290,53 @@ struct pool *svc_pool_new(struct svc *s, int threads, int queue_max)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* background tasks                                                                            */
+
+static void *svc_task_ctx_new(void *arg)
+{
+    return svc_worker_init(arg, -1);
+}
+
+static int svc_task_round(void *ctx, void *arg)
+{
+    struct svc_task_run *r = arg;
+    return r->def->run(ctx, r->svc->app);
+}
+
+static void svc_tasks_start(struct svc *s)
+{
+    for (size_t i = 0; i < s->def->ntasks && i < SVC_MAX_TASKS; i++) {
+        s->task_runs[i] = (struct svc_task_run){s, &s->def->tasks[i]};
+        const struct task_config tc = {
+            .name = s->def->tasks[i].name,
+            .interval_ms = s->def->tasks[i].interval_ms,
+            .run = svc_task_round,
+            .arg = &s->task_runs[i],
+            .ctx_new = svc_task_ctx_new,
+            .ctx_free = svc_worker_cleanup,
+            .ctx_arg = s,
+        };
+        s->tasks[i] = task_start(&tc);
+    }
+}
+
+static void svc_tasks_stop(struct svc *s)
+{
+    for (size_t i = 0; i < SVC_MAX_TASKS; i++) {
+        task_stop(s->tasks[i]);
+        s->tasks[i] = NULL;
+    }
+}
+
+void svc_task_wake(struct svc *s, const char *name)
+{
+    for (size_t i = 0; i < SVC_MAX_TASKS; i++) {
+        if (s->tasks[i] && strcmp(task_name(s->tasks[i]), name) == 0)
+            task_wake(s->tasks[i]);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* declared consumers                                                                          */
 
 /* The platform's hooks around the service's: the scope projection first, in the same
@@ -298,6 +347,9 @@ static int svc_consume_apply(struct db *db, const char *stream, const char *entr
     struct svc *s = arg;
     if (s->scope_src == &scope_projection && strcmp(stream, "crm:stream:auth") == 0 &&
         (scope_projection_apply(db, event) != 0 || dictproj_apply(db, event) != 0))
+        return -1;
+    if (s->def->customer_owners && strcmp(stream, "crm:stream:customer") == 0 &&
+        ownerproj_apply(db, event) != 0)
         return -1;
     const struct consumer_hooks *h = &s->def->consume;
     return h->apply ? h->apply(db, stream, entry_id, event, s->app) : 0;
@@ -453,6 +505,18 @@ static void svc_metrics(struct http_request *req, void *arg)
                          (double)s->proc.jwt.cache_hits);
     if (s->consumer)
         svc_consumer_metrics(s, out);
+    for (size_t i = 0; i < SVC_MAX_TASKS && s->tasks[i]; i++) {
+        if (i == 0)
+            evbuffer_add_printf(out, "# HELP crm_task_rounds_total Rounds of a background task.\n"
+                                     "# TYPE crm_task_rounds_total counter\n"
+                                     "# HELP crm_task_failures_total Failed rounds of a"
+                                     " background task.\n"
+                                     "# TYPE crm_task_failures_total counter\n");
+        evbuffer_add_printf(out, "crm_task_rounds_total{%s,task=\"%s\"} %llu\n", labels,
+                            task_name(s->tasks[i]), (unsigned long long)task_rounds(s->tasks[i]));
+        evbuffer_add_printf(out, "crm_task_failures_total{%s,task=\"%s\"} %llu\n", labels,
+                            task_name(s->tasks[i]), (unsigned long long)task_failures(s->tasks[i]));
+    }
     if (s->def->metrics)
         s->def->metrics(s, out);
     http_reply_evbuf(req, 200, "text/plain; version=0.0.4; charset=utf-8", out);
@@ -562,7 +626,7 @@ static void svc_on_signal(struct proc *p, void *arg)
 static int svc_migrate(struct svc *s)
 {
     char err[512];
-    struct migrate_unit units[5];
+    struct migrate_unit units[8];
     size_t nunits = 0;
     units[nunits++] = idem_migration; /* every service: its creates take an Idempotency-Key */
     /* DDL runs as its own user where one is configured: the running service's user then needs
@@ -574,10 +638,15 @@ static int svc_migrate(struct svc *s)
     }
     if (s->entry->produces)
         units[nunits++] = events_migration;
+    if (s->def->customer_owners)
+        units[nunits++] = ownerproj_migration;
+    if (s->entry->produces && s->def->history_parent_type)
+        units[nunits++] = events_history_migration;
     if (s->nstreams > 0)
         units[nunits++] = consumer_migration;
     if (s->scope_src == &scope_projection) {
         units[nunits++] = scope_migration;
+        units[nunits++] = scope_migration_users;
         units[nunits++] = dictproj_migration; /* the dictionary values it checks */
     }
     for (int attempt = 0; attempt < 60; attempt++) {
@@ -711,6 +780,8 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
         snprintf(s.consumer_name, sizeof(s.consumer_name), "%s-%d", s.name, s.cfg.listen.port);
     if (svc_migrate(&s) != 0)
         goto out;
+    if (def->history_parent_type)
+        events_history_enable(def->history_parent_type, def->history_parent_key);
     s.base = s.proc.base;
     s.pool = pool_new(s.base, (int)s.cfg.workers, (int)s.cfg.queue_max, svc_worker_init,
                       svc_worker_cleanup, &s);
@@ -733,6 +804,7 @@ int svc_main(int argc, char **argv, const struct svc_def *def)
     if ((def->setup && def->setup(&s) != 0) || proc_listen(&s.proc, &s.cfg.listen, NULL) != 0)
         goto out;
     svc_consumer_start(&s);
+    svc_tasks_start(&s);
     s.proc.on_signal = svc_on_signal;
     s.proc.arg = &s;
     s.probe_timer = event_new(s.base, -1, EV_PERSIST, svc_probe_tick, &s);
@@ -745,6 +817,7 @@ out:
     /* Workers first: their last completions still reply through live connections. */
     if (s.pool)
         pool_free(s.pool);
+    svc_tasks_stop(&s);        /* the same */
     consumer_stop(s.consumer); /* before the teardown: its hooks use the service's context */
     if (def->teardown && s.base)
         def->teardown(&s);

@@ -67,6 +67,9 @@ struct svc_identity {
 };
 
 /* One worker thread's own connections. */
+struct task;
+#define SVC_MAX_TASKS 4 /* background tasks of a service (svc_def.tasks) */
+
 struct svc_worker {
     struct svc *svc;
     struct db db;
@@ -105,6 +108,11 @@ struct svc {
     const struct scope_source *scope_src; /* where its department tree is (data scope) */
     bool probe_running;
     struct event *probe_timer;
+    struct task *tasks[SVC_MAX_TASKS]; /* svc_def.tasks, running */
+    struct svc_task_run {
+        struct svc *svc;
+        const struct svc_task_def *def;
+    } task_runs[SVC_MAX_TASKS];
     void *app;    /* the service's own context */
     void *config; /* the service's own config block (svc_def.config) */
 };
@@ -136,6 +144,16 @@ struct svc_job {
  * departments and users its data scope reads (applied before 'consume.apply' in the same
  * transaction).
  */
+/* Background work of a service (task.h): 'run' is called on a thread of its own with its own
+ * connections, again at once while it returns 1, after 'interval_ms' when it returns 0 (idle)
+ * or -1 (failed, logged), or sooner after svc_task_wake. Its state is in the database, so
+ * another instance or a restart carries on (claim work with a lease). */
+struct svc_task_def {
+    const char *name;
+    int interval_ms;
+    int (*run)(struct svc_worker *w, void *app);
+};
+
 struct svc_def {
     const char *name;
     const char *version;
@@ -149,6 +167,14 @@ struct svc_def {
     void (*metrics)(struct svc *s, struct evbuffer *out);
     const struct config_entry *config; /* the service's own keys (may be NULL) ... */
     size_t config_size;                /* ... loaded into a block of this size: svc->config */
+    /* keep its own view of who manages which customer (ownerproj.h), applied from
+     * crm:stream:customer by the platform before 'consume.apply' */
+    bool customer_owners;
+    /* keep the history of its records (events.h, events_history_enable): the record type
+     * whose history the events of records below it join, and the data key naming it */
+    const char *history_parent_type, *history_parent_key;
+    const struct svc_task_def *tasks; /* background work (may be NULL), started after setup */
+    size_t ntasks;
 };
 
 int svc_main(int argc, char **argv, const struct svc_def *def);
@@ -160,6 +186,10 @@ int svc_route(struct svc *s, const char *method, const char *pattern, router_han
 /* Register an operational route outside /api (health, metrics) that anyone may call. */
 int svc_route_public(struct svc *s, const char *method, const char *pattern, router_handler_fn fn)
     __attribute__((warn_unused_result));
+
+/* Start the round of task 'name' (svc_def.tasks) now if it waits: work was queued (any
+ * thread). */
+void svc_task_wake(struct svc *s, const char *name);
 
 /* Tell the relay that a transaction with events committed (any thread). */
 void svc_events_committed(struct svc *s);

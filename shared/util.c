@@ -3,6 +3,7 @@
  */
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
@@ -269,4 +270,84 @@ void util_sha256_hex(const void *data, size_t len, char out[65])
         out[2 * i + 1] = hex[h[i] & 15];
     }
     out[64] = '\0';
+}
+
+/* ---- times given by clients ---- */
+
+/* 'n' digits at 's' as a number, or -1. */
+static int digits_at(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+int util_days_in_month(int y, int m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+bool util_time_parse(const char *s, bool date_ok, char *out, size_t outlen)
+{
+    if (s == NULL || strlen(s) < 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    int y = digits_at(s, 4), mo = digits_at(s + 5, 2), d = digits_at(s + 8, 2);
+    int h = 0, mi = 0, sec = 0, ms = 0, off = 0;
+    if (y < 1900 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > util_days_in_month(y, mo))
+        return false;
+    const char *p = s + 10;
+    if (*p == '\0') {
+        if (!date_ok)
+            return false;
+    } else {
+        if ((*p != 'T' && *p != 't' && *p != ' ') || strlen(p) < 9 || p[3] != ':' || p[6] != ':')
+            return false;
+        h = digits_at(p + 1, 2), mi = digits_at(p + 4, 2), sec = digits_at(p + 7, 2);
+        if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
+            return false;
+        p += 9;
+        if (*p == '.') {
+            int n = 0;
+            for (p++; isdigit((unsigned char)*p); p++, n++) {
+                if (n < 3)
+                    ms = ms * 10 + (*p - '0');
+            }
+            if (n == 0)
+                return false;
+            for (; n < 3; n++)
+                ms *= 10;
+        }
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+            int oh = digits_at(p + 1, 2), om = digits_at(p + 4, 2);
+            if (oh < 0 || oh > 23 || om < 0 || om > 59)
+                return false;
+            off = (oh * 60 + om) * (*p == '+' ? 1 : -1);
+            p += 6;
+        } else {
+            return false;
+        }
+        if (*p != '\0')
+            return false;
+    }
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = sec};
+    time_t t = timegm(&tm) - (time_t)off * 60;
+    struct tm u;
+    if (gmtime_r(&t, &u) == NULL || u.tm_year + 1900 < 1900 || u.tm_year + 1900 > 9999)
+        return false;
+    snprintf(out, outlen, "%04d-%02d-%02d %02d:%02d:%02d.%03d", u.tm_year + 1900, u.tm_mon + 1,
+             u.tm_mday, u.tm_hour, u.tm_min, u.tm_sec, ms);
+    return true;
 }

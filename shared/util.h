@@ -26,6 +26,14 @@ int64_t util_wall_s(void);
 /* RFC 3339 UTC ("2026-11-22T02:14:00Z") of 'secs' into 'out' (at least 21 bytes). */
 void util_format_time(int64_t secs, char *out, size_t outlen);
 
+/* An RFC 3339 time (2026-12-03T08:00:00Z, fractions and an offset allowed) or, when
+ * 'date_ok', a date (2026-12-03, midnight UTC), as a UTC DATETIME "2026-12-03 08:00:00.000"
+ * into 'out' (at least 24 bytes). False when it is neither or not a real time (years 1900 to
+ * 9999). */
+bool util_time_parse(const char *s, bool date_ok, char *out, size_t outlen);
+/* Days of month 'm' (1-12) of year 'y'. */
+int util_days_in_month(int y, int m);
+
 /* Fill 'buf' with 'n' cryptographically random bytes; aborts if the kernel cannot. */
 void util_random_bytes(void *buf, size_t n);
 /* A 32-hex-character random id (request ids, event ids) into 'out' (33 bytes). */

@@ -304,6 +304,80 @@ static int seed_admin(struct auth_ctx *a, struct db *db, long long admin_role)
     return rc;
 }
 
+/*
+ * The other services learn departments and users from events (libcrm's projection, scope.c),
+ * and what they keep grows: PROJECTION_STEP names the latest step (2: each user's status and
+ * role codes). Once per step, every department and user is announced again, as
+ * department.synced and user.synced (the record as department.created and user.created carry
+ * it), so that the projections of a deployment that existed before the step are whole. 0 or -1.
+ */
+#define PROJECTION_STEP "projection.users.2"
+
+static int announce(struct db *db, const char *type, const char *subject, json_t *row)
+{
+    static const struct events_actor system = {NULL, NULL};
+    char sid[24];
+    snprintf(sid, sizeof(sid), "%lld", (long long)json_integer_value(json_object_get(row, "id")));
+    return events_outbox_add(db, "auth", type, &system, subject, sid, json_incref(row), NULL, NULL);
+}
+
+static int announce_projection(struct db *db)
+{
+    json_t *done = NULL, *depts = NULL, *users = NULL;
+    int rc = -1;
+    size_t i, k;
+    json_t *r, *role;
+    if (db_query_one(db, "SELECT name FROM announcements WHERE name = ?", &DBP_STR(PROJECTION_STEP),
+                     1, &done) != 0)
+        goto out;
+    if (done) {
+        rc = 0;
+        goto out;
+    }
+    if (repo_depts_all(db, &depts) != 0 ||
+        db_query(db, "SELECT id FROM users ORDER BY id", NULL, 0, &users) != 0)
+        goto out;
+    json_array_foreach(depts, i, r)
+    {
+        if (announce(db, "department.synced", "department", r) != 0)
+            goto out;
+    }
+    json_array_foreach(users, i, r)
+    {
+        json_t *u = NULL, *roles = NULL;
+        long long id = json_integer_value(json_object_get(r, "id"));
+        if (repo_user_get(db, NULL, id, false, &u) != 0 || u == NULL ||
+            repo_user_roles(db, id, &roles) != 0) {
+            json_decref(u);
+            goto out;
+        }
+        json_t *ids = json_array(), *codes = json_array();
+        json_array_foreach(roles, k, role)
+        {
+            json_array_append(ids, json_object_get(role, "id"));
+            json_array_append(codes, json_object_get(role, "code"));
+        }
+        json_object_set_new(u, "role_ids", ids);
+        json_object_set_new(u, "role_codes", codes);
+        json_decref(roles);
+        int arc = announce(db, "user.synced", "user", u);
+        json_decref(u);
+        if (arc != 0)
+            goto out;
+    }
+    if (db_exec(db, "INSERT INTO announcements (name) VALUES (?)", &DBP_STR(PROJECTION_STEP), 1,
+                NULL, NULL) != 0)
+        goto out;
+    log_info(NULL, "announced %zu departments and %zu users to the projections (%s)",
+             json_array_size(depts), json_array_size(users), PROJECTION_STEP);
+    rc = 0;
+out:
+    json_decref(done);
+    json_decref(depts);
+    json_decref(users);
+    return rc;
+}
+
 int catalogue_seed(struct auth_ctx *a)
 {
     struct db db;
@@ -313,7 +387,7 @@ int catalogue_seed(struct auth_ctx *a)
     db_init(&db, &a->svc->dbcfg);
     if (db_begin(&db) != 0 || seed_roles(&db, ids, made) != 0 ||
         seed_permissions(a, &db, ids, made) != 0 || seed_dicts(a, &db) != 0 ||
-        seed_admin(a, &db, ids[0]) != 0 || db_commit(&db) != 0) {
+        seed_admin(a, &db, ids[0]) != 0 || announce_projection(&db) != 0 || db_commit(&db) != 0) {
         log_error(NULL, "seeding failed: %s", db.last_error);
         db_rollback(&db);
         goto out;

@@ -32,7 +32,8 @@ enum user_status user_status_parse(const char *name)
     return USER_ENABLED;
 }
 
-/* The user as the API shows it, with roles and role_ids; NULL when absent or outside 'sc'. */
+/* The user as the API shows it, with roles, role_ids and role_codes; NULL when absent or
+ * outside 'sc'. */
 static int user_view(struct db *db, struct scope *sc, long long id, bool lock, json_t **out)
 {
     json_t *u = NULL, *roles = NULL;
@@ -43,16 +44,19 @@ static int user_view(struct db *db, struct scope *sc, long long id, bool lock, j
     }
     if (u == NULL)
         return 0;
-    json_t *ids = json_array();
+    json_t *ids = json_array(), *codes = json_array();
     size_t i;
     json_t *r;
     json_array_foreach(roles, i, r)
     {
         json_object_del(r, "data_scope");
         json_array_append(ids, json_object_get(r, "id"));
+        json_array_append(codes, json_object_get(r, "code"));
     }
     json_object_set_new(u, "roles", roles);
     json_object_set_new(u, "role_ids", ids);
+    /* in the user events too: the other services' projections learn who holds which role */
+    json_object_set_new(u, "role_codes", codes);
     *out = u;
     return 0;
 }
@@ -536,10 +540,13 @@ static int patch_changed(struct svc_worker *w, struct svc_job *job, json_t *afte
     return 0;
 }
 
+/* user.updated carries the user's role codes as they are now, for the other services'
+ * projections (who may own a customer): the changes name only role_ids. */
 static json_t *user_event_data(json_t *after, const struct kit_in *in)
 {
     (void)in;
-    return json_pack("{s:O}", "username", json_object_get(after, "username"));
+    return json_pack("{s:O, s:O}", "username", json_object_get(after, "username"), "role_codes",
+                     json_object_get(after, "role_codes"));
 }
 
 static const char *const user_fields[] = {"display_name", "phone",    "email",

@@ -22,7 +22,8 @@ struct customer_filter {
     char created_from[32], created_to[32];
     char last_from[32], last_to[32];
     char next_from[32], next_to[32];
-    bool deleted; /* the recycle bin instead of the live customers */
+    char moved_from[32]; /* received by a transfer since then (owner_time, last_transfer_id) */
+    bool deleted;        /* the recycle bin instead of the live customers */
 };
 
 /* The customer 'id' as the API shows it (with manager_name), '*row' NULL when absent, outside
@@ -68,5 +69,21 @@ int repo_user_in_scope(struct db *db, struct scope *sc, long long user_id, bool 
     __attribute__((warn_unused_result));
 
 int customers_routes(struct svc *s) __attribute__((warn_unused_result));
+/* GET /api/v1/customers/{id}/history (handlers_history.c). */
+int history_routes(struct svc *s) __attribute__((warn_unused_result));
+/* Query parameter 'key', when given, as a time or date into 'out' (a DATETIME text); a field
+ * error when it is neither. */
+void customers_query_time(struct http_request *req, const char *key, char out[32], json_t *errors);
+
+/* The service's context (svc->app), made at setup and freed at teardown. */
+struct customer_app {
+    struct svc *svc;         /* the consumer wakes the relay through it */
+    struct regions *regions; /* the region dictionary (regions.h), read-only after start */
+};
+/* The region dictionary of service 's'. */
+static inline const struct regions *customer_regions(const struct svc *s)
+{
+    return ((const struct customer_app *)s->app)->regions;
+}
 
 #endif

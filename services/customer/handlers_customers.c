@@ -5,6 +5,8 @@
  * it by id answers 404. */
 #include "customer.h"
 #include "dictproj.h"
+#include "followups.h"
+#include "regions.h"
 #include "rules.h"
 #include "util.h"
 
@@ -312,8 +314,7 @@ static void query_copy(struct http_request *req, const char *key, char *out, siz
     snprintf(out, size, "%s", v ? v : "");
 }
 
-/* Query parameter 'key', when given, as a time or date into 'out' (DATETIME text). */
-static void query_time(struct http_request *req, const char *key, char out[32], json_t *errors)
+void customers_query_time(struct http_request *req, const char *key, char out[32], json_t *errors)
 {
     const char *v = http_query_get(&req->query, key);
     char t[RULES_TIME_BYTES];
@@ -365,12 +366,13 @@ static void list_filter(struct http_request *req, struct customer_filter *f, jso
     /* the caller's id is known on the worker: 1 and -1 say which scene */
     f->mine = strcmp(scene, "mine") == 0 ? 1 : strcmp(scene, "team") == 0 ? -1 : 0;
     f->followed_up = followed[0] ? strcmp(followed, "true") == 0 : -1;
-    query_time(req, "created_from", f->created_from, errors);
-    query_time(req, "created_to", f->created_to, errors);
-    query_time(req, "last_contact_from", f->last_from, errors);
-    query_time(req, "last_contact_to", f->last_to, errors);
-    query_time(req, "next_contact_from", f->next_from, errors);
-    query_time(req, "next_contact_to", f->next_to, errors);
+    customers_query_time(req, "created_from", f->created_from, errors);
+    customers_query_time(req, "created_to", f->created_to, errors);
+    customers_query_time(req, "last_contact_from", f->last_from, errors);
+    customers_query_time(req, "last_contact_to", f->last_to, errors);
+    customers_query_time(req, "next_contact_from", f->next_from, errors);
+    customers_query_time(req, "next_contact_to", f->next_to, errors);
+    followups_todo_filter(req, f, errors); /* todo=: the caller's to-dos, over the above */
 }
 
 static void list_submit(struct svc *s, struct http_request *req, bool deleted)
@@ -443,17 +445,7 @@ static int binned_get(struct db *db, struct scope *sc, const struct kit_in *in, 
 
 static void get_work(struct svc_worker *w, struct svc_job *job)
 {
-    struct kit_in *in = job->data;
-    struct scope sc = kit_scope(job);
-    json_t *row = NULL;
-    if (customer_get(&w->db, &sc, in, false, &row) != 0)
-        goto out;
-    if (row == NULL)
-        svc_job_fail(job, 404, "not_found", "no such customer");
-    else
-        svc_job_ok(job, 200, json_incref(row));
-out:
-    json_decref(row);
+    kit_get_work(w, job, "customer", customer_get);
 }
 
 static void get(struct http_request *req, void *arg)
@@ -514,6 +506,7 @@ static void create_work(struct svc_worker *w, struct svc_job *job)
     long long id = 0, me = caller_id(job);
     json_t *manager = json_object_get(b, "manager_id");
     check_shapes(b, errors);
+    regions_check_customer(customer_regions(job->svc), NULL, b, errors);
     if (db_begin(&w->db) != 0 || check_dicts(&w->db, b, errors) != 0 ||
         (manager && json_integer_value(manager) != me &&
          check_manager(&w->db, &sc, json_integer_value(manager), errors) != 0))
@@ -568,6 +561,7 @@ static int patch_check(struct svc_worker *w, struct svc_job *job, json_t *before
     struct scope sc = kit_scope(job);
     json_t *errors = json_array();
     check_shapes(body, errors);
+    regions_check_customer(customer_regions(job->svc), before, body, errors);
     if (check_dicts(&w->db, body, errors) != 0) {
         json_decref(errors);
         return -1;

@@ -2,12 +2,41 @@
 /* crm-customer: customers, contacts and follow-up records, on the service kit. Its line of
  * shared/services.def gives it its port, an outbox with its relay, and a consumer of the auth
  * stream (the data scope's and the dictionary's projections, applied by the platform) and of
- * transfer.completed (recorded only, until the transfer issue: processed_events). */
+ * transfer.completed (a customer's new manager: consume.c). */
 #include "customer.h"
+#include "followups.h"
+#include "regions.h"
+#include "util.h"
 
+#include <stdlib.h>
+
+/* The region dictionary is read here, before the loop runs (the migrations have just run the
+ * same way), so that no request ever waits for it. */
 static int customer_setup(struct svc *s)
 {
-    return customers_routes(s) ? -1 : 0;
+    struct customer_app *app = xcalloc(1, sizeof(*app));
+    struct db db;
+    int rc = -1;
+    app->svc = s;
+    s->app = app;
+    db_init(&db, &s->dbcfg);
+    if (db_connect(&db) != 0 || regions_load(&db, &app->regions) != 0)
+        goto out;
+    /* followups_routes first: its /customers/todos is a fixed path before /customers/{id} */
+    rc = followups_routes(s) || customers_routes(s) || history_routes(s) || regions_routes(s) ? -1
+                                                                                              : 0;
+out:
+    db_cleanup(&db);
+    return rc;
+}
+
+static void customer_teardown(struct svc *s)
+{
+    struct customer_app *app = s->app;
+    if (app)
+        regions_free(app->regions);
+    free(app);
+    s->app = NULL;
 }
 
 int main(int argc, char **argv)
@@ -16,6 +45,11 @@ int main(int argc, char **argv)
         .name = "customer",
         .version = CRM_VERSION,
         .setup = customer_setup,
+        .teardown = customer_teardown,
+        .consume = {customer_consume_apply, NULL, customer_consume_after, NULL},
+        /* the history of a customer holds its contacts' and follow-ups' events too */
+        .history_parent_type = "customer",
+        .history_parent_key = "customer_id",
     };
     return svc_main(argc, argv, &def);
 }

@@ -387,6 +387,8 @@ int repo_customers_list(struct db *db, struct scope *sc, const struct customer_f
     between(&q, "c.created_at", f->created_from, f->created_to);
     between(&q, "c.last_contact_at", f->last_from, f->last_to);
     between(&q, "c.next_contact_at", f->next_from, f->next_to);
+    if (f->moved_from[0])
+        listq_add(&q, "c.last_transfer_id > 0 AND c.owner_time >= ?", &DBP_STR(f->moved_from), 1);
     if (scope_where(db, &q, sc, "c.manager_id", NULL) != 0 ||
         listq_run(db, &customers_spec, &q, pg, out) != 0)
         return -1;

@@ -262,7 +262,9 @@ test('users: rows selected and disabled, then enabled, as a batch', { skip: skip
   const disabled = []
   page.on('response', (r) => /\/api\/v1\/users\/\d+\/disable$/.test(pathOf(r)) && disabled.push(r.status()))
   await visible('.el-message-box .el-button--primary').click()
-  await visible('.el-message').filter({ hasText: '已处理 2 个用户' }).waitFor()
+  const firstNotice = visible('.el-message').filter({ hasText: '已处理 2 个用户' })
+  await firstNotice.waitFor()
+  const firstId = await firstNotice.getAttribute('id')
   assert.deepEqual(disabled, [200, 200])
   assert.equal(await status(a), 'disabled')
   assert.equal(await status(b), 'disabled')
@@ -273,7 +275,8 @@ test('users: rows selected and disabled, then enabled, as a batch', { skip: skip
   await page.getByTestId('users-batch-enable').click()
   await visible('.el-message-box').filter({ hasText: '2 个用户' }).waitFor()
   await visible('.el-message-box .el-button--primary').click()
-  await visible('.el-message').filter({ hasText: '已处理 2 个用户' }).waitFor()
+  // the notice of the disable may still be up: wait for the enable's own
+  await visible(`.el-message:not([id="${firstId}"])`).filter({ hasText: '已处理 2 个用户' }).waitFor()
   assert.equal(await status(a), 'enabled')
   assert.equal(await status(b), 'enabled')
 })
