@@ -238,18 +238,11 @@ test('an administrator may save a duplicate anyway; the second name is kept with
   await dialog.waitFor({ state: 'hidden' })
 })
 
-test('the change history names who changed which field, before and after, in words', { skip: skipAdmin || skipDemo }, async () => {
+test('the change history names who changed which field, before and after, in words, for the manager', { skip: skipDemo }, async () => {
   const token = await tokenOf('manager_east1')
   const c = await apiCustomer('manager_east1', { name: `厦门思明${sfx()}有限公司`, level: 'a', status: 'potential' })
   await apiCall('PATCH', `/customers/${c.id}`, { token, body: { version: c.version, level: 'b', status: 'active' } })
-  const admin = (await adminSession()).access_token
-  for (let i = 0; ; i++) { // the audit reads the event from the stream
-    const h = await apiCall('GET', `/audit/history/customer/${c.id}`, { token: admin })
-    if (h.items.some((e) => e.event_type === 'customer.updated')) break
-    assert.ok(i < 40, 'the update reaches the audit')
-    await new Promise((ok) => setTimeout(ok, 250))
-  }
-  await begin('admin')
+  await begin('manager_east1') // no audit permission: the customer service keeps the history
   await page.goto(`${GATEWAY}/customers/${c.id}?tab=history`)
   const item = page.getByTestId('history-item').filter({ hasText: '修改客户' }).first()
   await item.waitFor()
@@ -306,7 +299,7 @@ test('the home page counts the to-dos as the API does and leads to the filtered 
   await begin('manager_east1')
   const cards = page.getByTestId('home-todos')
   await cards.waitFor()
-  for (const k of ['today', 'overdue', 'not_followed']) {
+  for (const k of ['today', 'overdue', 'not_followed', 'moved']) {
     await page.waitForFunction(
       ([key, n]) => document.querySelector(`[data-testid="todo-${key}"] [data-testid="todo-count"]`)?.innerText.trim() === String(n),
       [k, counts[k]],

@@ -45,10 +45,14 @@ export const restoreCustomer = (id, opts) => api.post(`/customers/${id}/restore`
 /** GET /customers/options?keyword= -> the top 20 of the caller's scope [{id, name, ...}] */
 export const customerOptions = async (keyword, opts) => items(await api.get('/customers/options', { keyword: keyword || undefined }, opts))
 
+/** GET /customers/{id}/history -> a page of {id, event_type, subject_type, subject_id, actor_name,
+ * data: {changes?: [{field, before, after}], ...}, occurred_at}, newest first */
+export const listCustomerHistory = (id, query, opts) => api.get(`/customers/${id}/history`, query, opts)
+
 /** True for the 409 of the duplicate rule. */
 export const isDuplicate = (err) => err?.status === 409 && err?.code === 'duplicate'
 
-/** GET /customers/todos -> {today, overdue, not_followed} counts for the caller. */
+/** GET /customers/todos -> {today, overdue, not_followed, moved} counts for the caller. */
 export const getTodos = (opts) => api.get('/customers/todos', { tz: tzOffset() }, opts)
 
 // ---- contacts --------------------------------------------------------------------------------

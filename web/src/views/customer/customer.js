@@ -47,7 +47,7 @@ export const STATUSES = ['potential', 'active', 'at_risk', 'lost']
 export const STATUS_TAG = { potential: 'info', active: 'success', at_risk: 'warning', lost: 'danger' }
 export const DEAL_STATUSES = ['undealt', 'dealt']
 export const SCENES = ['mine', 'team', 'all']
-export const TODOS = ['today', 'overdue', 'not_followed']
+export const TODOS = ['today', 'overdue', 'not_followed', 'moved']
 export const GENDERS = ['', 'male', 'female']
 /** The tag type of a level: A stands out. */
 export const LEVEL_TAG = { a: 'danger', b: 'warning', c: 'info' }
