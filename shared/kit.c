@@ -100,6 +100,14 @@ void kit_submit(struct svc *s, struct http_request *req,
     svc_submit(s, req, work, kit_in_new(body, id), kit_in_free);
 }
 
+void kit_submit_id(struct svc *s, struct http_request *req,
+                   void (*work)(struct svc_worker *w, struct svc_job *job))
+{
+    long long id = kit_path_id(req, "id");
+    if (id)
+        kit_submit(s, req, work, NULL, id);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* on the worker                                                                               */
 
@@ -268,6 +276,23 @@ static void not_found(struct svc_job *job, const char *subject)
     svc_job_fail(job, 404, "not_found", "no such %s", subject);
 }
 
+void kit_get_work(struct svc_worker *w, struct svc_job *job, const char *subject,
+                  int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
+                             json_t **row))
+{
+    struct kit_in *in = job->data;
+    struct scope sc = kit_scope(job);
+    json_t *row = NULL;
+    if (get(&w->db, &sc, in, false, &row) != 0)
+        goto out;
+    if (row == NULL)
+        not_found(job, subject);
+    else
+        svc_job_ok(job, 200, json_incref(row));
+out:
+    json_decref(row);
+}
+
 void kit_patch_work(struct svc_worker *w, struct svc_job *job, const struct kit_patch *p)
 {
     struct kit_in *in = job->data;
@@ -314,23 +339,6 @@ out:
     json_decref(before);
     json_decref(after);
     json_decref(changes);
-}
-
-void kit_get_work(struct svc_worker *w, struct svc_job *job, const char *subject,
-                  int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
-                             json_t **row))
-{
-    struct kit_in *in = job->data;
-    struct scope sc = kit_scope(job);
-    json_t *row = NULL;
-    if (get(&w->db, &sc, in, false, &row) != 0)
-        goto out;
-    if (row == NULL)
-        not_found(job, subject);
-    else
-        svc_job_ok(job, 200, json_incref(row));
-out:
-    json_decref(row);
 }
 
 void kit_delete_work(struct svc_worker *w, struct svc_job *job, const struct kit_delete *d)

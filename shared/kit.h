@@ -58,6 +58,11 @@ void kit_submit(struct svc *s, struct http_request *req,
                 void (*work)(struct svc_worker *w, struct svc_job *job), json_t *body,
                 long long id);
 
+/* kit_path_id's id of path parameter "id", then kit_submit with no body; nothing more after
+ * kit_path_id replied 404. */
+void kit_submit_id(struct svc *s, struct http_request *req,
+                   void (*work)(struct svc_worker *w, struct svc_job *job));
+
 /* ---- on the worker ---- */
 
 /* The caller's data scope (see scope.h) with the service's source of the department tree. */
@@ -120,6 +125,12 @@ int kit_history_page(struct svc_worker *w, struct svc_job *job, const char *reco
 
 /* ---- skeletons ---- */
 
+/* GET by id: 'get' the record in->id in the caller's scope (unlocked); 200 with it, or 404 "no
+ * such 'subject'" when it is absent or outside the scope. */
+void kit_get_work(struct svc_worker *w, struct svc_job *job, const char *subject,
+                  int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
+                             json_t **row));
+
 /*
  * PATCH of a versioned record: read it locked (in the caller's scope: outside it is 404), let
  * 'check' refuse the change, update it when the version matches (409 version_conflict when
@@ -151,14 +162,6 @@ struct kit_patch {
     json_t *(*event_data)(json_t *after, const struct kit_in *in);
 };
 void kit_patch_work(struct svc_worker *w, struct svc_job *job, const struct kit_patch *p);
-
-/*
- * GET of one record: 'get' (as in struct kit_patch, unlocked) in the caller's scope; 200 with
- * it, or 404 "no such 'subject'" when absent or outside the scope.
- */
-void kit_get_work(struct svc_worker *w, struct svc_job *job, const char *subject,
-                  int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
-                             json_t **row));
 
 /*
  * DELETE: read the record locked (404 when absent or outside the scope), let 'check' refuse

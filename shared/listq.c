@@ -72,6 +72,11 @@ static const char *like_pattern(struct listq *q, const char *v, bool pre, bool p
     return listq_copy(q, buf);
 }
 
+const char *listq_like(struct listq *q, const char *v, bool pre, bool post)
+{
+    return like_pattern(q, v, pre, post);
+}
+
 void listq_contains(struct listq *q, const char *const *cols, const char *v)
 {
     if (v == NULL || *v == '\0')

@@ -66,6 +66,9 @@ void listq_eq_int(struct listq *q, const char *col, long long v);
 void listq_contains(struct listq *q, const char *const *cols, const char *v);
 /* 'col LIKE 'v%'' with 'v' taken literally. */
 void listq_prefix(struct listq *q, const char *col, const char *v);
+/* 'v' as a LIKE pattern with % _ and \ taken literally, after a '%' when 'pre' and before one
+ * when 'post': a copy inside the builder (for conditions a caller writes itself). */
+const char *listq_like(struct listq *q, const char *v, bool pre, bool post);
 /* A copy of 'v' inside the builder (for values made on the stack). */
 const char *listq_copy(struct listq *q, const char *v);
 /* " WHERE a AND b" (or "") and its values. */

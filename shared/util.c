@@ -275,7 +275,7 @@ void util_sha256_hex(const void *data, size_t len, char out[65])
 /* ---- times given by clients ---- */
 
 /* 'n' digits at 's' as a number, or -1. */
-static int digits_at(const char *s, int n)
+int util_digits_at(const char *s, int n)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
@@ -297,7 +297,7 @@ bool util_time_parse(const char *s, bool date_ok, char *out, size_t outlen)
 {
     if (s == NULL || strlen(s) < 10 || s[4] != '-' || s[7] != '-')
         return false;
-    int y = digits_at(s, 4), mo = digits_at(s + 5, 2), d = digits_at(s + 8, 2);
+    int y = util_digits_at(s, 4), mo = util_digits_at(s + 5, 2), d = util_digits_at(s + 8, 2);
     int h = 0, mi = 0, sec = 0, ms = 0, off = 0;
     if (y < 1900 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > util_days_in_month(y, mo))
         return false;
@@ -308,7 +308,7 @@ bool util_time_parse(const char *s, bool date_ok, char *out, size_t outlen)
     } else {
         if ((*p != 'T' && *p != 't' && *p != ' ') || strlen(p) < 9 || p[3] != ':' || p[6] != ':')
             return false;
-        h = digits_at(p + 1, 2), mi = digits_at(p + 4, 2), sec = digits_at(p + 7, 2);
+        h = util_digits_at(p + 1, 2), mi = util_digits_at(p + 4, 2), sec = util_digits_at(p + 7, 2);
         if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
             return false;
         p += 9;
@@ -326,7 +326,7 @@ bool util_time_parse(const char *s, bool date_ok, char *out, size_t outlen)
         if (*p == 'Z' || *p == 'z') {
             p++;
         } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-            int oh = digits_at(p + 1, 2), om = digits_at(p + 4, 2);
+            int oh = util_digits_at(p + 1, 2), om = util_digits_at(p + 4, 2);
             if (oh < 0 || oh > 23 || om < 0 || om > 59)
                 return false;
             off = (oh * 60 + om) * (*p == '+' ? 1 : -1);

@@ -33,6 +33,8 @@ void util_format_time(int64_t secs, char *out, size_t outlen);
 bool util_time_parse(const char *s, bool date_ok, char *out, size_t outlen);
 /* Days of month 'm' (1-12) of year 'y'. */
 int util_days_in_month(int y, int m);
+/* 'n' decimal digits at 's' as a number, or -1 when one is not a digit. */
+int util_digits_at(const char *s, int n);
 
 /* Fill 'buf' with 'n' cryptographically random bytes; aborts if the kernel cannot. */
 void util_random_bytes(void *buf, size_t n);

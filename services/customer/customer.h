@@ -86,4 +86,69 @@ static inline const struct regions *customer_regions(const struct svc *s)
     return ((const struct customer_app *)s->app)->regions;
 }
 
+/* ---- the field rules customers and contacts share (fieldcheck.c) ---- */
+
+/* Whether 'v' is one of 'set' (NULL-terminated); false for NULL. */
+bool fieldcheck_one_of(const char *v, const char *const *set);
+/* A string field of 'b' when given and not empty, else NULL. */
+const char *fieldcheck_given(json_t *b, const char *field);
+/* The shapes of mobile, telephone, email and wechat when given in 'b', into 'errors'. */
+void fieldcheck_reach(json_t *b, json_t *errors);
+
+/* ---- contacts (repo_contacts.c, handlers_contacts.c) ---- */
+
+/* The filters of GET /api/v1/contacts ("", 0 and -1 are "not given"). */
+struct contact_filter {
+    char keyword[256]; /* a prefix of the folded name, or digits: of a mobile or telephone */
+    long long customer_id;
+    int decision_maker; /* -1, 0 or 1 */
+    int birthday_month; /* 0, or 1 to 12 */
+};
+
+/* Contact 'id' as the API shows it (with customer_name, manager_id, reports_to_name,
+ * created_by_name), '*row' NULL when absent, its customer in the recycle bin, or outside 'sc'
+ * (NULL: no scope). 'lock': its customer's row first, then it (every contact write does so). */
+int repo_contact_get(struct db *db, struct scope *sc, long long id, bool lock, json_t **row)
+    __attribute__((warn_unused_result));
+/* Every contact of live customer 'customer_id' (the caller checked its scope), the primary
+ * first, then by id. */
+int repo_contacts_of(struct db *db, long long customer_id, json_t **rows)
+    __attribute__((warn_unused_result));
+/* The primary contact of 'customer_id', '*row' NULL when none. */
+int repo_contact_primary(struct db *db, long long customer_id, json_t **row)
+    __attribute__((warn_unused_result));
+/* Ids [{id}]: those who report to contact 'id', or the oldest contact of customer 'id'. */
+enum contact_ids { CONTACT_IDS_REPORTERS, CONTACT_IDS_OLDEST };
+int repo_contact_ids(struct db *db, enum contact_ids which, long long id, json_t **ids)
+    __attribute__((warn_unused_result));
+/* Whether contact 'id' is one of customer 'customer_id'. */
+int repo_contact_belongs(struct db *db, long long id, long long customer_id, bool *belongs)
+    __attribute__((warn_unused_result));
+/* Whether 'target' is contact 'from' or above it in its reports-to chain. */
+int repo_contact_reports_up(struct db *db, long long from, long long target, bool *reaches)
+    __attribute__((warn_unused_result));
+/* Insert / update (at 'version'; '*affected' 0 when stale) the prepared values 'v': the
+ * columns, derived ones included (name_search, telephone_digits, birth_*, is_primary). */
+int repo_contact_insert(struct db *db, json_t *v, long long *id)
+    __attribute__((warn_unused_result));
+int repo_contact_update(struct db *db, long long id, long long version, json_t *v,
+                        uint64_t *affected) __attribute__((warn_unused_result));
+/* One side change of contact 'id' (its version moves): what a write on another contact does
+ * to it. */
+enum contact_set { CONTACT_SET_PRIMARY, CONTACT_SET_NOT_PRIMARY, CONTACT_SET_NO_REPORTS_TO };
+int repo_contact_set(struct db *db, long long id, enum contact_set what)
+    __attribute__((warn_unused_result));
+int repo_contact_delete(struct db *db, long long id) __attribute__((warn_unused_result));
+/* Whether any contact's name starts with 'folded' (a folded keyword) or, for a phone keyword,
+ * any contact's mobile or telephone digits start with its digits: the customer keyword then
+ * looks at contacts too. */
+int repo_contacts_match(struct db *db, const char *folded, bool *any)
+    __attribute__((warn_unused_result));
+/* One page of contacts of live customers in 'sc' matching 'f'. */
+int repo_contacts_list(struct db *db, struct scope *sc, const struct contact_filter *f,
+                       const struct listq_page *pg, struct listq_result *out)
+    __attribute__((warn_unused_result));
+
+int contacts_routes(struct svc *s) __attribute__((warn_unused_result));
+
 #endif

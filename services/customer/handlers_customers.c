@@ -39,15 +39,6 @@ static const struct {
     {"level", "customer_level"},
 };
 
-static bool one_of(const char *v, const char *const *set)
-{
-    for (; v && *set; set++) {
-        if (strcmp(v, *set) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* The caller's user id (the owner of what they create). */
 static long long caller_id(const struct svc_job *job)
 {
@@ -56,13 +47,6 @@ static long long caller_id(const struct svc_job *job)
 
 /* ------------------------------------------------------------------------------------------ */
 /* the rules of the fields                                                                     */
-
-/* A string field of 'b' when given and not empty. */
-static const char *given(json_t *b, const char *field)
-{
-    const char *v = json_string_value(json_object_get(b, field));
-    return v && *v ? v : NULL;
-}
 
 /* The shapes of the fields given in 'b' (a create's or a patch's body), into 'errors', and the
  * prepared values in 'b': the credit code in upper case, times as DATETIME texts, and the
@@ -80,7 +64,7 @@ static void check_shapes(json_t *b, json_t *errors)
         json_object_set_new(b, "name_search", json_string(folded));
         json_object_set_new(b, "name_norm", json_string(norm));
     }
-    if ((v = given(b, "credit_code")) != NULL) {
+    if ((v = fieldcheck_given(b, "credit_code")) != NULL) {
         char up[24];
         size_t n = 0;
         for (; v[n] && n + 1 < sizeof(up); n++)
@@ -92,31 +76,21 @@ static void check_shapes(json_t *b, json_t *errors)
                             " check character)");
         json_object_set_new(b, "credit_code", json_string(up));
     }
-    if ((v = given(b, "mobile")) != NULL && !rules_mobile_valid(v))
-        jsonv_error_add(errors, "mobile", JSONV_E_mobile_format,
-                        "must be a mobile number of 11 digits (13x to 19x)");
-    if ((v = given(b, "telephone")) != NULL && !rules_telephone_valid(v))
-        jsonv_error_add(errors, "telephone", JSONV_E_telephone_format,
-                        "must be a telephone number such as 0755-28780808 or 400-820-8820");
+    fieldcheck_reach(b, errors);
     if (json_object_get(b, "telephone")) {
         char digits[32];
         rules_digits(json_string_value(json_object_get(b, "telephone")), digits, sizeof(digits));
         json_object_set_new(b, "telephone_digits", json_string(digits));
     }
-    if ((v = given(b, "email")) != NULL && !rules_email_valid(v))
-        jsonv_error_add(errors, "email", JSONV_E_not_email, "is not an email address");
-    if ((v = given(b, "website")) != NULL && !rules_website_valid(v))
+    if ((v = fieldcheck_given(b, "website")) != NULL && !rules_website_valid(v))
         jsonv_error_add(errors, "website", JSONV_E_not_url, "is not a web address");
-    if ((v = given(b, "wechat")) != NULL && !rules_wechat_valid(v))
-        jsonv_error_add(errors, "wechat", JSONV_E_wechat_format,
-                        "must be a WeChat id (a letter, then 5 to 19 letters, digits, _ or -)"
-                        " or a mobile number");
-    if ((v = json_string_value(json_object_get(b, "status"))) != NULL && !one_of(v, statuses))
+    if ((v = json_string_value(json_object_get(b, "status"))) != NULL &&
+        !fieldcheck_one_of(v, statuses))
         jsonv_error_addp(errors, "status", JSONV_E_one_of,
                          json_pack("{s:s}", "allowed", "potential, active, at_risk, lost"),
                          "must be potential, active, at_risk or lost");
     if ((v = json_string_value(json_object_get(b, "deal_status"))) != NULL &&
-        !one_of(v, deal_statuses))
+        !fieldcheck_one_of(v, deal_statuses))
         jsonv_error_addp(errors, "deal_status", JSONV_E_one_of,
                          json_pack("{s:s}", "allowed", "undealt, dealt"),
                          "must be undealt or dealt");
@@ -158,7 +132,7 @@ static void check_shapes(json_t *b, json_t *errors)
 static int check_dicts(struct db *db, json_t *b, json_t *errors)
 {
     for (size_t i = 0; i < ARRAY_LEN(dict_fields); i++) {
-        const char *v = given(b, dict_fields[i].field);
+        const char *v = fieldcheck_given(b, dict_fields[i].field);
         bool valid = false;
         if (v == NULL)
             continue;
@@ -332,7 +306,7 @@ static void query_enum(struct http_request *req, const char *key, const char *co
                        const char *message, char *out, size_t size, json_t *errors)
 {
     query_copy(req, key, out, size, errors);
-    if (out[0] && !one_of(out, set)) {
+    if (out[0] && !fieldcheck_one_of(out, set)) {
         char allowed[128] = "";
         for (size_t i = 0; set[i]; i++) {
             size_t n = strlen(allowed);

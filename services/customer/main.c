@@ -23,8 +23,10 @@ static int customer_setup(struct svc *s)
     if (db_connect(&db) != 0 || regions_load(&db, &app->regions) != 0)
         goto out;
     /* followups_routes first: its /customers/todos is a fixed path before /customers/{id} */
-    rc = followups_routes(s) || customers_routes(s) || history_routes(s) || regions_routes(s) ? -1
-                                                                                              : 0;
+    rc = followups_routes(s) || customers_routes(s) || contacts_routes(s) || history_routes(s) ||
+                 regions_routes(s)
+             ? -1
+             : 0;
 out:
     db_cleanup(&db);
     return rc;

@@ -14,8 +14,12 @@
     " c.deal_status, c.deal_time, c.manager_id, COALESCE(su.display_name, '') AS manager_name,"    \
     " c.owner_time, c.tags, c.notes, c.last_contact_at, c.last_contact_content,"                   \
     " c.next_contact_at, c.followed_up, c.created_by, c.created_at, c.updated_at, c.version,"      \
-    " c.deleted_at"
-#define CUSTOMER_JOINS " LEFT JOIN scope_users su ON su.user_id = c.manager_id"
+    " c.deleted_at,"                                                                               \
+    " pc.id AS pc_id, pc.name AS pc_name, pc.mobile AS pc_mobile"
+#define CUSTOMER_JOINS                                                                             \
+    " LEFT JOIN scope_users su ON su.user_id = c.manager_id"                                       \
+    " LEFT JOIN contacts pc ON pc.primary_of = c.id" /* its primary contact: one, by a unique key  \
+                                                      */
 
 /* How a writable column is bound from the prepared values. */
 enum col_kind {
@@ -93,6 +97,15 @@ static void customer_rows_fix(json_t *rows)
                             json_boolean(json_integer_value(json_object_get(r, "followed_up"))));
         if (json_is_null(json_object_get(r, "deleted_at")))
             json_object_del(r, "deleted_at");
+        json_t *pc = json_object_get(r, "pc_id");
+        json_object_set_new(r, "primary_contact",
+                            json_is_integer(pc) ? json_pack("{s:O, s:O, s:O}", "id", pc, "name",
+                                                            json_object_get(r, "pc_name"), "mobile",
+                                                            json_object_get(r, "pc_mobile"))
+                                                : json_null());
+        json_object_del(r, "pc_id");
+        json_object_del(r, "pc_name");
+        json_object_del(r, "pc_mobile");
     }
 }
 
@@ -277,29 +290,56 @@ static int gram_frequency(struct db *db, const char *gram, long long *n)
     return rc;
 }
 
+/* The customer ids of a keyword that contacts match too (contacts_ids): the customers' own
+ * matches and the contacts' customers, each from its index, in one derived table that the
+ * outer query joins by primary key. */
+#define IDS_OPEN     "c.id IN (SELECT x.id FROM ("
+#define IDS_CLOSE    ") x)"
+#define CONTACT_NAME " UNION SELECT k.customer_id FROM contacts k WHERE k.name_search LIKE ?"
+#define CONTACT_PHONE                                                                              \
+    " UNION SELECT k.customer_id FROM contacts k WHERE k.mobile LIKE CONCAT(?, '%')"               \
+    " UNION SELECT k.customer_id FROM contacts k WHERE k.telephone_digits LIKE CONCAT(?, '%')"
+
 /*
  * AND to 'q' what 'keyword' matches. Digits only (a phone number, at least 3): a prefix of the
  * mobile or of the telephone's digits. Else the folded name holds it: with two characters or
  * more through the bigram index, the rarest gram driving (a probe of at most GRAM_PROBE_CAP
  * index entries each), then rechecked with LIKE, so the match is exact; one character is a
  * LIKE alone (a scan: too short to be selective anyway).
+ *
+ * A customer is also found by a contact's name (a prefix of the folded name, two characters or
+ * more) and by a contact's mobile or telephone (a prefix of the digits). Only when some contact
+ * matches at all (one index probe, repo_contacts_match) is the condition the wider union of
+ * IDS_OPEN: the common case, a company's name, keeps the plan it had.
  */
 static int keyword_where(struct db *db, struct listq *q, const char *keyword)
 {
     char folded[RULES_NAME_BYTES], digits[32], grams[RULES_GRAMS_MAX][RULES_GRAM_BYTES];
     static const char *const name_col[] = {"c.name_search", NULL};
+    bool contacts = false;
     rules_name_fold(keyword, folded);
     if (folded[0] == '\0')
         return 0;
     rules_digits(folded, digits, sizeof(digits));
     if (strlen(digits) >= 3 && strspn(folded, "0123456789+-()") == strlen(folded)) {
         const char *pat = listq_copy(q, digits); /* digits need no LIKE escape */
-        struct db_param vals[] = {DBP_STR(pat), DBP_STR(pat)};
-        listq_add(q, "(c.mobile LIKE CONCAT(?, '%') OR c.telephone_digits LIKE CONCAT(?, '%'))",
-                  vals, 2);
+        struct db_param vals[] = {DBP_STR(pat), DBP_STR(pat), DBP_STR(pat), DBP_STR(pat)};
+        if (repo_contacts_match(db, folded, &contacts) != 0)
+            return -1;
+        if (contacts)
+            listq_add(q,
+                      IDS_OPEN "SELECT id FROM customers WHERE mobile LIKE CONCAT(?, '%')"
+                               " UNION SELECT id FROM customers WHERE telephone_digits LIKE"
+                               " CONCAT(?, '%')" CONTACT_PHONE IDS_CLOSE,
+                      vals, 4);
+        else
+            listq_add(q, "(c.mobile LIKE CONCAT(?, '%') OR c.telephone_digits LIKE CONCAT(?, '%'))",
+                      vals, 2);
         return 0;
     }
     size_t n = rules_bigrams(folded, grams, RULES_GRAMS_MAX);
+    if (n > 0 && repo_contacts_match(db, folded, &contacts) != 0)
+        return -1;
     if (n > 0) {
         long long freq[RULES_GRAMS_MAX];
         size_t order[RULES_GRAMS_MAX];
@@ -317,10 +357,13 @@ static int keyword_where(struct db *db, struct listq *q, const char *keyword)
         }
         size_t used = n < GRAMS_CHECKED ? n : GRAMS_CHECKED;
         char cond[1024];
-        struct db_param vals[GRAMS_CHECKED];
-        int len = snprintf(cond, sizeof(cond),
-                           "c.id IN (SELECT g0.customer_id FROM customer_search g0 WHERE"
-                           " g0.gram = ?");
+        struct db_param vals[GRAMS_CHECKED + 2];
+        int len = snprintf(cond, sizeof(cond), "%s",
+                           contacts ? IDS_OPEN "SELECT g0.customer_id AS id FROM customer_search g0"
+                                               " JOIN customers n ON n.id = g0.customer_id WHERE"
+                                               " g0.gram = ?"
+                                    : "c.id IN (SELECT g0.customer_id FROM customer_search g0"
+                                      " WHERE g0.gram = ?");
         vals[0] = DBP_STR(listq_copy(q, grams[order[0]]));
         for (size_t i = 1; i < used; i++) {
             len += snprintf(cond + len, sizeof(cond) - (size_t)len,
@@ -329,10 +372,18 @@ static int keyword_where(struct db *db, struct listq *q, const char *keyword)
                             i, i, i);
             vals[i] = DBP_STR(listq_copy(q, grams[order[i]]));
         }
-        snprintf(cond + len, sizeof(cond) - (size_t)len, ")");
+        if (contacts) { /* the name's recheck inside, the contacts' names beside it */
+            snprintf(cond + len, sizeof(cond) - (size_t)len,
+                     " AND n.name_search LIKE ?" CONTACT_NAME IDS_CLOSE);
+            vals[used++] = DBP_STR(listq_like(q, folded, true, true));
+            vals[used++] = DBP_STR(listq_like(q, folded, false, true));
+        } else {
+            snprintf(cond + len, sizeof(cond) - (size_t)len, ")");
+        }
         listq_add(q, cond, vals, used);
     }
-    listq_contains(q, name_col, listq_copy(q, folded));
+    if (!contacts)
+        listq_contains(q, name_col, listq_copy(q, folded));
     return 0;
 }
 

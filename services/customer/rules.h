@@ -36,6 +36,14 @@ void rules_digits(const char *s, char *out, size_t outlen);
  * into 'out'. False when it is neither or not a real time. */
 bool rules_time_parse(const char *s, bool date_ok, char out[RULES_TIME_BYTES]);
 
+/* A birthday: month and day, the year when known (0 when not). */
+struct rules_birthday {
+    int year, month, day;
+};
+/* A birthday "MM-DD" (the year not known: 02-29 allowed) or "YYYY-MM-DD" (a real date of a
+ * year from 1900 to 'this_year') into 'out'. False when it is neither. */
+bool rules_birthday_parse(const char *s, int this_year, struct rules_birthday *out);
+
 /* The name folded for search: full width as half width (（ as (, Ａ as a), ASCII letters in
  * lower case, every space gone. Valid UTF-8 in, 'out' of RULES_NAME_BYTES. */
 void rules_name_fold(const char *name, char out[RULES_NAME_BYTES]);

@@ -81,6 +81,13 @@ export function asGateway({ method, target, requestId, clientIp = '127.0.0.1', p
   };
 }
 
+/** Assert a success 'status' (200 unless given); returns the parsed JSON body (null when empty). */
+export async function ok(res, status = 200) {
+  const text = await res.text();
+  assert.equal(res.status, status, `${res.url}: expected ${status}, got ${res.status}: ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
 /** Assert an RFC 9457 problem with 'status' (and 'code' when given); returns the body. */
 export async function expectProblem(res, status, code) {
   const text = await res.text();

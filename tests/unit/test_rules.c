@@ -67,6 +67,39 @@ static void test_times(void **state)
     assert_false(rules_time_parse("tomorrow", true, t));
 }
 
+static void test_birthdays(void **state)
+{
+    struct rules_birthday b = {-1, -1, -1};
+    (void)state;
+    assert_true(rules_birthday_parse("1988-05-17", 2026, &b));
+    assert_int_equal(b.year, 1988);
+    assert_int_equal(b.month, 5);
+    assert_int_equal(b.day, 17);
+    assert_true(rules_birthday_parse("05-17", 2026, &b));
+    assert_int_equal(b.year, 0); /* the year not known */
+    assert_int_equal(b.month, 5);
+    assert_int_equal(b.day, 17);
+    assert_true(rules_birthday_parse("02-29", 2026, &b)); /* without a year: any year */
+    assert_true(rules_birthday_parse("2000-02-29", 2026, &b));
+    assert_false(rules_birthday_parse("1900-02-29", 2026, &b)); /* not a leap year */
+    assert_false(rules_birthday_parse("2023-02-29", 2026, &b));
+    assert_false(rules_birthday_parse("02-30", 2026, &b));
+    assert_false(rules_birthday_parse("04-31", 2026, &b));
+    assert_false(rules_birthday_parse("13-01", 2026, &b));
+    assert_false(rules_birthday_parse("00-10", 2026, &b));
+    assert_false(rules_birthday_parse("05-00", 2026, &b));
+    assert_true(rules_birthday_parse("1900-01-01", 2026, &b));
+    assert_false(rules_birthday_parse("1899-12-31", 2026, &b)); /* years 1900 to this year */
+    assert_true(rules_birthday_parse("2026-12-31", 2026, &b));
+    assert_false(rules_birthday_parse("2027-01-01", 2026, &b));
+    assert_false(rules_birthday_parse("5-17", 2026, &b));
+    assert_false(rules_birthday_parse("1988/05/17", 2026, &b));
+    assert_false(rules_birthday_parse("1988-05-17T00:00:00Z", 2026, &b));
+    assert_false(rules_birthday_parse("88-05-17", 2026, &b));
+    assert_false(rules_birthday_parse("", 2026, &b));
+    assert_false(rules_birthday_parse(NULL, 2026, &b));
+}
+
 static void test_folded_names(void **state)
 {
     char f[RULES_NAME_BYTES], n[RULES_NAME_BYTES], m[RULES_NAME_BYTES];
@@ -104,6 +137,7 @@ int main(void)
         cmocka_unit_test(test_credit_code_check_character),
         cmocka_unit_test(test_phones_and_addresses),
         cmocka_unit_test(test_times),
+        cmocka_unit_test(test_birthdays),
         cmocka_unit_test(test_folded_names),
         cmocka_unit_test(test_bigrams),
     };
