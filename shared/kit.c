@@ -66,6 +66,22 @@ long long kit_query_id(struct http_request *req, const char *key, json_t *errors
     return id;
 }
 
+void kit_query_copy(struct http_request *req, const char *key, char *out, size_t size,
+                    json_t *errors)
+{
+    const char *v = kit_query(req, key, size - 1, errors);
+    snprintf(out, size, "%s", v ? v : "");
+}
+
+void kit_query_time(struct http_request *req, const char *key, char out[32], json_t *errors)
+{
+    const char *v = kit_query(req, key, 40, errors);
+    out[0] = '\0';
+    if (v && *v && !util_time_parse(v, true, out, 32))
+        jsonv_error_add(errors, key, JSONV_E_not_time,
+                        "must be a date (2026-12-03) or a time (RFC 3339)");
+}
+
 bool kit_reject(struct http_request *req, json_t *errors)
 {
     if (json_array_size(errors) == 0) {
@@ -266,6 +282,40 @@ int kit_history_page(struct svc_worker *w, struct svc_job *job, const char *reco
     }
     svc_job_ok(job, 200, listq_result_json(&res, &in->page));
     return 0;
+}
+
+static void kit_history_work(struct svc_worker *w, struct svc_job *job)
+{
+    struct kit_in *in = job->data;
+    const struct kit_history_of *h = in->ops;
+    struct scope sc = kit_scope(job);
+    json_t *row = NULL;
+    if (h->get(&w->db, &sc, in, false, &row) != 0)
+        goto out;
+    if (row == NULL) {
+        svc_job_fail(job, 404, "not_found", "no such %s", h->subject);
+        goto out;
+    }
+    if (kit_history_page(w, job, h->record_type, in->id) != 0)
+        goto out;
+out:
+    json_decref(row);
+}
+
+void kit_history_submit(struct svc *s, struct http_request *req, const struct kit_history_of *h)
+{
+    long long id = kit_path_id(req, "id");
+    if (id == 0)
+        return;
+    json_t *errors = json_array();
+    struct kit_in *in = kit_in_new(NULL, id);
+    in->ops = h;
+    kit_list_params(req, kit_history_sorts, &in->page, errors);
+    if (kit_reject(req, errors)) {
+        kit_in_free(in);
+        return;
+    }
+    svc_submit(s, req, kit_history_work, in, kit_in_free);
 }
 
 /* ------------------------------------------------------------------------------------------ */

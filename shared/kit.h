@@ -38,6 +38,12 @@ void kit_list_params(struct http_request *req, const struct listq_sort *sorts,
 const char *kit_query(struct http_request *req, const char *key, size_t maxlen, json_t *errors);
 /* Query parameter 'key' as an id (0 when absent; a field error when not an id). */
 long long kit_query_id(struct http_request *req, const char *key, json_t *errors);
+/* Query parameter 'key' into 'out' ('size' bytes; longer: a field error), "" when absent. */
+void kit_query_copy(struct http_request *req, const char *key, char *out, size_t size,
+                    json_t *errors);
+/* Query parameter 'key', when given, as a date (midnight UTC) or an RFC 3339 time into 'out'
+ * as a UTC DATETIME text ("" when absent; a field error when it is neither). */
+void kit_query_time(struct http_request *req, const char *key, char out[32], json_t *errors);
 /* Reply 422 with 'errors' (taken) when it holds any and return true; else free it. */
 bool kit_reject(struct http_request *req, json_t *errors);
 
@@ -50,6 +56,7 @@ struct kit_in {
     int variant;            /* which of a handler's variants (an action) */
     struct listq_page page; /* lists */
     void *extra;            /* the handler's own (freed with free()) */
+    const void *ops;        /* the handler's own table (not freed) */
 };
 struct kit_in *kit_in_new(json_t *body, long long id);
 void kit_in_free(void *p);
@@ -113,6 +120,16 @@ int kit_commit(struct svc_worker *w, struct svc_job *job, const char *subject_ty
 int kit_commit_created(struct svc_worker *w, struct svc_job *job, const char *subject_type,
                        long long subject_id, const char *type, json_t *data, int status,
                        json_t *body) __attribute__((warn_unused_result));
+
+/* GET .../{id}/history of a record: 'get' finds record in->id in the caller's scope (else 404
+ * "no such 'subject'"), then one page of its history (kit_history_page). */
+struct kit_history_of {
+    const char *record_type; /* "customer" */
+    const char *subject;     /* "customer", for the 404 */
+    int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock, json_t **row);
+};
+/* The route handler's body: path id 'id', the page parameters, then the work. */
+void kit_history_submit(struct svc *s, struct http_request *req, const struct kit_history_of *h);
 
 /* The sort of a record's history (kit_history_page): newest first. */
 extern const struct listq_sort kit_history_sorts[];

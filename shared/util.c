@@ -351,3 +351,12 @@ bool util_time_parse(const char *s, bool date_ok, char *out, size_t outlen)
              u.tm_mday, u.tm_hour, u.tm_min, u.tm_sec, ms);
     return true;
 }
+
+bool util_one_of(const char *v, const char *const *set)
+{
+    for (; v && *set; set++) {
+        if (strcmp(v, *set) == 0)
+            return true;
+    }
+    return false;
+}

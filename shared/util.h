@@ -36,6 +36,9 @@ int util_days_in_month(int y, int m);
 /* 'n' decimal digits at 's' as a number, or -1 when one is not a digit. */
 int util_digits_at(const char *s, int n);
 
+/* Whether 'v' (NULL: no) is one of 'set' (ends with NULL). */
+bool util_one_of(const char *v, const char *const *set);
+
 /* Fill 'buf' with 'n' cryptographically random bytes; aborts if the kernel cannot. */
 void util_random_bytes(void *buf, size_t n);
 /* A 32-hex-character random id (request ids, event ids) into 'out' (33 bytes). */

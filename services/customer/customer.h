@@ -71,9 +71,6 @@ int repo_user_in_scope(struct db *db, struct scope *sc, long long user_id, bool 
 int customers_routes(struct svc *s) __attribute__((warn_unused_result));
 /* GET /api/v1/customers/{id}/history (handlers_history.c). */
 int history_routes(struct svc *s) __attribute__((warn_unused_result));
-/* Query parameter 'key', when given, as a time or date into 'out' (a DATETIME text); a field
- * error when it is neither. */
-void customers_query_time(struct http_request *req, const char *key, char out[32], json_t *errors);
 
 /* The service's context (svc->app), made at setup and freed at teardown. */
 struct customer_app {
@@ -88,8 +85,6 @@ static inline const struct regions *customer_regions(const struct svc *s)
 
 /* ---- the field rules customers and contacts share (fieldcheck.c) ---- */
 
-/* Whether 'v' is one of 'set' (NULL-terminated); false for NULL. */
-bool fieldcheck_one_of(const char *v, const char *const *set);
 /* A string field of 'b' when given and not empty, else NULL. */
 const char *fieldcheck_given(json_t *b, const char *field);
 /* The shapes of mobile, telephone, email and wechat when given in 'b', into 'errors'. */

@@ -6,15 +6,6 @@
 
 #include <string.h>
 
-bool fieldcheck_one_of(const char *v, const char *const *set)
-{
-    for (; v && *set; set++) {
-        if (strcmp(v, *set) == 0)
-            return true;
-    }
-    return false;
-}
-
 const char *fieldcheck_given(json_t *b, const char *field)
 {
     const char *v = json_string_value(json_object_get(b, field));

@@ -55,8 +55,7 @@ static void check_shapes(json_t *b, json_t *errors)
         if (folded[0] == '\0')
             jsonv_error_add(errors, "name", JSONV_E_blank, "must not be blank");
     }
-    if ((v = json_string_value(json_object_get(b, "gender"))) != NULL &&
-        !fieldcheck_one_of(v, genders))
+    if ((v = json_string_value(json_object_get(b, "gender"))) != NULL && !util_one_of(v, genders))
         jsonv_error_addp(errors, "gender", JSONV_E_one_of,
                          json_pack("{s:s}", "allowed", ", male, female"),
                          "must be male, female or '' (not given)");
@@ -139,9 +138,8 @@ static json_t *event_data(json_t *row)
     const char *birthday = fieldcheck_given(row, "birthday");
     bool born = birthday && rules_birthday_parse(birthday, 9999, &bd);
     json_t *data = json_object();
-    static const char *const copied[] = {"customer_id", "customer_name", "manager_id",
-                                         "name",        "mobile",        "decision_maker",
-                                         "primary",     "version"};
+    static const char *const copied[] = {"customer_id", "customer_name",  "manager_id", "name",
+                                         "mobile",      "decision_maker", "primary",    "version"};
     for (size_t i = 0; i < ARRAY_LEN(copied); i++)
         json_object_set(data, copied[i], json_object_get(row, copied[i]));
     json_object_set_new(data, "birth_year", bd.year ? json_integer(bd.year) : json_null());

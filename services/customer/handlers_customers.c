@@ -84,13 +84,12 @@ static void check_shapes(json_t *b, json_t *errors)
     }
     if ((v = fieldcheck_given(b, "website")) != NULL && !rules_website_valid(v))
         jsonv_error_add(errors, "website", JSONV_E_not_url, "is not a web address");
-    if ((v = json_string_value(json_object_get(b, "status"))) != NULL &&
-        !fieldcheck_one_of(v, statuses))
+    if ((v = json_string_value(json_object_get(b, "status"))) != NULL && !util_one_of(v, statuses))
         jsonv_error_addp(errors, "status", JSONV_E_one_of,
                          json_pack("{s:s}", "allowed", "potential, active, at_risk, lost"),
                          "must be potential, active, at_risk or lost");
     if ((v = json_string_value(json_object_get(b, "deal_status"))) != NULL &&
-        !fieldcheck_one_of(v, deal_statuses))
+        !util_one_of(v, deal_statuses))
         jsonv_error_addp(errors, "deal_status", JSONV_E_one_of,
                          json_pack("{s:s}", "allowed", "undealt, dealt"),
                          "must be undealt or dealt");
@@ -280,33 +279,11 @@ out:
     json_decref(res.items);
 }
 
-/* Query parameter 'key' into 'out' ('size' bytes), "" when absent. */
-static void query_copy(struct http_request *req, const char *key, char *out, size_t size,
-                       json_t *errors)
-{
-    const char *v = kit_query(req, key, size - 1, errors);
-    snprintf(out, size, "%s", v ? v : "");
-}
-
-void customers_query_time(struct http_request *req, const char *key, char out[32], json_t *errors)
-{
-    const char *v = http_query_get(&req->query, key);
-    char t[RULES_TIME_BYTES];
-    out[0] = '\0';
-    if (v == NULL || *v == '\0')
-        return;
-    if (rules_time_parse(v, true, t))
-        snprintf(out, 32, "%.31s", t);
-    else
-        jsonv_error_add(errors, key, JSONV_E_not_time,
-                        "must be a date (2026-12-03) or a time (RFC 3339)");
-}
-
 static void query_enum(struct http_request *req, const char *key, const char *const *set,
                        const char *message, char *out, size_t size, json_t *errors)
 {
-    query_copy(req, key, out, size, errors);
-    if (out[0] && !fieldcheck_one_of(out, set)) {
+    kit_query_copy(req, key, out, size, errors);
+    if (out[0] && !util_one_of(out, set)) {
         char allowed[128] = "";
         for (size_t i = 0; set[i]; i++) {
             size_t n = strlen(allowed);
@@ -322,13 +299,13 @@ static void list_filter(struct http_request *req, struct customer_filter *f, jso
     static const char *const scenes[] = {"mine", "team", "all", NULL};
     static const char *const bools[] = {"true", "false", NULL};
     char scene[8], followed[8];
-    query_copy(req, "keyword", f->keyword, sizeof(f->keyword), errors);
-    query_copy(req, "industry", f->industry, sizeof(f->industry), errors);
-    query_copy(req, "source", f->source, sizeof(f->source), errors);
-    query_copy(req, "level", f->level, sizeof(f->level), errors);
-    query_copy(req, "province", f->province, sizeof(f->province), errors);
-    query_copy(req, "city", f->city, sizeof(f->city), errors);
-    query_copy(req, "tag", f->tag, sizeof(f->tag), errors);
+    kit_query_copy(req, "keyword", f->keyword, sizeof(f->keyword), errors);
+    kit_query_copy(req, "industry", f->industry, sizeof(f->industry), errors);
+    kit_query_copy(req, "source", f->source, sizeof(f->source), errors);
+    kit_query_copy(req, "level", f->level, sizeof(f->level), errors);
+    kit_query_copy(req, "province", f->province, sizeof(f->province), errors);
+    kit_query_copy(req, "city", f->city, sizeof(f->city), errors);
+    kit_query_copy(req, "tag", f->tag, sizeof(f->tag), errors);
     query_enum(req, "status", statuses, "must be potential, active, at_risk or lost", f->status,
                sizeof(f->status), errors);
     query_enum(req, "deal_status", deal_statuses, "must be undealt or dealt", f->deal_status,
@@ -340,12 +317,12 @@ static void list_filter(struct http_request *req, struct customer_filter *f, jso
     /* the caller's id is known on the worker: 1 and -1 say which scene */
     f->mine = strcmp(scene, "mine") == 0 ? 1 : strcmp(scene, "team") == 0 ? -1 : 0;
     f->followed_up = followed[0] ? strcmp(followed, "true") == 0 : -1;
-    customers_query_time(req, "created_from", f->created_from, errors);
-    customers_query_time(req, "created_to", f->created_to, errors);
-    customers_query_time(req, "last_contact_from", f->last_from, errors);
-    customers_query_time(req, "last_contact_to", f->last_to, errors);
-    customers_query_time(req, "next_contact_from", f->next_from, errors);
-    customers_query_time(req, "next_contact_to", f->next_to, errors);
+    kit_query_time(req, "created_from", f->created_from, errors);
+    kit_query_time(req, "created_to", f->created_to, errors);
+    kit_query_time(req, "last_contact_from", f->last_from, errors);
+    kit_query_time(req, "last_contact_to", f->last_to, errors);
+    kit_query_time(req, "next_contact_from", f->next_from, errors);
+    kit_query_time(req, "next_contact_to", f->next_to, errors);
     followups_todo_filter(req, f, errors); /* todo=: the caller's to-dos, over the above */
 }
 
@@ -358,7 +335,7 @@ static void list_submit(struct svc *s, struct http_request *req, bool deleted)
     f->deleted = deleted;
     kit_list_params(req, deleted ? bin_sorts : customer_sorts, &in->page, errors);
     if (deleted)
-        query_copy(req, "keyword", f->keyword, sizeof(f->keyword), errors);
+        kit_query_copy(req, "keyword", f->keyword, sizeof(f->keyword), errors);
     else
         list_filter(req, f, errors);
     if (kit_reject(req, errors)) {

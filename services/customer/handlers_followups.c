@@ -283,8 +283,8 @@ static void list_submit(struct http_request *req, struct svc *s, long long custo
         snprintf(f->method, sizeof(f->method), "%s", method ? method : "");
         f->customer_id = kit_query_id(req, "customer_id", errors);
         f->author_id = kit_query_id(req, "author_id", errors);
-        customers_query_time(req, "contact_from", f->contact_from, errors);
-        customers_query_time(req, "contact_to", f->contact_to, errors);
+        kit_query_time(req, "contact_from", f->contact_from, errors);
+        kit_query_time(req, "contact_to", f->contact_to, errors);
     }
     if (kit_reject(req, errors)) {
         kit_in_free(in);

@@ -167,7 +167,8 @@ bool rules_birthday_parse(const char *s, int this_year, struct rules_birthday *o
     const char *md = len == 10 ? s + 5 : s;
     if ((len != 5 && len != 10) || (len == 10 && s[4] != '-') || md[2] != '-')
         return false;
-    int y = len == 10 ? util_digits_at(s, 4) : 0, m = util_digits_at(md, 2), d = util_digits_at(md + 3, 2);
+    int y = len == 10 ? util_digits_at(s, 4) : 0, m = util_digits_at(md, 2),
+        d = util_digits_at(md + 3, 2);
     if ((len == 10 && (y < 1900 || y > this_year)) || m < 1 || m > 12 || d < 1 ||
         d > util_days_in_month(y ? y : 2000, m)) /* no year: any year, a leap one included */
         return false;

@@ -382,18 +382,6 @@ out:
     json_decref(res.items);
 }
 
-/* Query parameter 'key', when given, as a date or time into 'out' (a DATETIME text). */
-static void query_time(struct http_request *req, const char *key, char out[32], json_t *errors)
-{
-    const char *v = kit_query(req, key, 40, errors);
-    out[0] = '\0';
-    if (v == NULL || *v == '\0')
-        return;
-    if (!util_time_parse(v, true, out, 32))
-        jsonv_error_add(errors, key, JSONV_E_not_time,
-                        "must be a date (2026-12-03) or a time (RFC 3339)");
-}
-
 static void list(struct http_request *req, void *arg)
 {
     struct kit_in *in = kit_in_new(NULL, 0);
@@ -414,8 +402,8 @@ static void list(struct http_request *req, void *arg)
         jsonv_error_addp(errors, "status", JSONV_E_one_of,
                          json_pack("{s:s}", "allowed", "completed, failed"),
                          "must be completed or failed");
-    query_time(req, "created_from", f->created_from, errors);
-    query_time(req, "created_to", f->created_to, errors);
+    kit_query_time(req, "created_from", f->created_from, errors);
+    kit_query_time(req, "created_to", f->created_to, errors);
     if (kit_reject(req, errors)) {
         kit_in_free(in);
         return;
@@ -423,19 +411,16 @@ static void list(struct http_request *req, void *arg)
     svc_submit(arg, req, list_work, in, kit_in_free);
 }
 
+static int transfer_of(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
+                       json_t **row)
+{
+    (void)lock;
+    return repo_transfer_get(db, sc, in->id, row);
+}
+
 static void get_work(struct svc_worker *w, struct svc_job *job)
 {
-    struct kit_in *in = job->data;
-    struct scope sc = kit_scope(job);
-    json_t *row = NULL;
-    if (repo_transfer_get(&w->db, &sc, in->id, &row) != 0)
-        goto out;
-    if (row == NULL)
-        svc_job_fail(job, 404, "not_found", "no such transfer");
-    else
-        svc_job_ok(job, 200, json_incref(row));
-out:
-    json_decref(row);
+    kit_get_work(w, job, "transfer", transfer_of);
 }
 
 static void get(struct http_request *req, void *arg)
