@@ -34,10 +34,11 @@ export function loadDict(code) {
 /** The items of a loaded dictionary, the enabled ones (what a select offers). */
 export const dictOptions = (code) => (dictItems[code] || []).filter((i) => i.enabled !== false)
 
-/** The label of 'value' in the dictionary 'code', in 'locale'; the value itself when unknown. */
+/** The label of 'value' in the dictionary 'code', in 'locale'; the value itself when the loaded
+ * dictionary lacks it; '' until the dictionary has loaded (a code never flashes by). */
 export function dictLabel(code, value, locale) {
-  if (value === undefined || value === null || value === '') return ''
-  const item = (dictItems[code] || []).find((i) => i.value === value)
+  if (value === undefined || value === null || value === '' || !dictItems[code]) return ''
+  const item = dictItems[code].find((i) => i.value === value)
   return item ? localized(item, 'label', locale) || value : value
 }
 
