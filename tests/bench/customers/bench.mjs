@@ -8,13 +8,13 @@
 // WRK_THREADS=2 (also sysbench's threads: WRK_CONNS), CASES=regexp (only the matching cases),
 // SKIP_WRK=1, and CRM_BENCH_* from run.sh.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BASE, api, login, pct, sql } from './http.mjs';
 
-const STATE = process.env.CRM_BENCH_STATE;
+const STATE = resolve(process.env.CRM_BENCH_STATE);
 const SOCK = process.env.CRM_BENCH_SOCK;
 const REPEAT = Number(process.env.REPEAT ?? 100);
 const WARMUP = Number(process.env.WARMUP ?? 10);
@@ -22,7 +22,7 @@ const WRK_DURATION = Number(process.env.WRK_DURATION ?? 15);
 const WRK_CONNS = Number(process.env.WRK_CONNS ?? 8);
 const WRK_THREADS = Number(process.env.WRK_THREADS ?? 2);
 const CASES = new RegExp(process.env.CASES ?? '.');
-const SLOW_MS = Number(process.env.SLOW_MS ?? 5);
+const SLOW_MS = 1000 * Number(sql('SELECT @@long_query_time', 'mysql')); // run.sh sets it
 
 let failures = 0;
 const meta = Object.fromEntries(readFileSync(join(STATE, 'bench_meta.tsv'), 'utf8').trim().split('\n').map((l) => l.split('\t')));
@@ -84,12 +84,13 @@ async function main() {
   console.log(`\n== ${size.toLocaleString('en')} live customers (${Number(meta.contacts).toLocaleString('en')} contacts, ` +
     `${Number(meta.followups).toLocaleString('en')} follow-ups, ${Number(meta.grams).toLocaleString('en')} keyword grams); ` +
     `SELF = ${meta.self_username} owning ${who.SELF.visible.toLocaleString('en')}; ${REPEAT} requests a case after ${WARMUP}, one at a time, through the gateway`);
+  console.log(`machine load average at the start: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (2 cores shared with other work)`);
   console.log(`${'case'.padEnd(44)} ${'scope'.padEnd(5)} ${'p50'.padStart(7)} ${'p95'.padStart(7)} ${'p99'.padStart(7)}  total (capped)  page`);
   const results = {};
   // the statements over SLOW_MS of these cases go to a slow log, summed up after them
   const slowLog = join(STATE, 'log', `slow-${size}.log`);
   rmSync(slowLog, { force: true });
-  sql(`SET GLOBAL slow_query_log_file = '${slowLog}', long_query_time = ${SLOW_MS / 1000}, log_slow_verbosity = 'query_plan', slow_query_log = 1`, 'mysql');
+  sql(`SET GLOBAL slow_query_log_file = '${slowLog}', slow_query_log = 1`, 'mysql');
   for (const [name, q, kind] of cases) {
     if (!CASES.test(name)) continue;
     for (const scope of ['SELF', 'ALL']) {
@@ -112,6 +113,7 @@ async function main() {
   }
 
   sql('SET GLOBAL slow_query_log = 0', 'mysql');
+  console.log(`machine load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   slowSummary(slowLog);
 
   // the aims of the searches and of the deep page
@@ -130,6 +132,22 @@ async function main() {
     }
   }
   writeFileSync(join(STATE, `bench_results_${size}.json`), JSON.stringify(results, null, 1));
+  // each search against its figure at the smallest size measured before (10,000)
+  const small = readdirSync(STATE).map((f) => /^bench_results_(\d+)\.json$/.exec(f)).filter((m) => m && Number(m[1]) < size)
+    .sort((a, b) => Number(a[1]) - Number(b[1]))[0];
+  if (small) {
+    const before = JSON.parse(readFileSync(join(STATE, small[0]), 'utf8'));
+    let worstRatio = 0;
+    console.log(`\nsearch p95 here / at ${Number(small[1]).toLocaleString('en')} customers (aim <= 3x):`);
+    for (const [key, r] of searches) {
+      const b = before[key];
+      if (!b) continue;
+      const ratio = r.p95 / b.p95;
+      worstRatio = Math.max(worstRatio, ratio);
+      console.log(`  ${key.replace('|', ' ').padEnd(50)} ${fmt(b.p95).padStart(6)} -> ${fmt(r.p95).padStart(6)} ms  ${ratio.toFixed(2)}x`);
+    }
+    console.log(`  worst ${worstRatio.toFixed(2)}x (aim <= 3x: ${worstRatio <= 3 ? 'MET' : 'NOT MET'})`);
+  }
 
   if (process.env.SKIP_WRK !== '1') gatewayAndSysbench(who.SELF.token);
 }
@@ -144,11 +162,11 @@ function slowSummary(file) {
     return;
   }
   const shapes = new Map();
-  for (const entry of text.split(/^# Time: .*$/m)) {
+  for (const entry of text.split(/^# User@Host: /m)) {
     const t = Number(/Query_time: ([\d.]+)/.exec(entry)?.[1]);
     const examined = Number(/Rows_examined: (\d+)/.exec(entry)?.[1]);
     const notes = ['Full_scan: Yes', 'Filesort: Yes', 'Tmp_table: Yes'].filter((n) => entry.includes(n)).map((n) => n.split(':')[0]);
-    const stmt = entry.split('\n').filter((l) => l && !l.startsWith('#') && !/^(SET timestamp|use )/.test(l)).join(' ').trim();
+    const stmt = entry.split('\n').slice(1).filter((l) => l && !l.startsWith('#') && !/^(SET timestamp|use )/.test(l)).join(' ').trim();
     if (!Number.isFinite(t) || !stmt) continue;
     const shape = stmt.replace(/'(?:[^'\\]|\\.)*'/g, '?').replace(/\b\d+\b/g, '?').replace(/\s+/g, ' ');
     const s = shapes.get(shape) ?? { n: 0, max: 0, sum: 0, examined: 0, notes: new Set() };
