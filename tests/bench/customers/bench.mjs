@@ -4,7 +4,7 @@
 // (run.sh measure): the list and search cases through the gateway, one request at a time, for
 // the manager who owns 3% of the customers (SELF) and for admin (ALL); then GET by id through
 // the gateway under wrk, and sysbench oltp_point_select on the same MariaDB. p50/p95/p99 of
-// each, and the aims. Environment: REPEAT=100 WARMUP=10 WRK_DURATION=15 WRK_CONNS=8
+// each, and the aims. Environment: REPEAT=100 WARMUP=10 WRK_DURATION=15 WRK_CONNS=16
 // WRK_THREADS=2 (also sysbench's threads: WRK_CONNS), CASES=regexp (only the matching cases),
 // SKIP_WRK=1, and CRM_BENCH_* from run.sh.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -19,7 +19,7 @@ const SOCK = process.env.CRM_BENCH_SOCK;
 const REPEAT = Number(process.env.REPEAT ?? 100);
 const WARMUP = Number(process.env.WARMUP ?? 10);
 const WRK_DURATION = Number(process.env.WRK_DURATION ?? 15);
-const WRK_CONNS = Number(process.env.WRK_CONNS ?? 8);
+const WRK_CONNS = Number(process.env.WRK_CONNS ?? 16);
 const WRK_THREADS = Number(process.env.WRK_THREADS ?? 2);
 const CASES = new RegExp(process.env.CASES ?? '.');
 const SLOW_MS = 1000 * Number(sql('SELECT @@long_query_time', 'mysql')); // run.sh sets it

@@ -23,7 +23,7 @@
 #   SIZES="10000 1000000"       the sizes measured, in this order
 #   BUFFER_POOL_MB=3072         MariaDB's buffer pool during the run
 #   REPEAT=100 WARMUP=10        measured and discarded requests per case (one at a time)
-#   WRK_DURATION=15 WRK_CONNS=16 WRK_THREADS=2  the GET-by-id load; sysbench the same time/threads
+#   WRK_DURATION=15 WRK_CONNS=16 WRK_THREADS=2  the GET-by-id load; sysbench: WRK_CONNS threads, the same time
 #   KEEP_STACK=1                leave the stack running at the end (run.sh down stops it)
 #   DEADLINE_S=3600             the whole run stops after this many seconds (exit 1)
 #
