@@ -78,8 +78,8 @@ bench_up() {
     check_http_ports
     make_dirs
     build_c "$REPO/build" "$STATE/log/build.log" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-    cc -O2 -Wall -Wextra -Werror -I"$REPO/services/customer" -o "$GEN" "$HERE/gen.c" \
-        "$REPO/services/customer/rules.c" -lm || bdie "the generator does not build"
+    cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$REPO/services/customer" -I"$REPO/shared" -o "$GEN" "$HERE/gen.c" \
+        "$REPO/services/customer/rules.c" "$REPO/shared/util.c" -lcrypto -lm || bdie "the generator does not build"
     stack_up
     [[ -s $STATE/credentials ]] || "$REPO/deploy/demo/load" "$STATE" "$BASE" >/dev/null
     sql -e "SET GLOBAL innodb_buffer_pool_size = $((BUFFER_POOL_MB * 1048576))"
