@@ -364,7 +364,9 @@ test('both languages: the list and the detail page in English name everything in
   await page.waitForFunction(() => /Information technology/.test(document.querySelector('[data-testid="customer-info"]')?.innerText || ''))
   assert.doesNotMatch(await page.getByTestId('customer-info').innerText(), /Industry\s+it\s/)
   await page.getByTestId('customer-tabs').getByText('Transfers', { exact: true }).click()
-  assert.match(await page.getByTestId('customer-transfers-soon').innerText(), /transfer module/)
+  // the transfers tab (issue 13): the customer's transfers, headed in English
+  await tableSettled('customer-transfers')
+  assert.match(await page.getByTestId('customer-transfers').innerText(), /Transferred at[\s\S]*From[\s\S]*To[\s\S]*Reason/)
 
   // the screenshots: the whole list, and a demo customer with contacts and follow-ups
   await page.goto(`${GATEWAY}/customers`)
