@@ -13,7 +13,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
-  GATEWAY, skipAdmin, useBrowser, timedTest, page, apiCall, apiLogin, adminSession, visible, startSession, rowOf, tableSettled,
+  GATEWAY, skipAdmin, useBrowser, timedTest, page, apiCall, apiLogin, adminSession, visible, startSessionIn, rowOf, tableSettled,
   pathOf, shotPath, settleForScreenshot,
 } from './lib.mjs'
 
@@ -45,12 +45,7 @@ const sessions = {}
 const sessionOf = async (who) => (who === 'admin' ? adminSession() : (sessions[who] ||= await apiLogin(who, ACCOUNTS[who])))
 const tokenOf = async (who) => (await sessionOf(who)).access_token
 
-async function begin(who, { locale = 'zh-CN', viewport = DESKTOP } = {}) {
-  await page.setViewportSize(viewport)
-  await page.goto(`${GATEWAY}/login`)
-  await page.evaluate((l) => localStorage.setItem('crm.locale', l), locale)
-  await startSession(await sessionOf(who))
-}
+const begin = async (who, { locale = 'zh-CN', viewport = DESKTOP } = {}) => startSessionIn(await sessionOf(who), { locale, viewport })
 
 const sfx = () => crypto.randomBytes(3).toString('hex')
 /** A customer of 'who' made through the API. */

@@ -247,6 +247,14 @@ export async function startSession(tokens) {
   await page.getByTestId('user-menu').waitFor() // the layout (on a phone the side menu is a hidden drawer)
 }
 
+/** Starts the tab logged in with 'tokens', the console in 'locale', at 'viewport' (when given). */
+export async function startSessionIn(tokens, { locale = 'zh-CN', viewport } = {}) {
+  if (viewport) await page.setViewportSize(viewport)
+  await page.goto(`${GATEWAY}/login`)
+  await page.evaluate((l) => localStorage.setItem('crm.locale', l), locale)
+  await startSession(tokens)
+}
+
 /** Opens a page through the side menu: <group> > <title>, and waits for its address. */
 export async function openMenu(group, title, pathname) {
   const groupTitle = page.getByTestId('sidebar').locator('.el-sub-menu__title', { hasText: group })

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
 import {
-  GATEWAY, skipAdmin, useBrowser, timedTest, page, apiCall, apiLogin, adminSession, visible, startSession, rowOf, rowsOf, tableSettled,
+  GATEWAY, skipAdmin, useBrowser, timedTest, page, apiCall, apiLogin, adminSession, visible, startSessionIn, rowOf, rowsOf, tableSettled,
   pathOf, shotPath, settleForScreenshot,
 } from './lib.mjs'
 import { accounts, eventually, mysql } from '../api/lib.mjs'
@@ -37,12 +37,7 @@ const sessionOf = async (who) => (who === 'admin' ? adminSession() : (sessions[w
 const tokenOf = async (who) => (await sessionOf(who)).access_token
 const meOf = async (who) => apiCall('GET', '/auth/me', { token: await tokenOf(who) })
 
-async function begin(who, { locale = 'zh-CN', viewport = DESKTOP } = {}) {
-  await page.setViewportSize(viewport)
-  await page.goto(`${GATEWAY}/login`)
-  await page.evaluate((l) => localStorage.setItem('crm.locale', l), locale)
-  await startSession(await sessionOf(who))
-}
+const begin = async (who, { locale = 'zh-CN', viewport = DESKTOP } = {}) => startSessionIn(await sessionOf(who), { locale, viewport })
 
 const sfx = () => crypto.randomBytes(3).toString('hex')
 
