@@ -193,8 +193,8 @@ int care_scan_day(struct svc_worker *w, const struct care_app *app, const char *
         goto out;
     *already = done != NULL; /* scanned before: only contacts added since get a task */
     json_t *top = NULL;
-    if (db_query_one(&w->db, "SELECT COALESCE(MAX(id), 0) AS top FROM care_tasks", NULL, 0, &top) !=
-        0)
+    if (db_query_one(&w->db, "SELECT CAST(COALESCE(MAX(id), 0) AS SIGNED) AS top FROM care_tasks",
+                     NULL, 0, &top) != 0)
         goto out;
     long long before = json_integer_value(json_object_get(top, "top"));
     json_decref(top);
