@@ -99,7 +99,9 @@ export function useBrowser({ profilePrefix, viewport, contextOptions = async () 
       locale: 'zh-CN',
       ...extra,
     })
-    context.setDefaultTimeout(10000)
+    // a loaded 2-core machine (the whole suite, a build beside it) draws a dialog or a list in
+    // seconds, not milliseconds: a wait fails after 20 s, not 10
+    context.setDefaultTimeout(20000)
   })
 
   after(async () => {
