@@ -97,6 +97,18 @@ const routes = [
         meta: { title: 'route.serviceStatus', permission: 'system:service:read' },
       },
       {
+        path: 'care',
+        name: 'care',
+        component: () => import('@/views/care/CareView.vue'),
+        meta: { title: 'care.route.tasks', permission: 'care:task:read' },
+      },
+      {
+        path: 'care/plans',
+        name: 'care-plans',
+        component: () => import('@/views/care/CarePlansView.vue'),
+        meta: { title: 'care.route.plans', permission: 'care:task:read' },
+      },
+      {
         path: ':pathMatch(.*)*',
         name: 'not-found',
         component: () => import('@/views/error/NotFound.vue'),
