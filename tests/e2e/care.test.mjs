@@ -21,7 +21,8 @@ const DESKTOP = { width: 1440, height: 900 }
 const PHONE = { width: 390, height: 844 }
 const skip = skipAdmin || skipManager
 
-useBrowser({ profilePrefix: 'crm-e2e-care-', viewport: DESKTOP, enabled: !skip })
+// a manager in China: the browser's day is Shanghai's, as the scan's
+useBrowser({ profilePrefix: 'crm-e2e-care-', viewport: DESKTOP, enabled: !skip, contextOptions: async () => ({ timezoneId: 'Asia/Shanghai' }) })
 
 /** Today in Asia/Shanghai (the scan's zone) as YYYY-MM-DD. */
 const shanghaiToday = () => new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10)
@@ -101,13 +102,14 @@ test('the seed\'s flow: today\'s birthday task from the workbench, the greeting 
   assert.match(text, /生日祝福/, 'the care type in words')
   assert.match(text, /待执行/)
   assert.doesNotMatch(text, new RegExp(`\\b${customer.id}\\b`), 'no ids')
+  assert.equal(await row.getByTestId('care-row-overdue').count(), 0, 'a birthday planned at midnight is today\'s work, not late')
 
   // open it: a blank reason is refused at its field, in words
   await row.getByTestId('care-row-open').click()
   const dialog = visible('[data-testid="care-task-dialog"]')
   await dialog.getByTestId('care-task-facts').waitFor()
   await dialog.getByTestId('care-task-cancel').click()
-  await dialog.getByTestId('care-task-reason').locator('input').fill('   ')
+  await dialog.getByTestId('care-task-reason').fill('   ')
   const refused = await act(dialog, 'care-task-cancel-confirm', 'cancel')
   assert.equal(refused.status(), 422)
   const fieldError = dialog.locator('.el-form-item__error').first()
@@ -116,7 +118,7 @@ test('the seed\'s flow: today\'s birthday task from the workbench, the greeting 
   assert.doesNotMatch(await dialog.innerText(), /must not be blank|validation_failed/, 'never the server\'s English')
 
   // record the greeting: it stays pending
-  await dialog.getByTestId('care-task-content').locator('textarea').fill('已致电送上生日祝福，并寄出贺卡')
+  await dialog.getByTestId('care-task-content').fill('已致电送上生日祝福，并寄出贺卡')
   const recorded = await act(dialog, 'care-task-record', 'record')
   assert.equal(recorded.status(), 200, await recorded.text())
   assert.deepEqual(Object.keys(JSON.parse(recorded.request().postData())).sort(), ['content', 'version'], 'only what the step takes')
@@ -129,9 +131,9 @@ test('the seed\'s flow: today\'s birthday task from the workbench, the greeting 
   await tableSettled('care-table')
   await rowOf('care-table', contact.name).getByTestId('care-row-open').click()
   await dialog.getByTestId('care-task-facts').waitFor()
-  assert.equal(await dialog.getByTestId('care-task-content').locator('textarea').inputValue(), '已致电送上生日祝福，并寄出贺卡', 'what was recorded is kept')
+  assert.equal(await dialog.getByTestId('care-task-content').inputValue(), '已致电送上生日祝福，并寄出贺卡', 'what was recorded is kept')
   await dialog.getByTestId('care-task-satisfaction').getByText('很满意', { exact: true }).click()
-  await dialog.getByTestId('care-task-feedback').locator('textarea').fill('客户很感谢，约下月拜访')
+  await dialog.getByTestId('care-task-feedback').fill('客户很感谢，约下月拜访')
   const done = await act(dialog, 'care-task-complete', 'complete')
   assert.equal(done.status(), 200, await done.text())
   const sent = JSON.parse(done.request().postData())
@@ -168,7 +170,7 @@ test('the plan dialog by filter (level A, key decision makers) makes tasks and s
   await visible('.el-select-dropdown__item').filter({ hasText: '教育' }).first().click()
   await dialog.getByTestId('care-plan-decision-makers').click()
   const title = `中秋节问候${randomName().slice(4, 9)}`
-  await dialog.getByTestId('care-plan-title').locator('input').fill(title)
+  await dialog.getByTestId('care-plan-title').fill(title)
   await dialog.getByTestId('care-plan-type').click()
   await visible('.el-select-dropdown__item').filter({ hasText: '节日问候' }).first().click()
   const [resp] = await Promise.all([
@@ -195,14 +197,22 @@ test('the plan dialog by filter (level A, key decision makers) makes tasks and s
 
 test('screenshots of the workbench and the care pages in both languages; the phone has no horizontal scroll', { skip }, async () => {
   made ||= await bornToday()
+  // an overdue phone call and a visit to come beside the birthday, so the pages show each state
+  const token = (await manager()).access_token
+  const day = 86400e3
+  for (const [title, care_type, at] of [['季度回访电话', 'phone', Date.now() - 2 * day], ['上门拜访：新品介绍', 'visit', Date.now() + 3 * day]]) {
+    await apiCall('POST', '/care/tasks', { token, body: { customer_id: made.customer.id, contact_id: made.contact.id, care_type, title, planned_at: new Date(at).toISOString() } })
+  }
   for (const locale of ['zh-CN', 'en']) {
     const sfx = locale === 'en' ? '-en' : ''
     await begin(locale)
     await page.getByTestId('workbench').waitFor()
     await page.waitForFunction(() => /\d/.test(document.querySelector('[data-testid="workbench-customers"]')?.innerText || ''))
+    await page.setViewportSize({ width: DESKTOP.width, height: 1320 }) // the whole workbench (the main area scrolls itself)
     await page.waitForTimeout(800) // the charts draw
     await settleForScreenshot()
-    await page.screenshot({ path: shotPath(`workbench${sfx}`), fullPage: true })
+    await page.screenshot({ path: shotPath(`workbench${sfx}`) })
+    await page.setViewportSize(DESKTOP)
     await page.goto(`${GATEWAY}/care?view=upcoming`)
     await tableSettled('care-table')
     await settleForScreenshot()
@@ -213,12 +223,21 @@ test('screenshots of the workbench and the care pages in both languages; the pho
     await page.screenshot({ path: shotPath(`care-calendar${sfx}`) })
   }
 
+  // the overdue call is marked so in its tab
+  await begin('zh-CN')
+  await page.goto(`${GATEWAY}/care?view=overdue`)
+  await tableSettled('care-table')
+  await rowOf('care-table', '季度回访电话').getByTestId('care-row-overdue').waitFor()
+
   await begin('zh-CN', PHONE)
   await page.getByTestId('workbench').waitFor()
   await page.waitForTimeout(800)
   assert.ok((await overflow()) <= 0, 'the workbench fits the phone')
+  await page.setViewportSize({ width: PHONE.width, height: 1900 })
+  await page.waitForTimeout(500)
   await settleForScreenshot()
-  await page.screenshot({ path: shotPath('phone-workbench'), fullPage: true })
+  await page.screenshot({ path: shotPath('phone-workbench') })
+  await page.setViewportSize(PHONE)
   await page.goto(`${GATEWAY}/care?view=done`)
   await tableSettled('care-table')
   assert.ok((await overflow()) <= 0, 'my care fits the phone')

@@ -38,6 +38,9 @@ const PAGES = [
   { path: '/monitor/sessions', ready: 'sessions-table', table: 'sessions-table', shot: 'online-users' },
   { path: '/account/password', ready: 'change-password-form' },
   { path: '/account/profile', ready: 'profile-page', shot: 'profile', phoneShot: true },
+  { path: '/care', ready: 'care-table', table: 'care-table' },
+  { path: '/care?mode=calendar', ready: 'care-calendar' },
+  { path: '/care/plans', ready: 'care-plans-table', table: 'care-plans-table' },
 ]
 
 // One API login per account for the whole file (logins are throttled).
@@ -154,7 +157,7 @@ test('phone: the menu is a drawer opened from the top bar, closed by choosing a 
 test('menus per role: the administrator sees administration and monitoring, no module without pages', { skip: skipAdmin }, async () => {
   await begin('admin')
   for (const group of ['系统管理', '系统监控']) assert.ok((await sidebarEntry(group).count()) > 0, `${group} is in the menu`)
-  for (const key of ['customer', 'contact', 'followup', 'care', 'opportunity', 'product', 'transfer']) {
+  for (const key of ['customer', 'contact', 'followup', 'opportunity', 'product', 'transfer']) {
     assert.equal(await page.locator(`[data-menu-key="${key}"]`).count(), 0, `no ${key} entry (its pages do not exist yet)`)
   }
   await sidebarEntry('系统监控').first().click()
@@ -167,7 +170,8 @@ for (const [who, skip] of [['manager', skipManager], ['viewer', skipViewer]]) {
   test(`menus per role: the ${who} sees no administration page, and a home page for their work`, { skip }, async () => {
     await begin(who)
     for (const group of ['系统管理', '系统监控']) assert.equal(await sidebarEntry(group).count(), 0, `no ${group} in the menu`)
-    assert.equal(await page.getByTestId('sidebar').locator('.el-menu-item').count(), 1, 'only the home page')
+    // the home page and the care module's page (issue 14): 客户关怀
+    assert.equal(await page.getByTestId('sidebar').locator('.el-menu-item').count(), 2, 'the home page and the care page')
     const profile = await page.getByTestId('home-profile').innerText()
     const me = await (await fetch(`${GATEWAY}/api/v1/auth/me`, { headers: { Authorization: `Bearer ${(await sessionOf(who)).access_token}` } })).json()
     if (me.dept_name) assert.ok(profile.includes(me.dept_name), `the home page names the department: ${profile}`)

@@ -32,6 +32,15 @@ const items = (resp) => (Array.isArray(resp?.items) ? resp.items : [])
 
 // ---- tasks -----------------------------------------------------------------------------------
 
+const localDay = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`
+
+/**
+ * Whether a task is shown as overdue (逾期): pending past its planned time (the server's
+ * 'overdue') and planned before today, as the overdue tab counts it; a birthday task planned at
+ * midnight is today's work all day, not late.
+ */
+export const isLate = (task) => !!task?.overdue && localDay(new Date(task.planned_at)) < localDay(new Date())
+
 /** GET /care/tasks?view=&scene=&manager_id=&customer_id=&from=&to= -> a page of task rows */
 export const listCareTasks = (query, opts) => api.get(CARE_TASKS_PATH, query, opts)
 /** GET /care/tasks/counts -> {today, overdue, upcoming, done_month} of the caller */
