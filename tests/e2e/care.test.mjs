@@ -195,6 +195,27 @@ test('the plan dialog by filter (level A, key decision makers) makes tasks and s
   assert.match(await row.getByTestId('care-plan-row-target').innerText(), /A类.*教育.*关键决策人/)
 })
 
+test('a task changed meanwhile: the step is refused, the dialog reads the task again and says so', { skip }, async () => {
+  made ||= await bornToday()
+  const token = (await manager()).access_token
+  const task = await apiCall('POST', '/care/tasks', {
+    token, body: { customer_id: made.customer.id, contact_id: made.contact.id, care_type: 'phone', title: `回访${randomName().slice(4, 9)}`, planned_at: new Date(Date.now() + 3600e3).toISOString() },
+  })
+  await begin('zh-CN')
+  await page.goto(`${GATEWAY}/care?view=today&task=${task.id}`)
+  const dialog = visible('[data-testid="care-task-dialog"]')
+  await dialog.getByTestId('care-task-facts').waitFor()
+  // someone else records it meanwhile
+  await apiCall('POST', `/care/tasks/${task.id}/record`, { token, body: { version: task.version, content: '同事已电话回访' } })
+  await dialog.getByTestId('care-task-content').fill('我也打了电话')
+  const stale = await act(dialog, 'care-task-record', 'record')
+  assert.equal(stale.status(), 409)
+  await dialog.getByTestId('care-task-error').waitFor()
+  assert.match(await dialog.getByTestId('care-task-error').innerText(), /他人修改.*重新读取/)
+  await page.waitForFunction(() => document.querySelector('[data-testid="care-task-content"]')?.value === '同事已电话回访')
+  assert.equal(await visible('.el-message--error').count(), 0, 'shown once, in the dialog')
+})
+
 test('screenshots of the workbench and the care pages in both languages; the phone has no horizontal scroll', { skip }, async () => {
   made ||= await bornToday()
   // an overdue phone call and a visit to come beside the birthday, so the pages show each state
