@@ -58,6 +58,10 @@ export const createCareTask = (body, opts) => api.post(CARE_TASKS_PATH, body, op
  */
 export const careTaskAction = (id, action, body, opts) => api.post(`/care/tasks/${id}/${action}`, body, { ...versioned, ...opts })
 
+/** GET /care/scan -> {today, tz, scan_time, lead_days, last_day}; POST (administrators) {date?} -> {day, made, already} */
+export const careScanState = (opts) => api.get('/care/scan', undefined, opts)
+export const runCareScan = (opts) => api.post('/care/scan', {}, opts)
+
 // ---- plans -----------------------------------------------------------------------------------
 
 /** body: {title, care_type, content?, contact_ids? | filter {level, industry, decision_maker,
