@@ -11,6 +11,7 @@
 #include "http.h"
 #include "jwtv.h"
 #include "proc.h"
+#include "proxy.h"
 #include "router.h"
 
 /* The services the gateway proxies to: one per line of shared/services.def, in its order.
@@ -54,6 +55,8 @@ struct gw_static;
 struct gw_ratelimit;
 struct revoke;
 struct gw_oplog;
+struct gw_tickets;
+struct gw_live;
 
 struct gateway {
     struct gw_config cfg;
@@ -69,6 +72,10 @@ struct gateway {
     SSL_CTX *ssl_ctx;
     FILE *access_log;
     struct event *flush_timer;
+    struct gw_tickets *tickets; /* the notice stream's URL tickets (ticket.h) */
+    struct gw_live *live;       /* streams passed through, with their tokens */
+    long nlive;
+    struct gw_stream_hooks stream_hooks; /* the proxy's, on 'live' */
 };
 
 extern const char *const gw_service_names[GW_SERVICES];

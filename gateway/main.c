@@ -12,6 +12,7 @@
 #include "revoke.h"
 #include "routes.h"
 #include "static.h"
+#include "ticket.h"
 #include "util.h"
 
 #include <event2/event.h>
@@ -23,6 +24,11 @@
 #include <sys/stat.h>
 
 #define GW_JWT_CACHE 8192
+/* The notice stream and its ticket (ticket.h): the one route whose token may come in a URL. */
+#define GW_STREAM_PATH   "/api/v1/notices/stream"
+#define GW_TICKET_PATH   "/api/v1/notices/ticket"
+#define GW_TICKET_TTL_MS 30000
+#define GW_TICKETS_MAX   10000
 
 const char *const gw_service_names[GW_SERVICES] = {
 #define SERVICE(name, port, produces, consumes) [GW_SVC_##name] = #name,
@@ -83,9 +89,23 @@ static int gw_service_index(const char *name)
     return -1;
 }
 
-/* Per-request data of the gateway: who called (for the access log). */
+/* Per-request data of the gateway: who called (for the access log), and the token's identity
+ * and life (a stream passed through lives no longer than its token). */
 struct gw_reqinfo {
     char user_id[32];
+    char jti[64];
+    int64_t iat_ms;
+    int64_t exp;
+};
+
+/* A stream passed through, with the token that opened it. */
+struct gw_live {
+    struct gw_exchange *ex;
+    char user_id[32];
+    char jti[64];
+    int64_t iat_ms;
+    int64_t exp;
+    struct gw_live *prev, *next;
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -104,6 +124,79 @@ static void gw_api_proxy(struct http_request *req, void *arg)
         return;
     }
     gw_proxy(gw->upstreams[svc], req, req->tls);
+}
+
+/* POST /api/v1/notices/ticket: a one-use ticket for the stream's URL, standing for the token of
+ * this request (checked by gw_pre like any other) for GW_TICKET_TTL_MS, from this address. */
+static void gw_ticket(struct http_request *req, void *arg)
+{
+    struct gateway *gw = arg;
+    char ticket[GW_TICKET_LEN + 1];
+    if (gw_ticket_issue(gw->tickets, http_req_header(req, "Authorization"), req->client_ip,
+                        util_now_ms(), ticket) != 0) {
+        http_add_header(req, "Retry-After", "5");
+        http_reply_problem(req, 503, "overloaded", "too many stream tickets are live", NULL);
+        return;
+    }
+    char *url = xasprintf("%s?ticket=%s", GW_STREAM_PATH, ticket);
+    http_reply_json(req, 201,
+                    json_pack("{s:s, s:i, s:s}", "ticket", ticket, "expires_in",
+                              (int)gw_tickets_ttl_s(gw->tickets), "url", url));
+    free(url);
+}
+
+/* The stream hooks of the proxy: every stream passed through is kept with its token. */
+static void *gw_stream_opened(struct http_request *req, struct gw_exchange *ex, void *arg)
+{
+    struct gateway *gw = arg;
+    const struct gw_reqinfo *ri = req->user;
+    struct gw_live *l = xcalloc(1, sizeof(*l));
+    l->ex = ex;
+    if (ri) {
+        memcpy(l->user_id, ri->user_id, sizeof(l->user_id));
+        memcpy(l->jti, ri->jti, sizeof(l->jti));
+        l->iat_ms = ri->iat_ms;
+        l->exp = ri->exp;
+    }
+    l->next = gw->live;
+    if (gw->live)
+        gw->live->prev = l;
+    gw->live = l;
+    gw->nlive++;
+    return l;
+}
+
+static void gw_stream_closed(void *handle, void *arg)
+{
+    struct gateway *gw = arg;
+    struct gw_live *l = handle;
+    if (l == NULL)
+        return;
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        gw->live = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    gw->nlive--;
+    free(l);
+}
+
+/* Once a second: end the streams whose token expired or was revoked (logout, a disabled user,
+ * a password change): a stream must not outlive the right to open it. */
+static void gw_streams_sweep(struct gateway *gw)
+{
+    int64_t now = util_wall_s();
+    for (struct gw_live *l = gw->live, *next; l; l = next) {
+        next = l->next;
+        bool expired = l->exp > 0 && now >= l->exp;
+        if (expired || l->user_id[0] == '\0' ||
+            revoke_is_revoked(gw->proc.revoke, l->jti, l->user_id, l->iat_ms)) {
+            log_info(NULL, "stream of user %s closed: its token %s", l->user_id,
+                     expired ? "expired" : "was revoked");
+            gw_proxy_stream_end(l->ex); /* calls gw_stream_closed: 'l' is gone */
+        }
+    }
 }
 
 static void gw_api_unknown(struct http_request *req, void *arg)
@@ -166,6 +259,8 @@ static void gw_metrics(struct http_request *req, void *arg)
                             "crm_upstream_connections{upstream=\"%s\",state=\"busy\"} %ld\n"
                             "crm_upstream_connections{upstream=\"%s\",state=\"idle\"} %ld\n",
                             gw_service_names[i], busy, gw_service_names[i], idle);
+        evbuffer_add_printf(out, "crm_upstream_connections{upstream=\"%s\",state=\"stream\"} %ld\n",
+                            gw_service_names[i], gw_upstream_streams(gw->upstreams[i]));
         evbuffer_add_printf(out,
                             "crm_upstream_failures_total{upstream=\"%s\",kind=\"error\"} %llu\n"
                             "crm_upstream_failures_total{upstream=\"%s\",kind=\"timeout\"} %llu\n",
@@ -174,6 +269,13 @@ static void gw_metrics(struct http_request *req, void *arg)
     }
     metrics_render_gauge(out, "crm_http_connections", "Open client connections.", "svc=\"gateway\"",
                          (double)http_server_connections(gw->proc.http));
+    metrics_render_gauge(out, "crm_http_streams", "Open streaming answers (server-sent events).",
+                         "svc=\"gateway\"", (double)http_server_streams(gw->proc.http));
+    metrics_render_gauge(out, "crm_gateway_streams",
+                         "Streams passed through to services, watched for expiry and revocation.",
+                         "svc=\"gateway\"", (double)gw->nlive);
+    metrics_render_gauge(out, "crm_gateway_stream_tickets", "Stream tickets issued and not used.",
+                         "svc=\"gateway\"", (double)gw_tickets_live(gw->tickets));
     metrics_render_gauge(out, "crm_jwt_cache_hits", "Verified-token cache hits.", "svc=\"gateway\"",
                          (double)gw->proc.jwt.cache_hits);
     uint64_t sent, queued, dropped;
@@ -204,6 +306,10 @@ static void gw_note_caller(struct http_request *req, json_t *claims)
     struct gw_reqinfo *ri = xcalloc(1, sizeof(*ri));
     snprintf(ri->user_id, sizeof(ri->user_id), "%s",
              json_string_value(json_object_get(claims, "sub")));
+    const char *jti = json_string_value(json_object_get(claims, "jti"));
+    snprintf(ri->jti, sizeof(ri->jti), "%s", jti ? jti : "");
+    ri->iat_ms = authz_issued_ms(claims);
+    ri->exp = (int64_t)json_integer_value(json_object_get(claims, "exp"));
     req->user = ri;
     req->user_free = reqinfo_free;
 }
@@ -221,6 +327,21 @@ static bool gw_pre(struct http_request *req, void *arg)
         http_add_header(req, "Retry-After", ra);
         http_reply_problem(req, 429, "rate_limited", "too many requests from this address", NULL);
         return false;
+    }
+    /* the stream's ticket stands for its token (ticket.h), once */
+    const char *ticket = http_query_get(&req->query, "ticket");
+    if (ticket && strcmp(req->path, GW_STREAM_PATH) == 0 &&
+        http_req_header(req, "Authorization") == NULL) {
+        char *authorization = gw_ticket_take(gw->tickets, ticket, req->client_ip, util_now_ms());
+        if (authorization == NULL ||
+            http_head_add(&req->head, "Authorization", authorization) != 0) {
+            free(authorization);
+            http_add_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+            http_reply_problem(req, 401, "unauthorized",
+                               "the ticket is unknown, used or expired: ask for a new one", NULL);
+            return false;
+        }
+        free(authorization);
     }
     return authz_request(req, &gw->proc.jwt, gw->proc.revoke, gw_note_caller, NULL);
 }
@@ -257,6 +378,8 @@ static void gw_flush(evutil_socket_t fd, short what, void *arg)
     if (gw->access_log)
         fflush(gw->access_log);
     proc_refresh_keys(&gw->proc);
+    gw_streams_sweep(gw);
+    gw_tickets_prune(gw->tickets, util_now_ms());
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -297,7 +420,8 @@ static int gw_routes_add(struct gateway *gw)
     rc |= router_add(&gw->admin_router, "GET", "/readyz", gw_readyz, gw, NULL, ROUTE_PUBLIC);
     for (size_t i = 0; i < routes_count; i++) {
         const struct routes_entry *e = &routes_table[i];
-        rc |= router_add(&gw->proc.router, e->method, e->pattern, gw_api_proxy, gw, e->permission,
+        router_handler_fn fn = strcmp(e->pattern, GW_TICKET_PATH) == 0 ? gw_ticket : gw_api_proxy;
+        rc |= router_add(&gw->proc.router, e->method, e->pattern, fn, gw, e->permission,
                          routes_is_public(e->permission) ? ROUTE_PUBLIC : 0);
     }
     rc |= router_add(&gw->proc.router, "*", "/api/*", gw_api_unknown, gw, NULL, ROUTE_PUBLIC);
@@ -346,9 +470,10 @@ static int gw_admin_listen(struct gateway *gw)
 /* The upstream pools, one per service of shared/services.def; 0 or -1. */
 static int gw_upstreams_new(struct gateway *gw)
 {
+    gw->stream_hooks = (struct gw_stream_hooks){gw_stream_opened, gw_stream_closed, gw};
     struct gw_upstream_opts uo = {gw->cfg.upstream_timeout_ms, gw->cfg.upstream_connect_timeout_ms,
-                                  gw->cfg.upstream_max_conns, gw->cfg.upstream_idle_conns,
-                                  &gw->proc.proof_key};
+                                  gw->cfg.upstream_max_conns,  gw->cfg.upstream_idle_conns,
+                                  &gw->proc.proof_key,         &gw->stream_hooks};
     for (int i = 0; i < GW_SERVICES; i++) {
         gw->upstreams[i] =
             gw_upstream_new(gw->proc.base, gw_service_names[i], &gw->cfg.upstream[i], &uo);
@@ -404,6 +529,7 @@ int main(int argc, char **argv)
     if (gw_upstreams_new(&gw) != 0)
         goto out;
     gw.web = gw_static_new(gw.cfg.web_root);
+    gw.tickets = gw_tickets_new(GW_TICKETS_MAX, GW_TICKET_TTL_MS);
     proc_revocations(&gw.proc, gw.cfg.redis_host, (int)gw.cfg.redis_port);
     gw.oplog = gw_oplog_new(gw.base, gw.cfg.redis_host, (int)gw.cfg.redis_port, 100000,
                             gw.cfg.stream_trim_above);
@@ -429,6 +555,7 @@ out:
     for (int i = 0; i < GW_SERVICES; i++)
         gw_upstream_free(gw.upstreams[i]);
     gw_static_free(gw.web);
+    gw_tickets_free(gw.tickets);
     gw_oplog_free(gw.oplog);
     gw_ratelimit_free(gw.rl);
     if (gw.flush_timer)

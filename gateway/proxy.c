@@ -45,6 +45,9 @@ struct gw_exchange {
     bool body_until_close;
     bool upstream_keep_alive;
     int attempts;
+    struct http_stream *st; /* a stream passed through: the client's side ('req' is gone) */
+    bool streaming;         /* it became a stream (its connection counts as one, not as busy) */
+    void *stream_handle;    /* the stream hooks' handle */
 };
 
 struct gw_conn {
@@ -64,10 +67,16 @@ struct gw_upstream {
     struct gw_upstream_opts opts;
     struct gw_conn *idle;
     long nidle, nbusy;
+    long nstreams; /* connections carrying a stream: outside max_conns (http.c caps streams) */
     uint64_t errors, timeouts;
 };
 
 static void ex_send(struct gw_exchange *ex);
+
+long gw_upstream_streams(const struct gw_upstream *u)
+{
+    return u->nstreams;
+}
 
 void gw_upstream_stats(const struct gw_upstream *u, long *busy, long *idle, uint64_t *errors,
                        uint64_t *timeouts)
@@ -117,7 +126,10 @@ static void conn_close(struct gw_conn *c)
             u->nidle--;
         }
     } else {
-        u->nbusy--;
+        if (c->ex->streaming)
+            u->nstreams--;
+        else
+            u->nbusy--;
         c->ex->conn = NULL;
     }
     conn_destroy(c);
@@ -246,14 +258,12 @@ static void add_etag(struct http_request *req, const char *v, enum gw_encoding e
     free(t);
 }
 
-/* The response is complete: relay it to the client and park or close the connection. */
-static void ex_complete(struct gw_exchange *ex, struct evbuffer *body)
+/* The service's answer headers onto the client's answer (not those of the hop, nor what the
+ * gateway sets itself); returns its Content-Type. */
+static const char *ex_copy_headers(struct gw_exchange *ex, enum gw_encoding enc)
 {
     struct http_request *req = ex->req;
-    struct gw_conn *c = ex->conn;
     const char *ctype = NULL;
-    enum gw_encoding enc = ex_encode(ex, body);
-
     for (size_t i = 0; i < ex->head.nheaders; i++) {
         const char *n = ex->head.headers[i].name, *v = ex->head.headers[i].value;
         if (strcasecmp(n, "Content-Type") == 0)
@@ -263,9 +273,20 @@ static void ex_complete(struct gw_exchange *ex, struct evbuffer *body)
         else if (!hop_by_hop(n) && strcasecmp(n, "Content-Length") != 0 &&
                  strcasecmp(n, "Date") != 0 && strcasecmp(n, "X-Request-Id") != 0 &&
                  strcasecmp(n, "X-Client-Request-Id") != 0 &&
-                 strcasecmp(n, "X-Content-Type-Options") != 0)
+                 strcasecmp(n, "X-Content-Type-Options") != 0 &&
+                 strcasecmp(n, "X-Accel-Buffering") != 0) /* http.c sets it on a stream */
             http_add_header(req, n, v);
     }
+    return ctype;
+}
+
+/* The response is complete: relay it to the client and park or close the connection. */
+static void ex_complete(struct gw_exchange *ex, struct evbuffer *body)
+{
+    struct http_request *req = ex->req;
+    struct gw_conn *c = ex->conn;
+    enum gw_encoding enc = ex_encode(ex, body);
+    const char *ctype = ex_copy_headers(ex, enc);
     event_del(ex->timer);
     if (c) {
         c->ex = NULL;
@@ -286,9 +307,86 @@ static void ex_complete(struct gw_exchange *ex, struct evbuffer *body)
     ex_free(ex);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* streams passed through                                                                      */
+
+/* A stream's end, whoever ends it: the hooks are told, the service's connection closes and the
+ * exchange is freed. With 'end_client' the client's side is ended too (it is gone otherwise). */
+static void ex_stream_close(struct gw_exchange *ex, bool end_client)
+{
+    const struct gw_stream_hooks *h = ex->up->opts.streams;
+    if (end_client && ex->st)
+        http_stream_end(ex->st);
+    ex->st = NULL;
+    if (h && h->closed)
+        h->closed(ex->stream_handle, h->arg);
+    if (ex->conn)
+        conn_close(ex->conn);
+    ex_free(ex);
+}
+
+void gw_proxy_stream_end(struct gw_exchange *ex)
+{
+    ex_stream_close(ex, true);
+}
+
+/* The client left (or stopped reading, or the gateway stops). */
+static void ex_on_client_close(struct http_stream *st, void *arg)
+{
+    struct gw_exchange *ex = arg;
+    (void)st;
+    ex->st = NULL;
+    ex_stream_close(ex, false);
+}
+
+/* Pass on what the service sent; false when the stream ended meanwhile ('ex' is gone). */
+static bool ex_stream_pump(struct gw_exchange *ex)
+{
+    struct evbuffer *in = bufferevent_get_input(ex->conn->bev);
+    size_t len = evbuffer_get_length(in);
+    if (len == 0)
+        return true;
+    if (http_stream_write(ex->st, evbuffer_pullup(in, (ev_ssize_t)len), len) != 0)
+        return false; /* the client does not read: ex_on_client_close ran */
+    evbuffer_drain(in, len);
+    return true;
+}
+
+static bool is_event_stream(const char *ctype)
+{
+    return ctype && strncasecmp(ctype, "text/event-stream", 17) == 0 &&
+           (ctype[17] == '\0' || ctype[17] == ';' || ctype[17] == ' ');
+}
+
+/* The service answered with a stream: its head goes to the client now, then every piece. */
+static void ex_stream_begin(struct gw_exchange *ex, const char *ctype)
+{
+    const struct gw_stream_hooks *h = ex->up->opts.streams;
+    struct http_request *req = ex->req;
+    event_del(ex->timer); /* a stream has no deadline: its heartbeats show it lives */
+    /* a stream holds its connection for hours: it must not use up the pool that the requests
+     * to the service share (the streams have their own cap, max_streams) */
+    ex->streaming = true;
+    ex->up->nbusy--;
+    ex->up->nstreams++;
+    (void)ex_copy_headers(ex, GW_ENCODING_IDENTITY);
+    ex->stream_handle = h && h->opened ? h->opened(req, ex, h->arg) : NULL;
+    ex->req = NULL; /* answered below: the request is done once its head is out */
+    ex->st = http_stream_start(req, ex->head.status, ctype, ex_on_client_close, ex);
+    if (ex->st == NULL) {
+        ex_stream_close(ex, false); /* refused (too many streams), or the client left */
+        return;
+    }
+    (void)ex_stream_pump(ex);
+}
+
 /* Parse what has arrived; returns when more bytes are needed or the exchange ended. */
 static void ex_read(struct gw_exchange *ex)
 {
+    if (ex->st) {
+        (void)ex_stream_pump(ex);
+        return;
+    }
     struct evbuffer *in = bufferevent_get_input(ex->conn->bev);
     if (evbuffer_get_length(in) > 0)
         ex->got_bytes = true;
@@ -335,6 +433,11 @@ static void ex_read(struct gw_exchange *ex)
             ex->body_until_close = true;
         }
     }
+    if (ex->body_until_close && ex->head.status == 200 &&
+        is_event_stream(http_head_get(&ex->head, "Content-Type"))) {
+        ex_stream_begin(ex, http_head_get(&ex->head, "Content-Type"));
+        return;
+    }
     if (ex->body_until_close)
         return; /* completed on EOF */
     if (evbuffer_get_length(in) >= ex->body_need) {
@@ -374,6 +477,13 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg)
     }
     if (ex == NULL) {
         conn_close(c); /* the service closed an idle connection */
+        return;
+    }
+    if (ex->st) {
+        /* the service ended the stream (or its connection broke): what came goes on, then the
+         * client's side closes */
+        if (ex_stream_pump(ex))
+            ex_stream_close(ex, true);
         return;
     }
     if ((what & BEV_EVENT_EOF) && ex->body_until_close && ex->head_done) {

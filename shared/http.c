@@ -25,12 +25,15 @@
 /* CONN_LINGER: a reply went out before the body was read; the rest of what the client sends is
  * read and thrown away for a moment after our FIN, so that closing with unread bytes does not
  * reset the connection before the client has read the reply. */
-enum conn_state { CONN_HEAD, CONN_BODY, CONN_HANDLING, CONN_WRITING, CONN_LINGER };
+/* CONN_STREAM: a streaming answer (http_stream_start) owns the connection; what the client
+ * sends is thrown away, and its close ends the stream. */
+enum conn_state { CONN_HEAD, CONN_BODY, CONN_HANDLING, CONN_WRITING, CONN_LINGER, CONN_STREAM };
 
 #define HTTP_KEEPALIVE_IDLE_MS 15000
 #define HTTP_LINGER_MS         2000
 #define HTTP_LINGER_MAX_BYTES  (4 << 20)
 #define HTTP_ADDR_BUCKETS      1024
+#define HTTP_STREAM_MAX_INPUT  4096 /* a streaming client that sends more is dropped */
 
 /* Open connections of one client address (when the server caps them). */
 struct addr_count {
@@ -54,7 +57,14 @@ struct http_conn {
     size_t lingered;   /* bytes thrown away while lingering */
     struct addr_count *addr;
     unsigned nreq;
+    struct http_stream *stream; /* CONN_STREAM */
     struct http_conn *prev, *next;
+};
+
+struct http_stream {
+    struct http_conn *conn;
+    http_stream_close_fn on_close;
+    void *arg;
 };
 
 struct http_listener {
@@ -79,6 +89,7 @@ struct http_server {
     size_t buffered; /* request body bytes reserved by requests (max_buffered_bytes) */
     struct addr_count *addrs[HTTP_ADDR_BUCKETS];
     long norphans; /* requests still being handled whose client left */
+    long nstreams; /* connections in CONN_STREAM */
     bool draining;
     void (*drain_done)(void *);
     void *drain_arg;
@@ -103,6 +114,8 @@ const struct config_entry http_config_table[] = {
      "413 above, on a route that needs no token (login, refresh)"},
     {"max_buffered_body_bytes", CONFIG_INT, K(max_buffered_body_bytes), "33554432", 65536, 1L << 36,
      "request bodies of all connections together; 503 with Retry-After above"},
+    {"max_streams", CONFIG_INT, K(max_streams), "2000", 0, 1000000,
+     "streaming answers (server-sent events) open at once; 503 above (0: none allowed)"},
     {"trusted_proxy", CONFIG_STRING, K(trusted_proxy), "", 0, 0,
      "when set, only this peer's gateway proofs are believed (see proxy_secret_file)"},
     {"proxy_secret_file", CONFIG_FILE, K(proxy_secret_file), "", 0, 0,
@@ -123,6 +136,7 @@ void http_limits_from_config(const struct http_config *c, struct http_limits *ou
     out->write_timeout_ms = 30000;
     out->max_connections = c->max_connections;
     out->drain_timeout_ms = c->drain_timeout_ms;
+    out->max_streams = c->max_streams;
     snprintf(out->trusted_proxy, sizeof(out->trusted_proxy), "%s",
              c->trusted_proxy ? c->trusted_proxy : "");
 }
@@ -272,9 +286,11 @@ static void server_maybe_drained(struct http_server *s)
     }
 }
 
-/* Write the response head and body to the connection and account for the request. */
-static void request_finish(struct http_request *req, int status, const char *ctype,
-                           struct evbuffer *body_buf, const void *body, size_t len)
+/* Write the response head and body to the connection and account for the request. With
+ * 'stream' the head goes without a Content-Length and the connection becomes the stream's
+ * (http_stream_start); returns false when the client had gone (nothing was written). */
+static bool request_send(struct http_request *req, int status, const char *ctype,
+                         struct evbuffer *body_buf, const void *body, size_t len, bool stream)
 {
     struct http_server *s = req->srv;
     struct http_conn *c = req->conn;
@@ -282,7 +298,7 @@ static void request_finish(struct http_request *req, int status, const char *cty
 
     if (req->replied) {
         log_error(req->request_id, "second reply to one request ignored (bug)");
-        return;
+        return false;
     }
     req->replied = true;
     req->status = status;
@@ -299,13 +315,13 @@ static void request_finish(struct http_request *req, int status, const char *cty
         s->norphans--;
         request_free(req);
         server_maybe_drained(s);
-        return;
+        return false;
     }
     if (s->draining || status == 400 || status == 408 || status == 413 || status == 431 ||
         status == 411 || status == 501 || status == 505)
         c->close_after = true;
-    if (!req->keep_alive)
-        c->close_after = true;
+    if (!req->keep_alive || stream)
+        c->close_after = true; /* a stream's body ends with the connection */
     if (c->body_pending) {
         /* refused before its body was read: the unread body must not be taken for a request */
         c->close_after = true;
@@ -313,14 +329,22 @@ static void request_finish(struct http_request *req, int status, const char *cty
     }
 
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    evbuffer_add_printf(
-        out, "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %zu\r\nX-Request-Id: %s\r\n", status,
-        http_status_text(status), http_date(), req->resp_bytes, req->request_id);
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, http_status_text(status),
+                        http_date());
+    if (!stream)
+        evbuffer_add_printf(out, "Content-Length: %zu\r\n", req->resp_bytes);
+    evbuffer_add_printf(out, "X-Request-Id: %s\r\n", req->request_id);
     if (req->client_request_id[0])
         evbuffer_add_printf(out, "X-Client-Request-Id: %s\r\n", req->client_request_id);
     if (ctype)
         evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
-    if (!req->has_cache_control)
+    static const char nocache[] = "Cache-Control: no-cache\r\n",
+                      noaccel[] = "X-Accel-Buffering: no\r\n";
+    if (stream && !req->has_cache_control)
+        evbuffer_add(out, nocache, sizeof(nocache) - 1);
+    if (stream)
+        evbuffer_add(out, noaccel, sizeof(noaccel) - 1);
+    else if (!req->has_cache_control)
         evbuffer_add(out, "Cache-Control: no-store\r\n", 25);
     evbuffer_add(out, "X-Content-Type-Options: nosniff\r\n", 33);
     /* HSTS only where it is true: a browser ignores it over plain HTTP, and the plain listener
@@ -343,8 +367,15 @@ static void request_finish(struct http_request *req, int status, const char *cty
     }
     c->req = NULL;
     request_free(req);
-    c->state = CONN_WRITING;
+    c->state = stream ? CONN_STREAM : CONN_WRITING;
     bufferevent_enable(c->bev, EV_WRITE);
+    return true;
+}
+
+static void request_finish(struct http_request *req, int status, const char *ctype,
+                           struct evbuffer *body_buf, const void *body, size_t len)
+{
+    (void)request_send(req, status, ctype, body_buf, body, len, false);
 }
 
 void http_reply(struct http_request *req, int status, const char *ctype, const void *body,
@@ -357,6 +388,64 @@ void http_reply_evbuf(struct http_request *req, int status, const char *ctype,
                       struct evbuffer *body)
 {
     request_finish(req, status, ctype, body, NULL, 0);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* streaming answers                                                                           */
+
+struct http_stream *http_stream_start(struct http_request *req, int status, const char *ctype,
+                                      http_stream_close_fn on_close, void *arg)
+{
+    struct http_server *s = req->srv;
+    struct http_conn *c = req->conn;
+    if (c != NULL && (s->draining || s->nstreams >= s->lim.max_streams)) {
+        http_add_header(req, "Retry-After", "5");
+        http_reply_problem(req, 503, "too_many_streams",
+                           s->draining ? "the server is stopping" : "too many open streams", NULL);
+        return NULL;
+    }
+    if (!request_send(req, status, ctype, NULL, NULL, 0, true))
+        return NULL;
+    struct http_stream *st = xcalloc(1, sizeof(*st));
+    st->conn = c;
+    st->on_close = on_close;
+    st->arg = arg;
+    c->stream = st;
+    s->nstreams++;
+    event_del(c->timer);
+    /* read only to notice the client closing; what it sends is thrown away (conn_process) */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, HTTP_STREAM_MAX_INPUT);
+    bufferevent_enable(c->bev, EV_READ);
+    return st;
+}
+
+int http_stream_write(struct http_stream *st, const void *data, size_t len)
+{
+    struct http_conn *c = st->conn;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) + len > HTTP_STREAM_MAX_PENDING) {
+        log_info(NULL, "stream to %s dropped: the client does not read", c->client_ip);
+        conn_free(c);
+        return -1;
+    }
+    evbuffer_add(out, data, len);
+    return 0;
+}
+
+void http_stream_end(struct http_stream *st)
+{
+    struct http_conn *c = st->conn;
+    st->on_close = NULL; /* the owner asked: it is not told */
+    c->state = CONN_WRITING;
+    c->close_after = true;
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        conn_free(c);
+    /* else conn_on_write closes it once the rest has gone out */
+}
+
+long http_server_streams(struct http_server *s)
+{
+    return s->nstreams;
 }
 
 void http_reply_json(struct http_request *req, int status, json_t *body)
@@ -614,6 +703,15 @@ static void conn_process(struct http_conn *c)
             conn_free(c);
         return;
     }
+    if (c->state == CONN_STREAM || (c->state == CONN_WRITING && c->stream)) {
+        /* a streaming client has nothing to say: a little is tolerated, a flood is not */
+        size_t n = evbuffer_get_length(in);
+        c->lingered += n;
+        evbuffer_drain(in, n);
+        if (c->lingered > HTTP_STREAM_MAX_INPUT)
+            conn_free(c);
+        return;
+    }
     if (c->state == CONN_HEAD) {
         size_t avail = evbuffer_get_length(in);
         if (avail == 0)
@@ -740,6 +838,14 @@ static void addr_put(struct http_server *s, struct addr_count *a)
 static void conn_free(struct http_conn *c)
 {
     struct http_server *s = c->srv;
+    if (c->stream) {
+        struct http_stream *st = c->stream;
+        c->stream = NULL;
+        s->nstreams--;
+        if (st->on_close)
+            st->on_close(st, st->arg);
+        free(st);
+    }
     if (c->req) {
         if (c->state == CONN_HANDLING && !c->req->replied) {
             /* A handler (or a worker) still holds the request: it replies into the void. */
@@ -922,9 +1028,9 @@ void http_server_drain(struct http_server *s, void (*done)(void *), void *arg)
     struct http_conn *c = s->conns;
     while (c) {
         struct http_conn *next = c->next;
-        if (c->state == CONN_LINGER ||
+        if (c->state == CONN_LINGER || c->state == CONN_STREAM ||
             (c->state == CONN_HEAD && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0))
-            conn_free(c);
+            conn_free(c); /* a stream never ends by itself: it closes now */
         else
             c->close_after = true;
         c = next;

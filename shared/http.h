@@ -39,6 +39,7 @@ struct http_limits {
     long write_timeout_ms;  /* a client that does not read is dropped */
     long max_connections;
     long drain_timeout_ms;  /* graceful drain on SIGTERM waits at most this */
+    long max_streams;       /* streaming answers open at once (http_stream_start); 503 above */
     char trusted_proxy[64]; /* when set, only this peer's proofs are believed */
     /* The gateway's secret: a request carrying a valid, fresh proof by it (proof.h) names its
      * client address, request id and client correlation id, and its token was verified by the
@@ -57,6 +58,7 @@ struct http_config {
     long max_connections;
     long max_public_body_bytes;
     long max_buffered_body_bytes;
+    long max_streams;
     char *trusted_proxy;
     char *proxy_secret_file;
 };
@@ -135,6 +137,42 @@ void http_reply_problem(struct http_request *req, int status, const char *code, 
  * carries the record it conflicts with. */
 void http_reply_problem_with(struct http_request *req, int status, const char *code,
                              const char *detail, json_t *errors, json_t *extra);
+
+/* ---- streaming answers (server-sent events): the head now, the body in pieces later ---- */
+
+struct http_stream;
+/* Called once when a stream ends without the owner asking: the client went away, the server
+ * is stopping (drain) or freed, or the client stopped reading. The stream is gone after it
+ * returns: its owner forgets it there and never calls http_stream_end for it. */
+typedef void (*http_stream_close_fn)(struct http_stream *st, void *arg);
+
+/*
+ * Answer 'req' with a streaming response: the status line and headers go now, without a
+ * Content-Length (the body ends when the connection closes: "Connection: close"), with
+ * "Cache-Control: no-cache" (unless the handler set one) and "X-Accel-Buffering: no" so that no
+ * proxy holds the pieces back. The request is done (logged, freed) once this returns; the
+ * connection belongs to the stream. Its idle timeouts stop: the owner writes (heartbeats) as
+ * it likes; a client that does not read what is written is dropped (write timeout, or more than
+ * HTTP_STREAM_MAX_PENDING bytes waiting), and one that closes is noticed at once.
+ *
+ * Returns the stream, or NULL when there is none: 503 'too_many_streams' with Retry-After was
+ * sent because max_streams are open (or the server drains), or the client left while the
+ * request was handled. 'on_close' with 'arg' is called as said above.
+ */
+struct http_stream *http_stream_start(struct http_request *req, int status, const char *ctype,
+                                      http_stream_close_fn on_close, void *arg);
+/* Queue 'len' bytes of body on the stream (loop thread only). 0, or -1 when the client has
+ * more than HTTP_STREAM_MAX_PENDING bytes unread: the stream is then ended at once and
+ * 'on_close' is called before this returns. */
+int http_stream_write(struct http_stream *st, const void *data, size_t len)
+    __attribute__((warn_unused_result));
+/* End the stream: what was written is sent, then the connection closes. 'on_close' is not
+ * called; 'st' is gone. */
+void http_stream_end(struct http_stream *st);
+/* Streams open now on 's' (for /metrics). */
+long http_server_streams(struct http_server *s);
+
+#define HTTP_STREAM_MAX_PENDING (256 * 1024)
 
 const char *http_req_header(const struct http_request *req, const char *name);
 const char *http_status_text(int status);

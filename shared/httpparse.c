@@ -157,8 +157,25 @@ int http_parse_response_head(const char *data, size_t len, struct http_head *out
 
 void http_head_cleanup(struct http_head *h)
 {
+    for (size_t i = 0; i < h->nadded; i++)
+        free(h->added[i]);
     free(h->buf);
     memset(h, 0, sizeof(*h));
+}
+
+int http_head_add(struct http_head *h, const char *name, const char *value)
+{
+    if (h->nheaders >= HTTP_MAX_HEADERS || h->nadded >= sizeof(h->added) / sizeof(h->added[0]))
+        return -1;
+    size_t nl = strlen(name), vl = strlen(value);
+    char *b = xmalloc(nl + vl + 2);
+    memcpy(b, name, nl + 1);
+    memcpy(b + nl + 1, value, vl + 1);
+    h->added[h->nadded++] = b;
+    h->headers[h->nheaders].name = b;
+    h->headers[h->nheaders].value = b + nl + 1;
+    h->nheaders++;
+    return 0;
 }
 
 const char *http_head_get(const struct http_head *h, const char *name)

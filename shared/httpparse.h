@@ -22,12 +22,19 @@ struct http_head {
     int minor;    /* HTTP/1.<minor> */
     struct http_header headers[HTTP_MAX_HEADERS];
     size_t nheaders;
+    char *added[4]; /* headers added after parsing (http_head_add), owned */
+    size_t nadded;
 };
 
 /* Results of the parsers: 0 ok, or the HTTP status to answer with (400, 431, 501, 505). */
 int http_parse_request_head(const char *data, size_t len, struct http_head *out);
 int http_parse_response_head(const char *data, size_t len, struct http_head *out);
 void http_head_cleanup(struct http_head *h);
+
+/* Add header 'name: value' to a parsed head (the gateway's exchange of a stream ticket for the
+ * token it stands for); at most 4 such. 0, or -1 when the head is full. */
+int http_head_add(struct http_head *h, const char *name, const char *value)
+    __attribute__((warn_unused_result));
 
 /* Case-insensitive header lookup; NULL when absent. */
 const char *http_head_get(const struct http_head *h, const char *name);

@@ -477,6 +477,8 @@ static void svc_metrics(struct http_request *req, void *arg)
                          pool_threads(s->pool));
     metrics_render_gauge(out, "crm_http_connections", "Open client connections.", labels,
                          (double)http_server_connections(s->proc.http));
+    metrics_render_gauge(out, "crm_http_streams", "Open streaming answers (server-sent events).",
+                         labels, (double)http_server_streams(s->proc.http));
     char dep[96];
     snprintf(dep, sizeof(dep), "svc=\"%s\",dep=\"db\"", s->name);
     metrics_render_gauge(out, "crm_dependency_up", "Dependency reachable at the last probe.", dep,

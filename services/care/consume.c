@@ -12,6 +12,7 @@
  * written in the same transaction, for the audit and the task's history. */
 #include "care.h"
 #include "crmlog.h"
+#include "notices.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -183,6 +184,9 @@ int care_consume(struct db *db, const char *stream, const char *entry_id, json_t
     const char *rid = json_string_value(json_object_get(event, "request_id"));
     if (type == NULL)
         return 0;
+    /* the bell: a customer moved to a manager, a hand-over finished */
+    if (notices_consume(db, stream, event) != 0)
+        return -1;
     if (strcmp(stream, "crm:stream:transfer") == 0)
         return strcmp(type, "transfer.completed") == 0 ? transfer_apply(db, event, &who, rid) : 0;
     if (strcmp(stream, "crm:stream:customer") != 0 || sid == 0)
@@ -209,4 +213,5 @@ void care_consume_after(struct db *db, void *arg)
     (void)db;
     if (app && app->svc)
         svc_events_committed(app->svc);
+    notices_committed();
 }

@@ -4,10 +4,12 @@
  * port, an outbox with its relay, and a consumer of the auth stream (the data scope), of the
  * customer stream (libcrm keeps who manages which customer; consume.c the contacts'
  * birthdays) and of the transfer stream (tasks follow their customer). The scan, the due tasks
- * and the repeating plans are its background round (scan.c). The process runs in the scan's
- * time zone (TZ), so "today" is the manager's today; the database holds UTC. */
+ * and the repeating plans are its background round (scan.c). The bell's notices live here too
+ * (notices.c). The process runs in the scan's time zone (TZ), so "today" is the manager's
+ * today; the database holds UTC. */
 #include "care.h"
 #include "crmlog.h"
+#include "notices.h"
 #include "util.h"
 
 #include <stddef.h>
@@ -53,11 +55,12 @@ static int care_setup(struct svc *s)
     tzset();
     log_info(NULL, "care: scan at %s %s, birthdays %ld days ahead", cfg->scan_time, cfg->scan_tz,
              cfg->lead_days);
-    return tasks_routes(s) || plans_routes(s) ? -1 : 0;
+    return tasks_routes(s) || plans_routes(s) || notices_routes(s) ? -1 : 0;
 }
 
 static void care_teardown(struct svc *s)
 {
+    notices_teardown();
     free(s->app);
     s->app = NULL;
 }

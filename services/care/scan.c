@@ -13,6 +13,7 @@
  * Times: the process runs in scan_tz (TZ, set at start); the database holds UTC. */
 #include "care.h"
 #include "crmlog.h"
+#include "notices.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -292,6 +293,27 @@ static int scan_due_days(struct svc_worker *w, const struct care_app *app)
 
 #define DUE_BATCH 500 /* the LIMIT below */
 
+/* The bell of the task's manager: one notice per manager and day, its count growing with the
+ * tasks falling due that day (a birthday scan makes many at once), naming the latest. */
+static int due_notice(struct db *db, long long id, const char *day)
+{
+    json_t *row = NULL;
+    char group[32];
+    if (repo_task_get(db, NULL, id, false, &row) != 0 || row == NULL)
+        return -1;
+    json_t *data = json_pack(
+        "{s:O, s:O, s:O, s:O, s:O, s:O, s:s}", "task_id", json_object_get(row, "id"), "title",
+        json_object_get(row, "title"), "care_type", json_object_get(row, "care_type"), "kind",
+        json_object_get(row, "kind"), "customer_name", json_object_get(row, "customer_name"),
+        "contact_name", json_object_get(row, "contact_name"), "due_on", day);
+    snprintf(group, sizeof(group), "due:%s", day);
+    int rc = notice_bump(db, json_integer_value(json_object_get(row, "manager_id")),
+                         NOTICE_CARE_DUE, group, data, "/care?view=today");
+    json_decref(data);
+    json_decref(row);
+    return rc;
+}
+
 /* Announce the pending tasks whose local day has come; 1 when a full batch went (more). */
 static int due_pass(struct svc_worker *w)
 {
@@ -313,13 +335,16 @@ static int due_pass(struct svc_worker *w)
         long long id = json_integer_value(json_object_get(r, "id"));
         if (db_exec(&w->db, "UPDATE care_tasks SET due_notified = 1 WHERE id = ?", &DBP_INT(id), 1,
                     NULL, NULL) != 0 ||
-            task_event(&w->db, id, "care.due", &system, json_pack("{s:s}", "due_on", today)) != 0)
+            task_event(&w->db, id, "care.due", &system, json_pack("{s:s}", "due_on", today)) != 0 ||
+            due_notice(&w->db, id, today) != 0)
             goto out;
     }
     if (db_commit(&w->db) != 0)
         goto out;
-    if (json_array_size(rows) > 0)
+    if (json_array_size(rows) > 0) {
         svc_events_committed(w->svc);
+        notices_committed();
+    }
     rc = json_array_size(rows) == DUE_BATCH ? 1 : 0;
 out:
     if (rc < 0)

@@ -187,6 +187,28 @@ export async function login(username, password, headers = {}) {
  * side by side; tokens live 15 minutes, longer than a file runs. A test that ends a session
  * (logout, disable, password or role change) logs in with login() for one of its own. */
 const tokens = new Map();
+/** A demo token -> its account; a revoked one -> the token that replaced it (renewDemo). */
+const demoTokens = new Map();
+const replaced = new Map();
+
+/** A demo account's token that a file running alongside revoked (all of a user's tokens go when
+ * one of its refresh tokens is reused, and the security tests do that on purpose): log in
+ * again, once per revoked token, and use the new one from then on. */
+async function renewDemo(tok) {
+  if (!replaced.has(tok)) {
+    const username = demoTokens.get(tok);
+    const p = (async () => {
+      const { res, body } = await login(username, accounts()[username].password);
+      assert.equal(res.status, 200, JSON.stringify(body));
+      demoTokens.set(body.access_token, username);
+      tokens.set(username, Promise.resolve(body.access_token));
+      return body.access_token;
+    })();
+    replaced.set(tok, p);
+    p.catch(() => replaced.delete(tok));
+  }
+  return replaced.get(tok);
+}
 
 /** Log in as a demo account once and return its access token; a 429 is waited out (twice at
  * most), anything else but 200 fails the test. */
@@ -202,6 +224,7 @@ export function tokenOf(username) {
           continue;
         }
         assert.equal(res.status, 200, JSON.stringify(body));
+        demoTokens.set(body.access_token, username);
         return body.access_token;
       }
     })();
@@ -211,8 +234,19 @@ export function tokenOf(username) {
   return tokens.get(username);
 }
 
-/** fetch through the gateway with a bearer token and a JSON body. */
-export function api(method, path, tok, body, headers = {}) {
+/** fetch through the gateway with a bearer token and a JSON body. A demo account's token
+ * (tokenOf) revoked by another file meanwhile is renewed and the request sent again; tokens of
+ * login() are never, so a test of revocation sees its 401. */
+export async function api(method, path, tok, body, headers = {}) {
+  while (replaced.has(tok)) tok = await replaced.get(tok);
+  const res = await apiOnce(method, path, tok, body, headers);
+  if (res.status !== 401 || !demoTokens.has(tok)) return res;
+  const problem = await res.clone().json().catch(() => ({}));
+  if (problem.detail !== 'token revoked') return res;
+  return apiOnce(method, path, await renewDemo(tok), body, headers);
+}
+
+function apiOnce(method, path, tok, body, headers = {}) {
   return fetch(`${GATEWAY}${path}`, {
     method,
     headers: { ...(tok ? { authorization: `Bearer ${tok}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },

@@ -236,6 +236,36 @@ test('the plan dialog for contacts picked by a server search, repeating monthly 
   assert.match(await row.innerText(), /Every 1 month/)
 })
 
+test('the customer\'s care tab (客户关怀) lists its tasks and makes new care for it', { skip }, async () => {
+  made ||= await bornToday()
+  await begin('zh-CN')
+  await page.goto(`${GATEWAY}/customers/${made.customer.id}?tab=care`)
+  await tableSettled('customer-care-table')
+  await rowOf('customer-care-table', made.contact.name).waitFor() // the birthday task
+  await page.getByTestId('customer-care-create').click()
+  const dialog = visible('[data-testid="care-plan-dialog"]')
+  assert.match(await dialog.locator('.el-dialog__title').innerText(), new RegExp(made.customer.name), 'for this customer')
+  await dialog.getByTestId('care-plan-contact').click()
+  await visible('.el-select-dropdown__item').filter({ hasText: made.contact.name }).first().click()
+  const title = `上门拜访${randomName().slice(4, 9)}`
+  await dialog.getByTestId('care-plan-title').fill(title)
+  await dialog.getByTestId('care-plan-type').click()
+  await visible('.el-select-dropdown__item').filter({ hasText: '上门拜访' }).first().click()
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => pathOf(r) === '/api/v1/care/tasks' && r.request().method() === 'POST'),
+    dialog.locator('.el-dialog__footer .el-button--primary').click(),
+  ])
+  assert.equal(resp.status(), 201, await resp.text())
+  const body = JSON.parse(resp.request().postData())
+  assert.equal(body.customer_id, made.customer.id)
+  assert.equal(body.contact_id, made.contact.id)
+  assert.equal(body.care_type, 'visit')
+  await dialog.waitFor({ state: 'hidden' })
+  const row = rowOf('customer-care-table', title)
+  await row.waitFor()
+  assert.match(await row.innerText(), /上门拜访.*待执行/s)
+})
+
 test('a task changed meanwhile: the step is refused, the dialog reads the task again and says so', { skip }, async () => {
   made ||= await bornToday()
   const token = (await manager()).access_token

@@ -1343,7 +1343,8 @@ static void test_scope_projection(void **state)
     struct dbtest *t = *state;
     struct db *db = &t->db;
     char err[256] = "";
-    int applied = migrate_run(&t->cfg, t->emptydir, &scope_migration, 1, err, sizeof(err));
+    const struct migrate_unit units[] = {scope_migration, scope_migration_users};
+    int applied = migrate_run(&t->cfg, t->emptydir, units, 2, err, sizeof(err));
     if (applied < 0)
         fail_msg("migrate_run: %s", err);
     exec_ok(db, "DELETE FROM scope_depts");
@@ -1385,6 +1386,32 @@ static void test_scope_projection(void **state)
         "\"display_name\":\"张伟🙂\"},"
         "{\"user_id\":99,\"dept_id\":null,\"username\":\"nobody\",\"display_name\":\"\"}]",
         "users created");
+    /* each user's status and role codes: who may own a record (a transfer's receiver) */
+    apply(db, auth_event("user.created", "user", "41",
+                         json_pack("{s:i, s:s, s:s, s:i, s:s, s:[s, s]}", "id", 41, "username",
+                                   "zhaomin", "display_name", "赵敏", "dept_id", 4, "status",
+                                   "enabled", "role_codes", "customer_manager", "readonly")));
+    struct scope_user su;
+    assert_int_equal(scope_user_get(db, NULL, 41, &su), 0);
+    assert_true(su.found && su.enabled && su.dept_id == 4);
+    assert_true(scope_user_has_role(&su, "customer_manager"));
+    assert_true(scope_user_has_role(&su, "readonly"));
+    assert_false(scope_user_has_role(&su, "customer"));
+    apply(db, auth_event("user.disabled", "user", "41",
+                         json_pack("{s:s, s:s, s:s}", "username", "zhaomin", "status_before",
+                                   "enabled", "status_after", "disabled")));
+    apply(db, auth_event("user.updated", "user", "41",
+                         json_pack("{s:s, s:[s], s:[]}", "username", "zhaomin", "role_codes",
+                                   "readonly", "changes")));
+    assert_int_equal(scope_user_get(db, NULL, 41, &su), 0);
+    assert_false(su.enabled);
+    assert_false(scope_user_has_role(&su, "customer_manager"));
+    /* outside a scope: not found */
+    struct scope self = {.kind = SCOPE_SELF, .user_id = 20, .src = &scope_projection};
+    assert_int_equal(scope_user_get(db, &self, 41, &su), 0);
+    assert_false(su.found);
+    exec_ok(db, "DELETE FROM scope_users WHERE user_id = 41");
+
     /* the projection is a scope source like any other */
     EXPECT_IDS(scoped(db, &scope_projection, "scope_users u", "u.user_id", SCOPE_DEPT_AND_CHILD, 20,
                       "u.user_id", "u.dept_id"),

@@ -97,6 +97,42 @@ const routes = [
         meta: { title: 'route.serviceStatus', permission: 'system:service:read' },
       },
       {
+        path: 'notices',
+        name: 'notices',
+        component: () => import('@/views/notices/NoticesView.vue'),
+        meta: { title: 'route.notices' },
+      },
+      {
+        path: 'customers',
+        name: 'customers',
+        component: () => import('@/views/customer/CustomersView.vue'),
+        meta: { title: 'route.customers', permission: 'customer:customer:read' },
+      },
+      {
+        path: 'customers/recycle-bin',
+        name: 'customer-recycle-bin',
+        component: () => import('@/views/customer/RecycleBinView.vue'),
+        meta: { title: 'route.recycleBin', permission: 'customer:customer:restore' },
+      },
+      {
+        path: 'customers/:id(\\d+)',
+        name: 'customer-detail',
+        component: () => import('@/views/customer/CustomerDetailView.vue'),
+        meta: { title: 'route.customerDetail', permission: 'customer:customer:read' },
+      },
+      {
+        path: 'contacts',
+        name: 'contacts',
+        component: () => import('@/views/customer/ContactsView.vue'),
+        meta: { title: 'route.contacts', permission: 'customer:contact:read' },
+      },
+      {
+        path: 'followups',
+        name: 'followups',
+        component: () => import('@/views/customer/FollowupsView.vue'),
+        meta: { title: 'route.followups', permission: 'customer:followup:read' },
+      },
+      {
         path: 'care',
         name: 'care',
         component: () => import('@/views/care/CareView.vue'),

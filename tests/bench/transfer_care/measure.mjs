@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
+// measure.mjs — the figures of run.sh (see there), printed with the aims of issues 13 and 14.
+// Environment: CRM_BENCH_STATE, CRM_BENCH_GATEWAY, CRM_BENCH_SOCK, CRM_BENCH_SUPERVISOR_CONF;
+// TRANSFERS=1000, WORKBENCH=200.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { api, login, pct, sleep, sql } from '../customers/http.mjs';
+
+const STATE = process.env.CRM_BENCH_STATE;
+const TRANSFERS = Number(process.env.TRANSFERS ?? 1000);
+const WORKBENCH = Number(process.env.WORKBENCH ?? 200);
+const benchPw = readFileSync(join(STATE, 'secrets', 'bench_password'), 'utf8').trim();
+const adminPw = readFileSync(join(STATE, 'secrets', 'admin_password'), 'utf8').trim();
+const managers = readFileSync(join(STATE, 'bench_managers.tsv'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
+const [big, a, b, c] = managers; // bm_001 owns 30,000; three others receive
+const id = (m) => Number(m[0]);
+const ms = (x) => `${x.toFixed(1)} ms`;
+const aim = (ok) => (ok ? 'MET' : 'NOT MET');
+const line = (name, xs) => `${name.padEnd(44)} n=${String(xs.length).padStart(5)}  p50 ${ms(pct(xs, 50)).padStart(9)}  p95 ${ms(pct(xs, 95)).padStart(9)}  p99 ${ms(pct(xs, 99)).padStart(9)}`;
+
+function pidOf(program) {
+  return Number(execFileSync('supervisorctl', ['-c', process.env.CRM_BENCH_SUPERVISOR_CONF, 'pid', program], { encoding: 'utf8' }).trim());
+}
+function peakKb(program) {
+  const status = readFileSync(`/proc/${pidOf(program)}/status`, 'utf8');
+  return { hwm: Number(/VmHWM:\s+(\d+)/.exec(status)[1]), rss: Number(/VmRSS:\s+(\d+)/.exec(status)[1]) };
+}
+
+async function transfers(tokBig, tokA) {
+  // single transfers, one at a time: bm_001 gives one of its customers to bm_002; the time until
+  // bm_002 reads it through the gateway (the customer service applied transfer.completed)
+  const ids = sql(`SELECT id FROM customers WHERE manager_id = ${id(big)} AND deleted_at IS NULL ORDER BY id LIMIT ${TRANSFERS}`).split('\n').map(Number);
+  const lat = [];
+  const t0 = Date.now();
+  for (const cid of ids) {
+    const start = performance.now();
+    await api(tokBig, 'POST', '/api/v1/transfers', { customer_ids: [cid], to_manager_id: id(a), reason: '基准测试：单个转移' }, [201]);
+    for (;;) {
+      const res = await fetch(`${process.env.CRM_BENCH_GATEWAY}/api/v1/customers/${cid}`, { headers: { authorization: `Bearer ${tokA}` } });
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+      await sleep(1);
+    }
+    lat.push(performance.now() - start);
+  }
+  lat.sort((x, y) => x - y);
+  console.log(line(`transfer -> readable by the new owner`, lat));
+  console.log(`  ${TRANSFERS} transfers in ${((Date.now() - t0) / 1000).toFixed(1)} s; aim p99 < 50 ms: ${aim(pct(lat, 99) < 50)}`);
+}
+
+async function handover(tokAdmin) {
+  const n = Number(sql(`SELECT COUNT(*) FROM customers WHERE manager_id = ${id(big)} AND deleted_at IS NULL`));
+  const t0 = performance.now();
+  const job = await api(tokAdmin, 'POST', '/api/v1/transfers/handover', { from_manager_id: id(big), to_manager_ids: [id(b), id(c)], reason: '基准测试：离职交接' }, [202]);
+  let state;
+  do {
+    await sleep(100);
+    state = await api(tokAdmin, 'GET', `/api/v1/transfers/${job.id}`);
+  } while (state.status !== 'done' && state.status !== 'failed');
+  const jobMs = performance.now() - t0;
+  for (;;) {
+    const left = Number(sql(`SELECT COUNT(*) FROM customers WHERE manager_id = ${id(big)} AND deleted_at IS NULL`));
+    if (left === 0) break;
+    await sleep(200);
+  }
+  const allMs = performance.now() - t0;
+  const rate = (state.done / jobMs) * 1000;
+  console.log(`hand-over of ${n} customers to 2 receivers: ${state.status}, ${state.done} moved`);
+  console.log(`  transfer service: ${(jobMs / 1000).toFixed(2)} s = ${rate.toFixed(0)} customers/s (aim >= 5,000/s: ${aim(rate >= 5000)})`);
+  console.log(`  every owner changed at the customer service: ${(allMs / 1000).toFixed(2)} s = ${((state.done / allMs) * 1000).toFixed(0)} customers/s end to end`);
+}
+
+async function scan(tokAdmin) {
+  // the busiest day of the year among the generated birthdays
+  const [m, d, n] = sql('SELECT birth_month, birth_day, COUNT(*) AS n FROM care_contacts WHERE birth_month IS NOT NULL GROUP BY birth_month, birth_day ORDER BY n DESC LIMIT 1', 'crm_care').split('\t').map(Number);
+  const year = new Date().getUTCFullYear() + 1;
+  const day = `${year}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+  const before = peakKb('care');
+  const t0 = performance.now();
+  const r = await api(tokAdmin, 'POST', '/api/v1/care/scan', { date: day });
+  const took = performance.now() - t0;
+  const after = peakKb('care');
+  console.log(`birthday scan of ${day} over ${sql('SELECT COUNT(*) FROM care_contacts', 'crm_care')} contacts: ${r.made} tasks (${n} born that day) in ${(took / 1000).toFixed(2)} s (aim < 5 s: ${aim(took < 5000)})`);
+  console.log(`  care service memory: peak ${(after.hwm / 1024).toFixed(1)} MB (before the scan ${(before.hwm / 1024).toFixed(1)} MB), RSS now ${(after.rss / 1024).toFixed(1)} MB`);
+  const again = performance.now();
+  const r2 = await api(tokAdmin, 'POST', '/api/v1/care/scan', { date: day });
+  console.log(`  the same day again: ${r2.made} tasks in ${((performance.now() - again) / 1000).toFixed(2)} s`);
+}
+
+async function workbench(tokBig) {
+  const one = async (path) => {
+    const t = performance.now();
+    await api(tokBig, 'GET', path);
+    return performance.now() - t;
+  };
+  for (let i = 0; i < 10; i++) await Promise.all([one('/api/v1/care/summary'), one('/api/v1/customers/todos')]);
+  const care = [], todos = [], both = [];
+  for (let i = 0; i < WORKBENCH; i++) {
+    const t = performance.now();
+    const [x, y] = await Promise.all([one('/api/v1/care/summary'), one('/api/v1/customers/todos')]);
+    both.push(performance.now() - t);
+    care.push(x);
+    todos.push(y);
+  }
+  for (const xs of [care, todos, both]) xs.sort((p, q) => p - q);
+  const owned = sql(`SELECT COUNT(*) FROM customers WHERE manager_id = ${id(big)} AND deleted_at IS NULL`);
+  console.log(`workbench numbers of ${big[2]} (owns ${owned} customers now; 30,000 before the hand-over):`);
+  console.log(line('  GET /api/v1/care/summary', care));
+  console.log(line('  GET /api/v1/customers/todos', todos));
+  console.log(line('  both, side by side', both));
+  console.log(`  aim p95 < 30 ms: ${aim(pct(both, 95) < 30)}`);
+}
+
+const tokAdmin = await login('admin', adminPw);
+const tokBig = await login(big[2], benchPw);
+const tokA = await login(a[2], benchPw);
+await workbench(tokBig); // with the 30,000 customers
+await scan(tokAdmin);
+await transfers(tokBig, tokA);
+await handover(tokAdmin);
