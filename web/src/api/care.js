@@ -3,10 +3,7 @@
 // trail), care plans, coming birthdays and the workbench's numbers; and the customer service's
 // numbers the workbench shows beside them. The shapes are those of proto-docs/openapi.yaml (tag
 // care); list pages hand the *_PATH constants to PageTable, which pages them.
-import { reactive } from 'vue'
 import api from './client'
-import { listDictItems } from './auth'
-import { localized } from '@/utils/format'
 
 export const CARE_TASKS_PATH = '/care/tasks'
 export const CARE_PLANS_PATH = '/care/plans'
@@ -103,34 +100,8 @@ export async function customerNumbers(me, levels, industries, opts) {
   return { customers, followups, byLevel, byIndustry }
 }
 
-// ---- dictionaries (care_type, customer_level, industry) --------------------------------------
+// ---- dictionaries (care_type, customer_level, industry): the customer pages' one cache -----------
 
-// code -> [{value, label_zh, label_en, enabled}], loaded once per page load and shared
-const dictItems = reactive({})
-const dictLoads = {}
-
-/** Loads the dictionary 'code' once (every role holds system:dict:read for the pickers). */
-export function loadCareDict(code) {
-  dictLoads[code] ||= listDictItems(code, undefined, { silent: true })
-    .then((list) => {
-      dictItems[code] = list
-      return list
-    })
-    .catch(() => {
-      delete dictLoads[code] // asked again next time
-      return []
-    })
-  return dictLoads[code]
-}
-
-/** The enabled items of a loaded dictionary (what a select offers). */
-export const careDictOptions = (code) => (dictItems[code] || []).filter((i) => i.enabled !== false)
-
-/** The label of 'value' in the dictionary 'code', in 'locale'; the value itself when unknown. */
-export function careDictLabel(code, value, locale) {
-  if (value === undefined || value === null || value === '') return ''
-  const item = (dictItems[code] || []).find((i) => i.value === value)
-  return item ? localized(item, 'label', locale) || value : value
-}
+export { loadDict as loadCareDict, dictOptions as careDictOptions, dictLabel as careDictLabel } from '@/views/customer/customer'
 
 export { items as pageItems }
