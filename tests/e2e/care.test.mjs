@@ -169,6 +169,7 @@ test('the plan dialog by filter (level A, key decision makers) makes tasks and s
   await dialog.getByTestId('care-plan-level').click()
   await visible('.el-select-dropdown__item').filter({ hasText: 'A类' }).first().click()
   await dialog.getByTestId('care-plan-industry').click()
+  await page.keyboard.type('教育') // the select lists the first values that match what is typed
   await visible('.el-select-dropdown__item').filter({ hasText: '教育' }).first().click()
   await dialog.getByTestId('care-plan-decision-makers').click()
   const title = `中秋节问候${randomName().slice(4, 9)}`
