@@ -53,6 +53,13 @@ const manager = process.env.CRM_TEST_MANAGER_USER
   : demoAccount('customer_manager')
 export const MANAGER_USER = manager.user
 export const MANAGER_PASSWORD = manager.password
+// a sales director (CRM_TEST_DIRECTOR_USER/_PASSWORD or the demo accounts file's first)
+const director = process.env.CRM_TEST_DIRECTOR_USER
+  ? { user: process.env.CRM_TEST_DIRECTOR_USER, password: process.env.CRM_TEST_DIRECTOR_PASSWORD }
+  : demoAccount('sales_director')
+export const DIRECTOR_USER = director.user
+export const DIRECTOR_PASSWORD = director.password
+export const skipDirector = !(DIRECTOR_USER && DIRECTOR_PASSWORD) && 'set CRM_TEST_DIRECTOR_USER and CRM_TEST_DIRECTOR_PASSWORD'
 
 export const skipAdmin = !(ADMIN_USER && ADMIN_PASSWORD) && 'set CRM_TEST_ADMIN_USER and CRM_TEST_ADMIN_PASSWORD'
 export const skipManager = !(MANAGER_USER && MANAGER_PASSWORD) && 'set CRM_TEST_MANAGER_USER and CRM_TEST_MANAGER_PASSWORD'

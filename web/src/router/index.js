@@ -145,6 +145,18 @@ const routes = [
         meta: { title: 'route.handover', permission: 'transfer:transfer:handover' },
       },
       {
+        path: 'care',
+        name: 'care',
+        component: () => import('@/views/care/CareView.vue'),
+        meta: { title: 'care.route.tasks', permission: 'care:task:read' },
+      },
+      {
+        path: 'care/plans',
+        name: 'care-plans',
+        component: () => import('@/views/care/CarePlansView.vue'),
+        meta: { title: 'care.route.plans', permission: 'care:task:read' },
+      },
+      {
         path: ':pathMatch(.*)*',
         name: 'not-found',
         component: () => import('@/views/error/NotFound.vue'),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Form helpers shared by pages and FormDialog.
 import { watch } from 'vue'
+import { ElMessageBox } from 'element-plus'
 import { useI18n } from 'vue-i18n'
 
 /**
@@ -21,4 +22,32 @@ export function useRevalidateOnLocale(formRef) {
     },
     { flush: 'post' },
   )
+}
+
+/**
+ * A server message under a field goes away once that field is changed: 'errors' is a ref of
+ * {field: message}, 'source' a getter of the form's values by field name.
+ */
+export function useClearErrorsOnChange(errors, source) {
+  watch(source, (now, before) => {
+    const changed = Object.keys(errors.value).filter((k) => now[k] !== before[k])
+    if (!changed.length) return
+    const rest = { ...errors.value }
+    changed.forEach((k) => delete rest[k])
+    errors.value = rest
+  })
+}
+
+/** Asks "are you sure" with 'message' (a warning, the buttons in the user's language): true when confirmed. */
+export async function confirmWarning(t, message) {
+  try {
+    await ElMessageBox.confirm(message, t('common.tip'), {
+      type: 'warning',
+      confirmButtonText: t('common.confirm'),
+      cancelButtonText: t('common.cancel'),
+    })
+    return true
+  } catch {
+    return false
+  }
 }

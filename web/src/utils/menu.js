@@ -80,6 +80,7 @@ export function menuTitle(m, t, te) {
 export const AVAILABLE_MENUS = new Set([
   'dashboard',
   'customer', 'contact', 'followup',
+  'care',
   'system', 'user', 'role', 'dept', 'dict',
   'audit', 'audit_log', 'login_log', 'operation_log', 'service_status', 'online_users',
   'transfer',
