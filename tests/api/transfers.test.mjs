@@ -62,13 +62,15 @@ test('the seed\'s flow: A transfers to B with a reason; B reads and edits it, A 
   assert.ok(!(await ok(await api('GET', '/api/v1/customers?todo=moved&page_size=100', T.manager_east1))).items.some((x) => x.id === c.id));
   await ok(await api('PATCH', `/api/v1/customers/${c.id}`, T.manager_east2, { version: seen.version, notes: '接手后第一次编辑' }));
   // B adds a contact and a follow-up; the follow-up takes it off "moved to me"
-  const contact = await ok(await api('POST', '/api/v1/contacts', T.manager_east2, { customer_id: c.id, name: '王经理', mobile: '13912345678' }), 201).catch(() => null);
+  const contact = await ok(await api('POST', '/api/v1/contacts', T.manager_east2, { customer_id: c.id, name: '王经理', mobile: '13912345678' }), 201);
   const f = await ok(await api('POST', '/api/v1/followups', T.manager_east2, {
     customer_id: c.id, contact_at: new Date(Date.now() - 60e3).toISOString(), method: 'phone', content: '接手后首次电话沟通',
-    ...(contact ? { contact_ids: [contact.id] } : {}),
+    contact_ids: [contact.id],
   }), 201);
   assert.ok(!(await ok(await api('GET', '/api/v1/customers?todo=moved&page_size=100', T.manager_east2))).items.some((x) => x.id === c.id), 'followed up: off the list');
   await expectProblem(await api('GET', `/api/v1/followups/${f.id}`, T.manager_east1), 404, 'not_found');
+  await expectProblem(await api('GET', `/api/v1/contacts/${contact.id}`, T.manager_east1), 404, 'not_found');
+  await expectProblem(await api('GET', `/api/v1/customers/${c.id}/contacts`, T.manager_east1), 404, 'not_found');
   await expectProblem(await api('GET', `/api/v1/customers/${c.id}/followups`, T.manager_east1), 404, 'not_found');
   await expectProblem(await api('GET', `/api/v1/customers/${c.id}`, T.manager_east1), 404, 'not_found');
   await expectProblem(await api('PATCH', `/api/v1/customers/${c.id}`, T.manager_east1, { version: seen.version + 1, notes: 'x' }), 404, 'not_found');
