@@ -1,16 +1,17 @@
 #!/bin/bash
-# mariadb-init.sh — mounted into /docker-entrypoint-initdb.d of the mariadb container; runs once,
-# when the data volume is first initialised. Creates one schema per service of shared/services.def
+# mariadb-init.sh — sourced by the mariadb image's entry point (mariadb-entrypoint) once, when the
+# data volume is first initialised, on a server listening on a socket only. Creates one schema per service of shared/services.def
 # (utf8mb4) and two users per service, allowed from the private network only: crm_<svc>_migrate
 # with ALL on its own schema (migrations) and crm_<svc> with data rights only (the service).
 # Passwords come from CRM_DB_PASSWORD_<SVC> and CRM_DB_MIGRATE_PASSWORD_<SVC> (docker-compose.yml); changing them later needs an
 # ALTER USER by hand (see deploy/README.md), because this script does not run again.
-# Sourced by the entrypoint: keep its shell options, define everything inside one function.
+# Sourced: keep the caller's shell options, define everything inside functions; the status of
+# the last line is the status of the set-up.
 
-# The official entrypoint sources this file and provides docker_process_sql; fall back to the
-# client over the socket when the file is executed on its own.
+# The entry point provides docker_process_sql (SQL on stdin, to its set-up server); fall back to
+# the client over the default socket when the file is run on its own.
 if ! declare -F docker_process_sql >/dev/null; then
-    docker_process_sql() { MYSQL_PWD=$MARIADB_ROOT_PASSWORD mariadb --protocol=socket -uroot; }
+    docker_process_sql() { mariadb --protocol=socket; }
 fi
 
 crm_sql_quote() { # 'text' with \ and ' escaped
@@ -19,9 +20,9 @@ crm_sql_quote() { # 'text' with \ and ' escaped
 }
 
 crm_init_databases() {
-    local svc var grant net=${CRM_DB_CLIENT_HOSTS:-172.28.0.%} def=/etc/crm/services.def
+    local svc var grant net=${CRM_DB_CLIENT_HOSTS:-172.28.0.%} def=/usr/local/share/crm/services.def
     local -a services
-    # the services: the lines of shared/services.def (mounted by docker-compose.yml)
+    # the services: the lines of shared/services.def (copied into the image)
     mapfile -t services < <(sed -nE 's/^SERVICE\(([a-z][a-z0-9_]*),.*/\1/p' "$def" 2>/dev/null)
     if ((${#services[@]} == 0)); then
         echo "mariadb-init: no SERVICE lines in $def" >&2
@@ -49,4 +50,4 @@ SQL
     done
 }
 
-crm_init_databases || exit 1
+crm_init_databases

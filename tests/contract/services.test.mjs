@@ -2,10 +2,13 @@
 // The services table (shared/services.def) against what is built and run from it:
 //   - the table itself: names and ports once each, every consumed stream has a producer, one
 //     directory services/<name>/ (main.c, migrations/) a line and no directory without one;
-//   - docker-compose.yml: one compose service a line and nothing extra, built from
-//     deploy/docker/service.Dockerfile with its name and port, its environment and volumes, a
+//   - docker-compose.yml: one compose service a line and nothing extra, every image built from a
+//     stage of deploy/docker/Dockerfile (no image from a registry), a service from its `service`
+//     stage with its name and port, its environment and volumes, a
 //     gateway upstream at its address and port, its database password everywhere it is needed,
 //     depends_on that can start (known targets, no cycle, every service before the gateway);
+//   - tests/deploy/compose.hostnet.yml (the compose drill's override): every compose service,
+//     built on the host network, each service and upstream on its own drill port;
 //   - the contracts: the service and producer names in openapi.yaml and asyncapi.yaml.
 // Reads files only (no stack, no Docker): node --test tests/contract/
 import { test } from 'node:test';
@@ -19,7 +22,8 @@ import { yamlParse } from './yaml.mjs';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DEF = 'shared/services.def';
 const COMPOSE = 'docker-compose.yml';
-const SERVICE_DOCKERFILE = 'deploy/docker/service.Dockerfile';
+const DOCKERFILE = 'deploy/docker/Dockerfile';
+const HOSTNET = 'tests/deploy/compose.hostnet.yml';
 const ENV_EXAMPLE = 'deploy/docker/compose.env.example';
 // What compose runs besides the services of the table.
 const INFRA = ['init', 'mariadb', 'redis'];
@@ -38,6 +42,15 @@ const svc = (name) => compose().services?.[name] ?? {};
 const backendIp = (name) => svc(name).networks?.backend?.ipv4_address;
 // The `def=...` path a script reads services.def from.
 const defPathIn = (rel) => /\bdef=(\/\S+)/.exec(read(rel))?.[1];
+// The text of each stage of the Dockerfile, by name (FROM ... AS <name> up to the next FROM).
+function stages() {
+    const out = {};
+    for (const part of read(DOCKERFILE).split(/^(?=FROM )/m)) {
+        const m = /^FROM \S+ AS ([a-z]+)\s/.exec(part);
+        if (m) out[m[1]] = part;
+    }
+    return out;
+}
 
 test('services.def: names and ports once each, every consumed stream has a producer', () => {
     const problems = [];
@@ -81,13 +94,14 @@ test('docker-compose.yml: one compose service per line of services.def, and noth
     assert.deepEqual(have, want, `${COMPOSE} runs ${have.join(', ')}; ${DEF} says ${want.join(', ')}`);
 });
 
-test('docker-compose.yml: each service is built from service.Dockerfile with its name and port', () => {
+test('docker-compose.yml: each service is built from the Dockerfile\'s service stage with its name and port', () => {
     const problems = [];
     for (const { name, port } of SERVICE_TABLE) {
         const s = svc(name);
         const where = `${COMPOSE} services.${name}`;
         if (s.build?.context !== '.') problems.push(`${where}.build.context is ${s.build?.context}, not .`);
-        if (s.build?.dockerfile !== SERVICE_DOCKERFILE) problems.push(`${where}.build.dockerfile is ${s.build?.dockerfile}, not ${SERVICE_DOCKERFILE}`);
+        if (s.build?.dockerfile !== DOCKERFILE) problems.push(`${where}.build.dockerfile is ${s.build?.dockerfile}, not ${DOCKERFILE}`);
+        if (s.build?.target !== 'service') problems.push(`${where}.build.target is ${s.build?.target}, not service`);
         const args = s.build?.args ?? {};
         if (args.SERVICE !== name) problems.push(`${where}.build.args.SERVICE is ${args.SERVICE}, not ${name}`);
         if (String(args.PORT) !== String(port)) problems.push(`${where}.build.args.PORT is ${args.PORT}, not ${port}`);
@@ -100,20 +114,46 @@ test('docker-compose.yml: each service is built from service.Dockerfile with its
         }
     }
     // the image takes what it needs from the table; the build stops on a SERVICE/PORT not in it
-    const dockerfile = read(SERVICE_DOCKERFILE);
+    const stage = stages().service ?? '';
     for (const needle of ['ARG SERVICE', 'ARG PORT', 'shared/services.def', 'HEALTHCHECK', 'crm-${SERVICE}']) {
-        if (!dockerfile.includes(needle)) problems.push(`${SERVICE_DOCKERFILE} does not have ${needle}`);
+        if (!stage.includes(needle)) problems.push(`the service stage of ${DOCKERFILE} does not have ${needle}`);
     }
     assert.deepEqual(problems, [], report(`${COMPOSE} builds services not as ${DEF} says`, problems));
 });
 
-test('docker-compose.yml: every Dockerfile it builds exists, and every Dockerfile is used', () => {
-    const used = new Set(Object.values(compose().services ?? {}).map((s) => s.build?.dockerfile).filter(Boolean));
-    const problems = [...used].filter((f) => !existsSync(path.join(REPO, f))).map((f) => `${f} does not exist`);
-    for (const f of readdirSync(path.join(REPO, 'deploy/docker')).filter((f) => f.endsWith('Dockerfile'))) {
-        if (!used.has(`deploy/docker/${f}`)) problems.push(`deploy/docker/${f} is built by no compose service`);
+test('docker-compose.yml: every image is built from a stage of the one Dockerfile, none pulled from a registry', () => {
+    const problems = [];
+    const have = stages();
+    for (const [name, s] of Object.entries(compose().services ?? {})) {
+        if (s.build?.dockerfile !== DOCKERFILE) problems.push(`services.${name} is not built from ${DOCKERFILE} (build: ${JSON.stringify(s.build)})`);
+        else if (!(s.build.target in have)) problems.push(`services.${name}.build.target ${s.build.target} is no stage of ${DOCKERFILE}`);
+        if (!String(s.image ?? '').startsWith(`crm-${name}:`)) problems.push(`services.${name}.image is ${s.image}, not crm-${name}:<tag> (an image of our own)`);
     }
-    assert.deepEqual(problems, [], report('Dockerfiles and docker-compose.yml disagree', problems));
+    for (const [name, text] of Object.entries(have)) {
+        const from = /^FROM (\S+)/.exec(text)[1];
+        if (!/^debian:12(-slim)?$/.test(from) && !(from in have)) problems.push(`stage ${name} is FROM ${from}: only debian:12, debian:12-slim or a stage of the file`);
+    }
+    const files = readdirSync(path.join(REPO, 'deploy/docker')).filter((f) => /Dockerfile/.test(f));
+    if (JSON.stringify(files) !== JSON.stringify(['Dockerfile'])) problems.push(`deploy/docker has ${files.join(', ')}; one Dockerfile for every image`);
+    assert.deepEqual(problems, [], report('the Dockerfile and docker-compose.yml disagree', problems));
+});
+
+test('tests/deploy/compose.hostnet.yml: every compose service, built on the host network, each on a drill port of its own', () => {
+    const over = yamlParse(read(HOSTNET)).services ?? {};
+    const problems = [];
+    const want = Object.keys(compose().services ?? {}).sort();
+    if (JSON.stringify(Object.keys(over).sort()) !== JSON.stringify(want)) problems.push(`${HOSTNET} overrides ${Object.keys(over).sort().join(', ')}; want ${want.join(', ')}`);
+    for (const [name, s] of Object.entries(over)) {
+        if (s.build?.network !== 'host') problems.push(`${HOSTNET} services.${name}.build.network is not host`);
+    }
+    const gw = over.gateway?.environment ?? {};
+    for (const name of SERVICES) {
+        const port = `\${DRILL_PORT_${upper(name)}:?}`;
+        if (over[name]?.environment?.CRM_LISTEN !== `127.0.0.1:${port}`) problems.push(`${HOSTNET} ${name} does not listen on 127.0.0.1:${port}`);
+        if (gw[`CRM_UPSTREAM_${upper(name)}`] !== `127.0.0.1:${port}`) problems.push(`${HOSTNET} the gateway's CRM_UPSTREAM_${upper(name)} is not 127.0.0.1:${port}`);
+        if (over[name]?.environment?.CRM_DB_HOST !== '127.0.0.1') problems.push(`${HOSTNET} ${name}: CRM_DB_HOST is not 127.0.0.1`);
+    }
+    assert.deepEqual(problems, [], report(`${HOSTNET} does not put the suite on loopback`, problems));
 });
 
 test('docker-compose.yml: each service has its address, environment and volumes', () => {
@@ -197,20 +237,16 @@ test('docker-compose.yml: two database passwords per service (its own, its migra
         const text = read(file);
         if (!text.includes(`redis_user = ${user}\n`) || !/^redis_password_file = \/run\/crm\/secrets\/redis_/m.test(text)) problems.push(`${file} does not log in to Redis as ${user}`);
     }
-    if (!read('deploy/docker/init.Dockerfile').includes('COPY deploy/redis-acl ')) problems.push('the init image lacks deploy/redis-acl');
+    if (!(stages().init ?? '').includes('COPY deploy/redis-acl ')) problems.push('the init image lacks deploy/redis-acl');
     assert.deepEqual(problems, [], report('database passwords and secrets do not follow services.def', problems));
 });
 
 test('docker-compose.yml: the init and mariadb scripts find services.def where it is put', () => {
     const problems = [];
-    const mariadbDef = defPathIn('deploy/docker/mariadb-init.sh');
-    const mount = `./${DEF}:${mariadbDef}:ro`;
-    if (!(svc('mariadb').volumes ?? []).some((v) => String(v).startsWith(mount))) {
-        problems.push(`services.mariadb.volumes lacks ${mount} (deploy/docker/mariadb-init.sh reads ${mariadbDef})`);
+    for (const [stage, script] of [['mariadb', 'deploy/docker/mariadb-init.sh'], ['init', 'deploy/docker/init.sh']]) {
+        const where = defPathIn(script);
+        if (!(stages()[stage] ?? '').includes(`COPY ${DEF} ${where}\n`)) problems.push(`the ${stage} image does not COPY ${DEF} to ${where}, where ${script} reads it`);
     }
-    const initDef = defPathIn('deploy/docker/init.sh');
-    const dockerfile = read(svc('init').build?.dockerfile ?? 'deploy/docker/init.Dockerfile');
-    if (!dockerfile.includes(`COPY ${DEF} ${initDef}`)) problems.push(`the init image does not COPY ${DEF} to ${initDef}, where init.sh reads it`);
     assert.deepEqual(problems, [], report('services.def is not where the container scripts read it', problems));
 });
 
