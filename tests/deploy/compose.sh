@@ -207,8 +207,9 @@ else
     tail -n 30 "$D/build.log"
     exit 1
 fi
-docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep '^crm-' | sort >"$D/sizes"
-note "image sizes: $(tr '\n' ' ' <"$D/sizes")"
+# each image's size and what only it has (the rest is layers it shares with the others)
+docker system df -v | awk '$1 ~ /^crm-/ { printf "%s %s (own %s)\n", $1, $(NF-3), $(NF-1) }' | sort >"$D/sizes"
+note "image sizes: $(paste -sd, "$D/sizes" | sed 's/,/, /g')"
 
 # wait_healthy SECONDS: until the gateway container is healthy; prints the seconds it took
 wait_healthy() {
