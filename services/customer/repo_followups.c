@@ -297,9 +297,9 @@ int repo_customer_follow(struct db *db, long long customer_id, bool set_next, co
 int repo_todo_counts(struct db *db, long long manager_id, const char *day_start,
                      const char *day_end, const char *moved_from, json_t **row)
 {
-    /* three range reads of the manager's index entries (ix_customers_manager_next and
-     * ix_customers_manager_followed), no row read; "moved" reads the rows of the customers
-     * not followed up (a short list: followed_up is set by the first follow-up) */
+    /* four range reads of the manager's index entries, no row read: today and overdue in
+     * ix_customers_manager_next, not followed up and moved (owner_time >= ?, with
+     * last_transfer_id > 0 checked in the entries) in ix_customers_manager_followed_owner */
     struct db_param p[] = {
         DBP_INT(manager_id), DBP_STR(day_start),  DBP_STR(day_end),    DBP_INT(manager_id),
         DBP_STR(day_start),  DBP_INT(manager_id), DBP_INT(manager_id), DBP_STR(moved_from),
