@@ -154,7 +154,10 @@ int migrate_run(const struct db_config *cfg, const char *dir, const struct migra
     /* The runner's own text connection: migration files are multi-statement DDL written by us,
      * never input; everything else in the services goes through prepared statements. */
     m = mysql_init(NULL);
-    unsigned timeout = (unsigned)cfg->timeout_s * 10;
+    /* a migration over a loaded table (an index, a backfill of millions of rows) takes minutes:
+     * a read timeout of the service's I/O timeout would end it half-way, and DDL is not
+     * transactional (the care service's 0003 over 3 million contacts ran past 50 s) */
+    unsigned timeout = MIGRATE_READ_TIMEOUT_S;
     mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
     mysql_options(m, MYSQL_INIT_COMMAND, "SET time_zone='+00:00'");
     if (mysql_real_connect(m, cfg->host, cfg->user, cfg->password, cfg->name, (unsigned)cfg->port,

@@ -7,6 +7,9 @@
 
 #include <stddef.h>
 
+/* How long the runner waits for one migration file's statements to answer. */
+#define MIGRATE_READ_TIMEOUT_S 3600
+
 struct migrate_file {
     int version;
     char name[256];

@@ -119,6 +119,14 @@ int repo_contacts_matching(struct db *db, struct scope *sc, json_t *filter, int 
  * birth_month, birth_day, birth_year, on}. */
 int repo_birthdays(struct db *db, struct scope *sc, const char *from, int days, json_t **rows)
     __attribute__((warn_unused_result));
+/* How many contacts repo_birthdays would list, all of them (it lists at most 200). */
+int repo_birthday_count(struct db *db, struct scope *sc, const char *from, int days,
+                        long long *count) __attribute__((warn_unused_result));
+/* Inside the consumer's transaction: the contacts of customer 'customer_id' take its owner from
+ * customer_owners (care_contacts.manager_id, the copy ix_care_contacts_manager_birthday reads
+ * by); after anything that can change either. 0 or -1. */
+int repo_contacts_owner_sync(struct db *db, long long customer_id)
+    __attribute__((warn_unused_result));
 
 /* ---- the scan, the due tasks, the plans (scan.c) ---- */
 

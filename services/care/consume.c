@@ -8,6 +8,9 @@
  *   customer.deleted         its pending tasks are cancelled by the system ...
  *   customer.restored        ... and come back
  *   transfer.completed       the customer's pending tasks go to the new owner
+ * and after each of them (and customer.created/updated, which can name a new owner) the
+ * customer's contacts take its owner as customer_owners has it (care_contacts.manager_id,
+ * which the workbench's birthdays are counted by).
  * Each task so changed is an event of its own (care.cancelled, care.reopened, care.reassigned),
  * written in the same transaction, for the audit and the task's history. */
 #include "care.h"
@@ -153,6 +156,8 @@ static int transfer_apply(struct db *db, json_t *ev, const struct events_actor *
         return -1;
     if (!moved)
         return 0; /* an older transfer, or one applied before */
+    if (repo_contacts_owner_sync(db, cid) != 0)
+        return -1;
     if (task_ids(db, "customer_id = ? AND status = 'pending'", cid, &ids) != 0) {
         json_decref(ids);
         return -1;
@@ -191,8 +196,12 @@ int care_consume(struct db *db, const char *stream, const char *entry_id, json_t
         return strcmp(type, "transfer.completed") == 0 ? transfer_apply(db, event, &who, rid) : 0;
     if (strcmp(stream, "crm:stream:customer") != 0 || sid == 0)
         return 0;
-    if (strcmp(type, "contact.created") == 0 || strcmp(type, "contact.updated") == 0)
-        return contact_upsert(db, sid, data);
+    if (strcmp(type, "contact.created") == 0 || strcmp(type, "contact.updated") == 0) {
+        long long customer = id_of(json_object_get(data, "customer_id"));
+        return contact_upsert(db, sid, data) != 0 || repo_contacts_owner_sync(db, customer) != 0
+                   ? -1
+                   : 0;
+    }
     if (strcmp(type, "contact.deleted") == 0)
         return db_exec(db, "UPDATE care_contacts SET deleted = 1 WHERE contact_id = ?",
                        &DBP_INT(sid), 1, NULL, NULL) != 0 ||
@@ -204,6 +213,8 @@ int care_consume(struct db *db, const char *stream, const char *entry_id, json_t
         return system_change(db, "customer_id", sid, true, REASON_CUSTOMER_DELETED, &who, rid);
     if (strcmp(type, "customer.restored") == 0)
         return system_change(db, "customer_id", sid, false, REASON_CUSTOMER_DELETED, &who, rid);
+    if (strcmp(type, "customer.created") == 0 || strcmp(type, "customer.updated") == 0)
+        return repo_contacts_owner_sync(db, sid);
     return 0;
 }
 

@@ -463,16 +463,17 @@ static void summary_work(struct svc_worker *w, struct svc_job *job)
 {
     struct scope sc = kit_scope(job);
     char day[16], start[32], end[32], first[16], ms[32], me[32];
-    json_t *counts = NULL, *weeks = NULL, *bdays = NULL;
+    json_t *counts = NULL, *weeks = NULL;
+    long long bdays = 0;
     care_local_day(0, day, start, end);
     snprintf(first, sizeof(first), "%.8s01", day);
     if (!care_day_bounds(first, ms, me) ||
         repo_task_counts(&w->db, caller_id(job), start, end, ms, &counts) != 0 ||
         repo_done_per_week(&w->db, caller_id(job), end, 8, &weeks) != 0)
         goto out;
-    /* the birthdays of the week among the caller's own customers' contacts */
+    /* the birthdays of the week among the caller's own customers' contacts, all counted */
     sc.kind = SCOPE_SELF;
-    if (repo_birthdays(&w->db, &sc, day, 7, &bdays) != 0)
+    if (repo_birthday_count(&w->db, &sc, day, 7, &bdays) != 0)
         goto out;
     json_t *per = json_array();
     for (int k = 7; k >= 0; k--) {
@@ -486,13 +487,12 @@ static void summary_work(struct svc_worker *w, struct svc_job *job)
         }
         json_array_append_new(per, json_pack("{s:i, s:I}", "weeks_ago", k, "done", (json_int_t)n));
     }
-    json_object_set_new(counts, "birthdays_week", json_integer((json_int_t)json_array_size(bdays)));
+    json_object_set_new(counts, "birthdays_week", json_integer((json_int_t)bdays));
     json_object_set_new(counts, "done_per_week", per);
     svc_job_ok(job, 200, json_incref(counts));
 out:
     json_decref(counts);
     json_decref(weeks);
-    json_decref(bdays);
 }
 
 static void summary(struct http_request *req, void *arg)

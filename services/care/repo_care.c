@@ -278,19 +278,23 @@ int repo_contacts_matching(struct db *db, struct scope *sc, json_t *filter, int 
     return rc;
 }
 
-int repo_birthdays(struct db *db, struct scope *sc, const char *from, int days, json_t **rows)
+/* AND to 'q' the live contacts of live customers in 'sc' born within the next 'days' days of
+ * 'from' (a local "YYYY-MM-DD"; at most 31), each day as a (month, day) pair. A SELF caller's
+ * are also named by cc.manager_id (the copy of the owner: ix_care_contacts_manager_birthday
+ * then reads only the caller's contacts); the owner in customer_owners stays the scope. 0 or
+ * -1. */
+static int birthdays_where(struct db *db, struct listq *q, struct scope *sc, const char *from,
+                           int days)
 {
-    struct listq q;
-    *rows = NULL;
-    listq_init(&q);
-    listq_add(&q, "cc.deleted = 0 AND o.deleted = 0 AND cc.birth_month IS NOT NULL", NULL, 0);
-    /* the next 'days' days from 'from', each as (month, day): up to 31 pairs */
     char cond[1024] = "(cc.birth_month, cc.birth_day) IN (";
     struct db_param vals[2 * 32];
     size_t n = 0;
     int y = 0, m = 0, d = 0;
     if (sscanf(from, "%d-%d-%d", &y, &m, &d) != 3)
         return -1;
+    listq_add(q, "cc.deleted = 0 AND o.deleted = 0 AND cc.birth_month IS NOT NULL", NULL, 0);
+    if (sc->kind == SCOPE_SELF)
+        listq_add(q, "cc.manager_id = ?", &DBP_INT(sc->user_id), 1);
     for (int i = 0; i < days && i < 31; i++) {
         struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d + i, .tm_hour = 12};
         time_t t = timegm(&tm);
@@ -301,8 +305,16 @@ int repo_birthdays(struct db *db, struct scope *sc, const char *from, int days, 
         vals[n++] = DBP_INT(u.tm_mday);
     }
     strcat(cond, ")");
-    listq_add(&q, cond, vals, n);
-    if (scope_where(db, &q, sc, "o.manager_id", NULL) != 0)
+    listq_add(q, cond, vals, n);
+    return scope_where(db, q, sc, "o.manager_id", NULL);
+}
+
+int repo_birthdays(struct db *db, struct scope *sc, const char *from, int days, json_t **rows)
+{
+    struct listq q;
+    *rows = NULL;
+    listq_init(&q);
+    if (birthdays_where(db, &q, sc, from, days) != 0)
         return -1;
     char *sql = xasprintf(
         "SELECT cc.contact_id, cc.name, cc.customer_id, o.name AS customer_name, o.manager_id,"
@@ -312,4 +324,34 @@ int repo_birthdays(struct db *db, struct scope *sc, const char *from, int days, 
     int rc = db_query(db, sql, q.p, q.n, rows);
     free(sql);
     return rc;
+}
+
+int repo_birthday_count(struct db *db, struct scope *sc, const char *from, int days,
+                        long long *count)
+{
+    struct listq q;
+    json_t *row = NULL;
+    *count = 0;
+    listq_init(&q);
+    if (birthdays_where(db, &q, sc, from, days) != 0)
+        return -1;
+    char *sql = xasprintf("SELECT COUNT(*) AS n FROM care_contacts cc"
+                          " JOIN customer_owners o ON o.customer_id = cc.customer_id%s",
+                          listq_sql(&q));
+    int rc = db_query_one(db, sql, q.p, q.n, &row);
+    free(sql);
+    if (rc == 0 && row)
+        *count = json_integer_value(json_object_get(row, "n"));
+    json_decref(row);
+    return rc;
+}
+
+int repo_contacts_owner_sync(struct db *db, long long customer_id)
+{
+    return db_exec(
+        db,
+        "UPDATE care_contacts cc JOIN customer_owners o ON o.customer_id = cc.customer_id"
+        " SET cc.manager_id = o.manager_id"
+        " WHERE cc.customer_id = ? AND cc.manager_id <> o.manager_id",
+        &DBP_INT(customer_id), 1, NULL, NULL);
 }

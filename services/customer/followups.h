@@ -62,10 +62,17 @@ int repo_customer_follow(struct db *db, long long customer_id, bool set_next, co
                          const char *met_at, bool followed, bool *changed)
     __attribute__((warn_unused_result));
 
-/* {today, overdue, not_followed} of manager 'manager_id''s live customers: next contact in
+/* {today, overdue, not_followed, moved} of manager 'manager_id''s live customers: next contact in
  * ['day_start', 'day_end'), before 'day_start', and not followed up since assigned. */
 int repo_todo_counts(struct db *db, long long manager_id, const char *day_start,
                      const char *day_end, const char *moved_from, json_t **row)
+    __attribute__((warn_unused_result));
+
+/* The workbench's numbers of manager 'manager_id''s live customers: {customers, by_level,
+ * by_industry}, each by_ a list [{value, count}] of the values they hold, largest first, at
+ * most CUSTOMER_NUMBERS_MAX. */
+#define CUSTOMER_NUMBERS_MAX 500
+int repo_customer_numbers(struct db *db, long long manager_id, json_t **out)
     __attribute__((warn_unused_result));
 
 /* transfer.completed: customer 'id' (live or in the recycle bin) gets manager 'to', owner_time

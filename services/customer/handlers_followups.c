@@ -589,10 +589,28 @@ static void todos(struct http_request *req, void *arg)
     svc_submit(arg, req, todos_work, in, kit_in_free);
 }
 
+/* GET /api/v1/customers/numbers: the workbench's "my customers" and its two charts (by level,
+ * by industry) in one request */
+static void numbers_work(struct svc_worker *w, struct svc_job *job)
+{
+    json_t *out = NULL;
+    if (repo_customer_numbers(&w->db, caller_id(job), &out) != 0)
+        goto out;
+    svc_job_ok(job, 200, json_incref(out));
+out:
+    json_decref(out);
+}
+
+static void numbers(struct http_request *req, void *arg)
+{
+    svc_submit(arg, req, numbers_work, kit_in_new(NULL, 0), kit_in_free);
+}
+
 int followups_routes(struct svc *s)
 {
-    /* /customers/todos is a fixed path: before customers_routes' /customers/{id} */
+    /* /customers/todos and /numbers are fixed paths: before customers_routes' /customers/{id} */
     return svc_route(s, "GET", "/api/v1/customers/todos", todos) ||
+           svc_route(s, "GET", "/api/v1/customers/numbers", numbers) ||
            svc_route(s, "GET", "/api/v1/customers/{id}/followups", customer_list) ||
            svc_route(s, "GET", "/api/v1/followups", list) ||
            svc_route(s, "POST", "/api/v1/followups", create) ||

@@ -297,9 +297,9 @@ int repo_customer_follow(struct db *db, long long customer_id, bool set_next, co
 int repo_todo_counts(struct db *db, long long manager_id, const char *day_start,
                      const char *day_end, const char *moved_from, json_t **row)
 {
-    /* three range reads of the manager's index entries (ix_customers_manager_next and
-     * ix_customers_manager_followed), no row read; "moved" reads the rows of the customers
-     * not followed up (a short list: followed_up is set by the first follow-up) */
+    /* four range reads of the manager's index entries, no row read: today and overdue in
+     * ix_customers_manager_next, not followed up and moved (owner_time >= ?, with
+     * last_transfer_id > 0 checked in the entries) in ix_customers_manager_followed_owner */
     struct db_param p[] = {
         DBP_INT(manager_id), DBP_STR(day_start),  DBP_STR(day_end),    DBP_INT(manager_id),
         DBP_STR(day_start),  DBP_INT(manager_id), DBP_INT(manager_id), DBP_STR(moved_from),
@@ -315,6 +315,43 @@ int repo_todo_counts(struct db *db, long long manager_id, const char *day_start,
                         " AND deleted_at IS NULL AND followed_up = 0 AND last_transfer_id > 0"
                         " AND owner_time >= ?) AS moved",
                         p, ARRAY_LEN(p), row);
+}
+
+/* The live customers of 'manager_id' per value of column 'col' (level, industry), largest
+ * first, at most CUSTOMER_NUMBERS_MAX values: [{value, count}]. One index range of the manager
+ * (ix_customers_manager_industry holds both columns), no row read. */
+static int numbers_by(struct db *db, long long manager_id, const char *col, json_t **rows)
+{
+    char *sql = xasprintf("SELECT %s AS value, COUNT(*) AS count FROM customers"
+                          " WHERE manager_id = ? AND deleted_at IS NULL GROUP BY %s"
+                          " ORDER BY count DESC, value LIMIT %d",
+                          col, col, CUSTOMER_NUMBERS_MAX);
+    int rc = db_query(db, sql, &DBP_INT(manager_id), 1, rows);
+    free(sql);
+    return rc;
+}
+
+int repo_customer_numbers(struct db *db, long long manager_id, json_t **out)
+{
+    json_t *row = NULL, *levels = NULL, *industries = NULL;
+    int rc = -1;
+    *out = NULL;
+    if (db_query_one(db,
+                     "SELECT COUNT(*) AS customers FROM customers"
+                     " WHERE manager_id = ? AND deleted_at IS NULL",
+                     &DBP_INT(manager_id), 1, &row) != 0 ||
+        row == NULL || numbers_by(db, manager_id, "level", &levels) != 0 ||
+        numbers_by(db, manager_id, "industry", &industries) != 0)
+        goto out;
+    json_object_set(row, "by_level", levels);
+    json_object_set(row, "by_industry", industries);
+    *out = json_incref(row);
+    rc = 0;
+out:
+    json_decref(row);
+    json_decref(levels);
+    json_decref(industries);
+    return rc;
 }
 
 int repo_customer_transfer(struct db *db, long long id, long long to, long long transfer_id,

@@ -42,7 +42,7 @@ const task = async (who, id) => ok(await api('GET', `/api/v1/care/tasks/${id}`, 
 const birthdayTask = (contactId) => Number(mysql(`SELECT id FROM crm_care.care_tasks WHERE contact_id = ${Number(contactId)} AND kind = 'birthday' ORDER BY id LIMIT 1`));
 
 before(async () => {
-  for (const u of ['admin', 'director_east', 'manager_east1', 'manager_east2', 'manager_south1']) {
+  for (const u of ['admin', 'director_east', 'manager_east1', 'manager_east2', 'manager_south1', 'manager_south2']) {
     T[u] = await tokenOf(u);
     ME[u] = (await ok(await api('GET', '/api/v1/auth/me', T[u]))).id;
   }
@@ -91,6 +91,27 @@ test('the scan: a contact born today gets exactly one task after two scans; one 
   const sum = await ok(await api('GET', '/api/v1/care/summary', T.manager_east1));
   assert.ok(sum.birthdays_week >= 2);
   assert.equal(sum.done_per_week.length, 8);
+});
+
+test('the workbench counts every birthday of the week among the caller\'s own contacts; they follow a transfer and go with the contact', async () => {
+  const week = async (who) => (await ok(await api('GET', '/api/v1/care/summary', T[who]))).birthdays_week;
+  const listed = async (who) => (await ok(await api('GET', '/api/v1/care/birthdays?days=7', T[who]))).items.length;
+  const s1 = await week('manager_south1');
+  const s2 = await week('manager_south2');
+  const { customer, contact } = await contactBorn('manager_south1', mmdd(shanghai(3)));
+  await contactBorn('manager_south1', mmdd(shanghai(8))); // next week's: not this week's
+  await contactBorn('manager_south1', `1990-${mmdd(shanghai(6))}`); // the last day of the week, with a year
+  assert.equal(await week('manager_south1'), s1 + 2);
+  assert.equal(await week('manager_south2'), s2, 'another manager\'s contacts are not mine');
+  const n = await listed('manager_south1');
+  if (n < 200) assert.equal(await week('manager_south1'), n, 'the count is the list\'s length');
+  // the customer to manager_south2: its contact's birthday is theirs now, no longer south1's
+  await ok(await api('POST', '/api/v1/transfers', T.manager_south1, { customer_ids: [customer.id], to_manager_id: ME.manager_south2, reason: '调岗' }), 201);
+  await eventually(async () => (await week('manager_south2')) === s2 + 1, 20000, 'the birthday counted for the new manager');
+  assert.equal(await week('manager_south1'), s1 + 1);
+  // a deleted contact is not counted
+  assert.equal((await api('DELETE', `/api/v1/contacts/${contact.id}`, T.manager_south2)).status, 204);
+  await eventually(async () => (await week('manager_south2')) === s2, 20000, 'the deleted contact no longer counted');
 });
 
 test('29 February is greeted on 28 February in other years, and on the day in a leap year', async () => {

@@ -286,6 +286,40 @@ test('my to-dos: counts and lists of my customers to contact today, overdue, not
   assert.deepEqual(await counts('manager_south2', ''), await counts('manager_south2', '?tz=480'), 'China is the default');
 });
 
+test('my numbers: my live customers counted, by level and by industry, in one request; nobody else\'s', async () => {
+  const numbers = async (who) => ok(await api('GET', '/api/v1/customers/numbers', T[who]));
+  const countOf = (list, v) => list.find((x) => x.value === v)?.count ?? 0;
+  const before0 = await numbers('manager_south2');
+  const other0 = await numbers('manager_east2');
+  assert.deepEqual(Object.keys(before0).sort(), ['by_industry', 'by_level', 'customers']);
+  const mk = async (who, fields) => ok(await api('POST', '/api/v1/customers', T.admin, { name: `数字${uniq()}有限公司`, manager_id: ME[who], ...fields }), 201);
+  await mk('manager_south2', { level: 'a', industry: 'logistics' });
+  await mk('manager_south2', { level: 'a', industry: 'education' });
+  // one in the recycle bin is not counted
+  const gone = await mk('manager_south2', { level: 'c' });
+  assert.equal((await api('DELETE', `/api/v1/customers/${gone.id}`, T.admin)).status, 204);
+  await mk('manager_east2', { level: 'a', industry: 'logistics' });
+  const after = await numbers('manager_south2');
+  assert.equal(after.customers, before0.customers + 2);
+  assert.equal(countOf(after.by_level, 'a'), countOf(before0.by_level, 'a') + 2);
+  assert.equal(countOf(after.by_level, 'c'), countOf(before0.by_level, 'c'));
+  assert.equal(countOf(after.by_industry, 'logistics'), countOf(before0.by_industry, 'logistics') + 1);
+  assert.equal(countOf(after.by_industry, 'education'), countOf(before0.by_industry, 'education') + 1);
+  // each count is the total of my list with that filter; the values are largest first and add up
+  const total = async (q) => (await ok(await api('GET', `/api/v1/customers?scene=mine&page_size=1${q}`, T.manager_south2))).total;
+  assert.equal(after.customers, await total(''));
+  for (const [key, col] of [['by_level', 'level'], ['by_industry', 'industry']]) {
+    assert.equal(after[key].reduce((s, x) => s + x.count, 0), after.customers, key);
+    assert.deepEqual(after[key].map((x) => x.count), after[key].map((x) => x.count).sort((a, b) => b - a), `${key} largest first`);
+    for (const x of after[key]) if (x.value) assert.equal(x.count, await total(`&${col}=${x.value}`), `${col}=${x.value}`);
+  }
+  // another manager's numbers have their own (other tests make manager_east2's customers too)
+  const other = await numbers('manager_east2');
+  assert.ok(other.customers >= other0.customers + 1);
+  assert.ok(countOf(other.by_level, 'a') >= countOf(other0.by_level, 'a') + 1);
+  await expectProblem(await api('GET', '/api/v1/customers/numbers'), 401, 'unauthorized');
+});
+
 test('a customer in the recycle bin hides its follow-ups; restore brings them back', async () => {
   const c = await customer('manager_east1');
   const f = await followup('manager_east1', { customer_id: c.id });

@@ -326,6 +326,31 @@ test('an administrator runs the birthday scan from the care page and reads what 
   assert.match(await said.innerText(), new RegExp(`${r.day}.*${r.made} 条`))
 })
 
+test('the workbench asks for its numbers in a few requests, whatever the size of the dictionaries: none per level or industry', { skip }, async () => {
+  made ||= await bornToday()
+  const asked = []
+  const seen = (req) => {
+    const u = new URL(req.url())
+    if (u.pathname.startsWith('/api/')) asked.push(u.pathname + u.search)
+  }
+  page.on('request', seen)
+  try {
+    await begin('zh-CN')
+    await page.getByTestId('workbench').waitFor()
+    await page.waitForFunction(() => /\d/.test(document.querySelector('[data-testid="workbench-customers"]')?.innerText || ''))
+    await page.waitForTimeout(500) // anything still to come
+  } finally {
+    page.off('request', seen)
+  }
+  // the customer service: one request for the customers and both charts, none per dictionary value
+  assert.deepEqual(asked.filter((p) => p.startsWith('/api/v1/customers?')), [], asked.join('\n'))
+  assert.equal(asked.filter((p) => p.startsWith('/api/v1/customers/numbers')).length, 1, asked.join('\n'))
+  assert.equal(asked.filter((p) => p.startsWith('/api/v1/care/summary')).length, 1, asked.join('\n'))
+  // what the card shows is the manager's count
+  const numbers = await apiCall('GET', '/customers/numbers', { token: (await manager()).access_token })
+  assert.ok((await page.getByTestId('workbench-customers').innerText()).includes(String(numbers.customers)))
+})
+
 test('screenshots of the workbench and the care pages in both languages; the phone has no horizontal scroll', { skip }, async () => {
   made ||= await bornToday()
   // an overdue phone call and a visit to come beside the birthday, so the pages show each state

@@ -80,24 +80,31 @@ export function monthStart(d = new Date()) {
 
 const totalOf = async (path, query, opts) => Number((await api.get(path, { ...query, page_size: 1 }, opts))?.total) || 0
 
+/** [{value, count}] as {value: count} for the values of 'shown' (0 when none holds it). */
+const countsOf = (list, shown) => {
+  const by = new Map((Array.isArray(list) ? list : []).map((x) => [x.value, Number(x.count) || 0]))
+  return Object.fromEntries(shown.map((v) => [v, by.get(v) ?? 0]))
+}
+
 /**
  * The customer service's numbers of the workbench for the caller ('me', the user id): my
- * customers, my follow-ups this month, my customers per level and per industry (the values of
- * 'levels' and 'industries'). The customer service has no statistics endpoint yet, so these are
- * list totals (page_size=1), asked in parallel; each reads one index range of the manager.
+ * customers and my customers per level and per industry in one request
+ * (GET /customers/numbers, counted by the server), of which the values of 'levels' and
+ * 'industries' are shown; my follow-ups this month are a list total (page_size=1). Two requests
+ * whatever the size of the dictionaries.
  * -> {customers, followups, byLevel: {value: n}, byIndustry: {value: n}}
  */
 export async function customerNumbers(me, levels, industries, opts) {
-  const mine = { scene: 'mine' }
-  const [customers, followups, lv, ind] = await Promise.all([
-    totalOf('/customers', mine, opts),
+  const [mine, followups] = await Promise.all([
+    api.get('/customers/numbers', undefined, opts),
     totalOf('/followups', { author_id: me, contact_from: monthStart() }, opts),
-    Promise.all(levels.map((v) => totalOf('/customers', { ...mine, level: v }, opts))),
-    Promise.all(industries.map((v) => totalOf('/customers', { ...mine, industry: v }, opts))),
   ])
-  const byLevel = Object.fromEntries(levels.map((v, i) => [v, lv[i]]))
-  const byIndustry = Object.fromEntries(industries.map((v, i) => [v, ind[i]]))
-  return { customers, followups, byLevel, byIndustry }
+  return {
+    customers: Number(mine?.customers) || 0,
+    followups,
+    byLevel: countsOf(mine?.by_level, levels),
+    byIndustry: countsOf(mine?.by_industry, industries),
+  }
 }
 
 // ---- dictionaries (care_type, customer_level, industry): the customer pages' one cache -----------
