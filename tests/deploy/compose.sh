@@ -99,7 +99,7 @@ cleanup() {
         note "stopping the Docker engine"
         kill "$(cat "$S/docker.pid")" 2>/dev/null
         for _ in $(seq 1 60); do
-            if [[ ! -f $S/docker.pid ]] || ! kill -0 "$(cat "$S/docker.pid")" 2>/dev/null; then break; fi
+            if [[ ! -f $S/docker.pid ]] || ! kill -0 "$(cat "$S/docker.pid" 2>/dev/null)" 2>/dev/null; then break; fi
             sleep 0.5
         done
         if [[ -f $S/docker.pid ]] && kill -0 "$(cat "$S/docker.pid")" 2>/dev/null; then
