@@ -4,6 +4,8 @@
 #include "events.h"
 #include "util.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const struct migrate_unit ownerproj_migration = {
@@ -138,5 +140,32 @@ int ownerproj_move(struct db *db, long long customer_id, long long to, long long
                      p, ARRAY_LEN(p), &affected, NULL);
     if (moved)
         *moved = affected > 0;
+    return rc;
+}
+
+int ownerproj_move_rows(struct db *db, const long long *ids, const long long *to, size_t n,
+                        long long transfer_id)
+{
+    if (n == 0)
+        return 0;
+    /* the pairs as one JSON text, [[customer, owner], ...]: one statement and three
+     * parameters for any number of customers (a placeholder each would pass DB_MAX_PARAMS) */
+    size_t cap = 2 + n * 44, len = 0;
+    char *pairs = xmalloc(cap);
+    pairs[len++] = '[';
+    for (size_t i = 0; i < n; i++)
+        len +=
+            (size_t)snprintf(pairs + len, cap - len, "%s[%lld,%lld]", i ? "," : "", ids[i], to[i]);
+    pairs[len++] = ']';
+    pairs[len] = '\0';
+    struct db_param p[] = {DBP_STRN(pairs, len), DBP_INT(transfer_id), DBP_INT(transfer_id)};
+    int rc = db_exec(db,
+                     "UPDATE customer_owners o JOIN JSON_TABLE(?, '$[*]' COLUMNS ("
+                     "customer_id BIGINT UNSIGNED PATH '$[0]',"
+                     " manager_id BIGINT UNSIGNED PATH '$[1]')) m"
+                     " ON m.customer_id = o.customer_id"
+                     " SET o.manager_id = m.manager_id, o.transfer_id = ? WHERE o.transfer_id < ?",
+                     p, ARRAY_LEN(p), NULL, NULL);
+    free(pairs);
     return rc;
 }

@@ -144,24 +144,43 @@ int repo_transfer_insert(struct db *db, json_t *v, long long *id)
     return rc;
 }
 
+#define ITEM_INSERT                                                                                \
+    "INSERT INTO transfer_items (transfer_id, customer_id, customer_name, from_manager_id,"        \
+    " to_manager_id, status, error) VALUES "
+#define ITEM_COLUMNS 7
+
+/* The parameters of one item row into 'p' (ITEM_COLUMNS of them; 'customer' lends the name). */
+static void item_params(struct db_param *p, long long transfer_id, json_t *customer, long long to,
+                        const char *error)
+{
+    p[0] = DBP_INT(transfer_id);
+    p[1] = db_param_json_int(json_object_get(customer, "customer_id"));
+    p[2] = db_param_json_str(json_object_get(customer, "name"));
+    p[3] = db_param_json_int(json_object_get(customer, "manager_id"));
+    p[4] = DBP_INT(to);
+    p[5] = DBP_STR(error ? "failed" : "completed");
+    p[6] = DBP_STR(error ? error : "");
+}
+
 int repo_item_insert(struct db *db, long long transfer_id, json_t *customer, long long to,
                      const char *error, long long *id)
 {
     uint64_t insert_id = 0;
-    struct db_param p[] = {
-        DBP_INT(transfer_id),
-        db_param_json_int(json_object_get(customer, "customer_id")),
-        db_param_json_str(json_object_get(customer, "name")),
-        db_param_json_int(json_object_get(customer, "manager_id")),
-        DBP_INT(to),
-        DBP_STR(error ? "failed" : "completed"),
-        DBP_STR(error ? error : ""),
-    };
-    int rc = db_exec(db,
-                     "INSERT INTO transfer_items (transfer_id, customer_id, customer_name,"
-                     " from_manager_id, to_manager_id, status, error) VALUES (?,?,?,?,?,?,?)",
-                     p, ARRAY_LEN(p), NULL, &insert_id);
+    struct db_param p[ITEM_COLUMNS];
+    item_params(p, transfer_id, customer, to, error);
+    int rc = db_exec(db, ITEM_INSERT "(?,?,?,?,?,?,?)", p, ARRAY_LEN(p), NULL, &insert_id);
     *id = (long long)insert_id;
+    return rc;
+}
+
+int repo_items_insert(struct db *db, long long transfer_id, json_t *customers, const long long *to)
+{
+    size_t n = json_array_size(customers);
+    struct db_param *p = xcalloc(n ? ITEM_COLUMNS * n : 1, sizeof(*p));
+    for (size_t i = 0; i < n; i++)
+        item_params(&p[ITEM_COLUMNS * i], transfer_id, json_array_get(customers, i), to[i], NULL);
+    int rc = n ? db_insert_rows(db, ITEM_INSERT, "(?,?,?,?,?,?,?)", ITEM_COLUMNS, p, n) : 0;
+    free(p);
     return rc;
 }
 

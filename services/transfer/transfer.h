@@ -49,6 +49,10 @@ int repo_transfer_insert(struct db *db, json_t *v, long long *id)
 /* One item (completed, or failed with 'error'). */
 int repo_item_insert(struct db *db, long long transfer_id, json_t *customer, long long to,
                      const char *error, long long *id) __attribute__((warn_unused_result));
+/* The completed items of 'customers' (rows as repo_owners_chunk gives them), customer i moved
+ * to 'to[i]', in a few multi-row INSERTs. */
+int repo_items_insert(struct db *db, long long transfer_id, json_t *customers, const long long *to)
+    __attribute__((warn_unused_result));
 /* Transfer 'id' as the API shows it, when 'sc' covers its operator, its giver or a receiver
  * (NULL: any); '*row' NULL otherwise. */
 int repo_transfer_get(struct db *db, struct scope *sc, long long id, json_t **row)
