@@ -4,7 +4,6 @@
 #include "events.h"
 #include "util.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,22 +142,13 @@ int ownerproj_move(struct db *db, long long customer_id, long long to, long long
     return rc;
 }
 
-int ownerproj_move_rows(struct db *db, const long long *ids, const long long *to, size_t n,
-                        long long transfer_id)
+int ownerproj_move_rows(struct db *db, const long long *moves, size_t n, long long transfer_id)
 {
     if (n == 0)
         return 0;
-    /* the pairs as one JSON text, [[customer, owner], ...]: one statement and three
-     * parameters for any number of customers (a placeholder each would pass DB_MAX_PARAMS) */
-    size_t cap = 2 + n * 44, len = 0;
-    char *pairs = xmalloc(cap);
-    pairs[len++] = '[';
-    for (size_t i = 0; i < n; i++)
-        len +=
-            (size_t)snprintf(pairs + len, cap - len, "%s[%lld,%lld]", i ? "," : "", ids[i], to[i]);
-    pairs[len++] = ']';
-    pairs[len] = '\0';
-    struct db_param p[] = {DBP_STRN(pairs, len), DBP_INT(transfer_id), DBP_INT(transfer_id)};
+    /* the pairs as one JSON text: one statement for any number of customers */
+    char *pairs = db_json_ints(moves, 2, n);
+    struct db_param p[] = {DBP_STR(pairs), DBP_INT(transfer_id), DBP_INT(transfer_id)};
     int rc = db_exec(db,
                      "UPDATE customer_owners o JOIN JSON_TABLE(?, '$[*]' COLUMNS ("
                      "customer_id BIGINT UNSIGNED PATH '$[0]',"

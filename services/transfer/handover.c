@@ -52,7 +52,7 @@ int handover_round(struct svc_worker *w, void *app)
 {
     (void)app;
     json_t *job = NULL, *rows = NULL;
-    long long *cids = NULL, *tos = NULL; /* the round's customers and their new owners */
+    long long *tos = NULL, *moves = NULL; /* the round's new owners; {customer, owner} pairs */
     struct events_batch evs;
     int rc = -1;
     events_batch_init(&evs);
@@ -108,25 +108,26 @@ int handover_round(struct svc_worker *w, void *app)
      * chunk query and a later transfer cannot move them before the commit) */
     size_t i, n = json_array_size(rows);
     json_t *r;
-    cids = xcalloc(n ? n : 1, sizeof(*cids));
     tos = xcalloc(n ? n : 1, sizeof(*tos));
+    moves = xcalloc(n ? 2 * n : 1, sizeof(*moves));
     json_array_foreach(rows, i, r)
     {
         size_t k = (size_t)(next++ % (long long)nto);
         char sid[24];
-        cids[i] = json_integer_value(json_object_get(r, "customer_id"));
-        tos[i] = to[k];
-        snprintf(sid, sizeof(sid), "%lld", cids[i]);
+        long long cid = json_integer_value(json_object_get(r, "customer_id"));
+        tos[i] = moves[2 * i + 1] = to[k];
+        moves[2 * i] = cid;
+        snprintf(sid, sizeof(sid), "%lld", cid);
         /* the batch takes the event's data */
         if (events_batch_add(&evs, "transfer", "transfer.completed", &actor, "customer", sid,
                              transfer_completed_data(id, r, to[k], depts[k], reason), NULL,
                              NULL) != 0)
             goto out;
-        cursor = cids[i];
+        cursor = cid;
         done++;
     }
     if (repo_items_insert(&w->db, id, rows, tos) != 0 ||
-        ownerproj_move_rows(&w->db, cids, tos, n, id) != 0 || events_batch_write(&w->db, &evs) != 0)
+        ownerproj_move_rows(&w->db, moves, n, id) != 0 || events_batch_write(&w->db, &evs) != 0)
         goto out;
     bool last = json_array_size(rows) < TRANSFER_CHUNK;
     if (repo_job_progress(&w->db, id, cursor, next, done, failed, last ? "done" : "running") != 0 ||
@@ -141,8 +142,8 @@ out:
         db_rollback(&w->db);
     }
     events_batch_cleanup(&evs);
-    free(cids);
     free(tos);
+    free(moves);
     json_decref(job);
     json_decref(rows);
     return rc;

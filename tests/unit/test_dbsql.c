@@ -692,8 +692,9 @@ static void test_events_batch(void **state)
     exec_ok(db, "DROP TABLE record_history");
 }
 
-/* ownerproj_move_rows moves each customer to its own new owner in one statement, except one a
- * later transfer moved already; customers not named stay. */
+/* db_json_ints writes the JSON a JSON_TABLE reads; ownerproj_move_rows moves each customer to
+ * its own new owner in one statement, except one a later transfer moved already; customers not
+ * named stay. */
 static void test_ownerproj_move_rows(void **state)
 {
     struct db *db = &((struct dbtest *)*state)->db;
@@ -701,9 +702,18 @@ static void test_ownerproj_move_rows(void **state)
     exec_ok(db, ownerproj_migration.sql);
     exec_ok(db, "INSERT INTO customer_owners (customer_id, manager_id, transfer_id) VALUES"
                 " (1, 50, 0), (2, 50, 4), (3, 50, 9), (4, 51, 0), (5, 50, 0)");
-    assert_int_equal(ownerproj_move_rows(db, NULL, NULL, 0, 5), 0);
-    const long long ids[] = {1, 2, 3, 4}, to[] = {11, 12, 13, 11};
-    if (ownerproj_move_rows(db, ids, to, 4, 5) != 0)
+    char *text = db_json_ints((const long long[]){1, -2, 3}, 1, 3);
+    assert_string_equal(text, "[1,-2,3]");
+    free(text);
+    text = db_json_ints((const long long[]){1, 2, 3, LLONG_MAX, LLONG_MIN, 0}, 3, 2);
+    assert_string_equal(text, "[[1,2,3],[9223372036854775807,-9223372036854775808,0]]");
+    free(text);
+    text = db_json_ints(NULL, 2, 0);
+    assert_string_equal(text, "[]");
+    free(text);
+    assert_int_equal(ownerproj_move_rows(db, NULL, 0, 5), 0);
+    const long long moves[] = {1, 11, 2, 12, 3, 13, 4, 11};
+    if (ownerproj_move_rows(db, moves, 4, 5) != 0)
         fail_msg("ownerproj_move_rows: %s", db->last_error);
     expect_json(rows_of(db,
                         "SELECT customer_id AS c, manager_id AS m, transfer_id AS t"
