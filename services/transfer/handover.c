@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define LEASE_S 30
+#define KEEP_S  25 /* renewed when less than this is left: every ~5 s, not every round */
 
 /* The receivers of 'job' who are still active customer managers, with their departments. */
 static int active_receivers(struct db *db, json_t *ids, long long *out, long long *depts, size_t *n)
@@ -56,7 +57,7 @@ int handover_round(struct svc_worker *w, void *app)
     struct events_batch evs;
     int rc = -1;
     events_batch_init(&evs);
-    if (repo_job_claim(&w->db, w->svc->consumer_name, LEASE_S, &job) != 0)
+    if (repo_job_claim(&w->db, w->svc->consumer_name, LEASE_S, KEEP_S, &job) != 0)
         goto out;
     if (job == NULL) {
         rc = 0; /* nothing queued */

@@ -300,32 +300,39 @@ out:
 /* ------------------------------------------------------------------------------------------ */
 /* hand-over jobs                                                                              */
 
-int repo_job_claim(struct db *db, const char *owner, int lease_s, json_t **job)
+int repo_job_claim(struct db *db, const char *owner, int lease_s, int keep_s, json_t **job)
 {
     json_t *row = NULL;
     int rc = -1;
     *job = NULL;
-    struct db_param own[] = {DBP_STR(owner)};
+    struct db_param own[] = {DBP_STR(owner), DBP_INT(keep_s), DBP_STR(owner)};
     if (db_query_one(db,
-                     "SELECT id FROM transfers WHERE status IN ('queued', 'running')"
+                     "SELECT id, status = 'running' AND lease_owner = ?"
+                     " AND lease_until > CURRENT_TIMESTAMP(3) + INTERVAL ? SECOND AS kept"
+                     " FROM transfers WHERE status IN ('queued', 'running')"
                      " AND (lease_until IS NULL OR lease_until < CURRENT_TIMESTAMP(3)"
                      " OR lease_owner = ?) ORDER BY id LIMIT 1",
-                     own, 1, &row) != 0)
+                     own, ARRAY_LEN(own), &row) != 0)
         return -1;
     if (row == NULL)
         return 0;
     long long id = json_integer_value(json_object_get(row, "id"));
+    bool kept = json_integer_value(json_object_get(row, "kept")) == 1;
     json_decref(row);
-    uint64_t affected = 0;
-    struct db_param p[] = {DBP_STR(owner), DBP_INT(lease_s), DBP_INT(id), DBP_STR(owner)};
-    if (db_exec(db,
-                "UPDATE transfers SET status = 'running', lease_owner = ?,"
-                " lease_until = CURRENT_TIMESTAMP(3) + INTERVAL ? SECOND"
-                " WHERE id = ? AND status IN ('queued', 'running')"
-                " AND (lease_until IS NULL OR lease_until < CURRENT_TIMESTAMP(3)"
-                " OR lease_owner = ?)",
-                p, ARRAY_LEN(p), &affected, NULL) != 0)
-        return -1;
+    uint64_t affected = 1;
+    /* our lease, long enough still: no write (a round of a hand-over then commits once) */
+    if (!kept) {
+        affected = 0;
+        struct db_param p[] = {DBP_STR(owner), DBP_INT(lease_s), DBP_INT(id), DBP_STR(owner)};
+        if (db_exec(db,
+                    "UPDATE transfers SET status = 'running', lease_owner = ?,"
+                    " lease_until = CURRENT_TIMESTAMP(3) + INTERVAL ? SECOND"
+                    " WHERE id = ? AND status IN ('queued', 'running')"
+                    " AND (lease_until IS NULL OR lease_until < CURRENT_TIMESTAMP(3)"
+                    " OR lease_owner = ?)",
+                    p, ARRAY_LEN(p), &affected, NULL) != 0)
+            return -1;
+    }
     if (affected == 0)
         return 0; /* another instance took it between the two */
     rc = db_query_one(db,

@@ -78,8 +78,9 @@ int repo_receivers(struct db *db, struct scope *sc, const char *keyword, const c
 /* ---- the hand-over jobs ---- */
 
 /* Claim the oldest queued or running hand-over whose lease is free or ours ('owner': this
- * instance), for 'lease_s' seconds; '*job' NULL when none. */
-int repo_job_claim(struct db *db, const char *owner, int lease_s, json_t **job)
+ * instance), for 'lease_s' seconds; a lease of ours with more than 'keep_s' seconds left stays
+ * as it is (nothing written). '*job' NULL when none. */
+int repo_job_claim(struct db *db, const char *owner, int lease_s, int keep_s, json_t **job)
     __attribute__((warn_unused_result));
 /* Record a round's progress (and 'status' when it changes: done). */
 int repo_job_progress(struct db *db, long long id, long long cursor, long long next_receiver,
