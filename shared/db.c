@@ -246,6 +246,26 @@ int db_insert_rows(struct db *db, const char *head, const char *row, size_t ncol
     return 0;
 }
 
+char *db_json_ints(const long long *v, size_t ncols, size_t n)
+{
+    size_t cap = 3 + n * (ncols * 21 + 3), len = 0;
+    char *s = xmalloc(cap);
+    s[len++] = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            s[len++] = ',';
+        if (ncols > 1)
+            s[len++] = '[';
+        for (size_t c = 0; c < ncols; c++)
+            len += (size_t)snprintf(s + len, cap - len, c ? ",%lld" : "%lld", v[i * ncols + c]);
+        if (ncols > 1)
+            s[len++] = ']';
+    }
+    s[len++] = ']';
+    s[len] = '\0';
+    return s;
+}
+
 static json_t *db_value(enum enum_field_types t, const char *s, unsigned long len)
 {
     switch (t) {

@@ -91,6 +91,13 @@ int db_exec(struct db *db, const char *sql, const struct db_param *params, size_
 int db_insert_rows(struct db *db, const char *head, const char *row, size_t ncols,
                    const struct db_param *params, size_t nrows) __attribute__((warn_unused_result));
 
+/* The JSON text of 'n' rows of 'ncols' integers ('v' row after row): [[a,b],[a,b],...], or
+ * [a,a,...] when 'ncols' is 1. The one parameter of a JSON_TABLE join ("JOIN JSON_TABLE(?,
+ * '$[*]' COLUMNS (id BIGINT PATH '$[0]', ...)) j ON ..."), which stands for any number of rows
+ * in one statement text, where a placeholder a value would pass DB_MAX_PARAMS and make a text
+ * per count. Free it. */
+char *db_json_ints(const long long *v, size_t ncols, size_t n);
+
 /* Run a query; '*rows' receives an array of objects keyed by column name. Integers become JSON
  * integers, DECIMAL a string (money stays exact), DATETIME/TIMESTAMP an RFC 3339 UTC string. */
 int db_query(struct db *db, const char *sql, const struct db_param *params, size_t nparams,

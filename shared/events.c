@@ -74,42 +74,6 @@ void events_history_enable(const char *parent_type, const char *parent_key)
     history_parent_key = parent_key;
 }
 
-/* The history row of an event (events_history_enable). Events about no numeric record (a
- * login) have none. */
-static int history_add(struct db *db, const char *id, const char *type,
-                       const struct events_actor *actor, const char *subject_type,
-                       const char *subject_id, json_t *data)
-{
-    long rid = 0, uid = 0;
-    const char *rtype = subject_type;
-    json_t *parent = json_object_get(data, history_parent_key);
-    if (strcmp(subject_type, history_parent_type) != 0 && json_is_integer(parent) &&
-        json_integer_value(parent) > 0) {
-        rtype = history_parent_type;
-        rid = (long)json_integer_value(parent);
-    } else if (util_parse_long(subject_id, 1, (long)(~0UL >> 1), &rid) != 0) {
-        return 0;
-    }
-    if (actor == NULL || actor->user_id == NULL ||
-        util_parse_long(actor->user_id, 1, (long)(~0UL >> 1), &uid) != 0)
-        uid = 0;
-    char *text = json_dumps(data, JSON_COMPACT);
-    struct db_param p[] = {DBP_STR(rtype),
-                           DBP_INT(rid),
-                           DBP_STR(id),
-                           DBP_STR(type),
-                           DBP_STR(subject_type),
-                           DBP_STR(subject_id),
-                           uid ? DBP_INT(uid) : DBP_NULL,
-                           DBP_STR(text ? text : "{}")};
-    int rc = db_exec(db,
-                     "INSERT INTO record_history (record_type, record_id, event_id, event_type,"
-                     " subject_type, subject_id, actor_user_id, data) VALUES (?,?,?,?,?,?,?,?)",
-                     p, ARRAY_LEN(p), NULL, NULL);
-    free(text);
-    return rc;
-}
-
 void events_uuid(char out[37])
 {
     unsigned char b[16];
@@ -146,12 +110,71 @@ json_t *events_changed(json_t *data, const char *name)
     return NULL;
 }
 
-int events_outbox_add(struct db *db, const char *producer, const char *type,
-                      const struct events_actor *actor, const char *subject_type,
-                      const char *subject_id, json_t *data, const char *request_id,
-                      char event_id[37])
+/* ------------------------------------------------------------------------------------------ */
+/* the outbox: events staged, then written in a few multi-row INSERTs                         */
+
+/* One staged event: its outbox row and, when it has one, its history row. */
+struct events_staged {
+    char id[37];
+    char *type, *envelope;
+    bool history;
+    const char *rtype; /* history_parent_type or 'stype' */
+    long rid, uid;
+    char *stype, *sid, *data;
+};
+
+void events_batch_init(struct events_batch *b)
 {
-    char id[37], ts[80];
+    memset(b, 0, sizeof(*b));
+}
+
+void events_batch_clear(struct events_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        struct events_staged *e = &b->rows[i];
+        free(e->type);
+        free(e->envelope);
+        free(e->stype);
+        free(e->sid);
+        free(e->data);
+    }
+    b->n = 0;
+}
+
+void events_batch_cleanup(struct events_batch *b)
+{
+    events_batch_clear(b);
+    free(b->rows);
+    memset(b, 0, sizeof(*b));
+}
+
+/* The history row of an event (events_history_enable) into 'e': events about no numeric
+ * record (a login) have none. */
+static void history_stage(struct events_staged *e, const struct events_actor *actor,
+                          const char *subject_type, const char *subject_id, json_t *data)
+{
+    json_t *parent = json_object_get(data, history_parent_key);
+    e->rtype = e->stype;
+    if (strcmp(subject_type, history_parent_type) != 0 && json_is_integer(parent) &&
+        json_integer_value(parent) > 0) {
+        e->rtype = history_parent_type;
+        e->rid = (long)json_integer_value(parent);
+    } else if (util_parse_long(subject_id, 1, (long)(~0UL >> 1), &e->rid) != 0) {
+        return;
+    }
+    if (actor == NULL || actor->user_id == NULL ||
+        util_parse_long(actor->user_id, 1, (long)(~0UL >> 1), &e->uid) != 0)
+        e->uid = 0;
+    e->data = json_dumps(data, JSON_COMPACT);
+    e->history = true;
+}
+
+int events_batch_add(struct events_batch *b, const char *producer, const char *type,
+                     const struct events_actor *actor, const char *subject_type,
+                     const char *subject_id, json_t *data, const char *request_id,
+                     char event_id[37])
+{
+    char ts[80];
     struct timeval tv;
     struct tm tm;
     gettimeofday(&tv, NULL);
@@ -159,29 +182,87 @@ int events_outbox_add(struct db *db, const char *producer, const char *type,
     snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
              (long)(tv.tv_usec / 1000));
-    events_uuid_v7(id);
+    if (b->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 8;
+        b->rows = xrealloc(b->rows, b->cap * sizeof(*b->rows));
+    }
+    struct events_staged *e = &b->rows[b->n];
+    memset(e, 0, sizeof(*e));
+    events_uuid_v7(e->id);
     if (data == NULL)
         data = json_object();
-    if (history_parent_type &&
-        history_add(db, id, type, actor, subject_type, subject_id, data) != 0) {
-        json_decref(data);
-        return -1;
-    }
+    e->type = xstrdup(type);
+    e->stype = xstrdup(subject_type);
+    e->sid = xstrdup(subject_id);
+    if (history_parent_type)
+        history_stage(e, actor, subject_type, subject_id, data);
     json_t *env = json_pack(
-        "{s:s, s:s, s:i, s:s, s:s, s:{s:s?, s:s?}, s:{s:s, s:s}, s:o, s:s?}", "id", id, "type",
+        "{s:s, s:s, s:i, s:s, s:s, s:{s:s?, s:s?}, s:{s:s, s:s}, s:o, s:s?}", "id", e->id, "type",
         type, "version", EVENTS_ENVELOPE_VERSION, "occurred_at", ts, "producer", producer, "actor",
         "user_id", actor ? actor->user_id : NULL, "ip", actor ? actor->ip : NULL, "subject", "type",
         subject_type, "id", subject_id, "data", data, "request_id", request_id);
-    if (env == NULL)
-        return -1;
-    char *text = json_dumps(env, JSON_COMPACT);
+    e->envelope = env ? json_dumps(env, JSON_COMPACT) : NULL;
     json_decref(env);
-    struct db_param p[] = {DBP_STR(id), DBP_STR(type), DBP_STR(text)};
-    int rc = db_exec(db, "INSERT INTO outbox (event_id, event_type, envelope) VALUES (?,?,?)", p, 3,
-                     NULL, NULL);
-    free(text);
-    if (rc == 0 && event_id)
-        memcpy(event_id, id, 37);
+    b->n++; /* cleared with the rest, written or not */
+    if (e->envelope == NULL || (e->history && e->data == NULL))
+        return -1;
+    if (event_id)
+        memcpy(event_id, e->id, 37);
+    return 0;
+}
+
+int events_batch_write(struct db *db, struct events_batch *b)
+{
+    size_t nh = 0;
+    int rc = -1;
+    struct db_param *hp = xcalloc(b->n ? 8 * b->n : 1, sizeof(*hp));
+    struct db_param *op = xcalloc(b->n ? 3 * b->n : 1, sizeof(*op));
+    for (size_t i = 0; i < b->n; i++) {
+        struct events_staged *e = &b->rows[i];
+        if (e->history) {
+            struct db_param *h = &hp[8 * nh++];
+            h[0] = DBP_STR(e->rtype);
+            h[1] = DBP_INT(e->rid);
+            h[2] = DBP_STR(e->id);
+            h[3] = DBP_STR(e->type);
+            h[4] = DBP_STR(e->stype);
+            h[5] = DBP_STR(e->sid);
+            h[6] = e->uid ? DBP_INT(e->uid) : DBP_NULL;
+            h[7] = DBP_STR(e->data);
+        }
+        op[3 * i] = DBP_STR(e->id);
+        op[3 * i + 1] = DBP_STR(e->type);
+        op[3 * i + 2] = DBP_STR(e->envelope);
+    }
+    if (nh && db_insert_rows(db,
+                             "INSERT INTO record_history (record_type, record_id, event_id,"
+                             " event_type, subject_type, subject_id, actor_user_id, data) VALUES ",
+                             "(?,?,?,?,?,?,?,?)", 8, hp, nh) != 0)
+        goto out;
+    if (b->n && db_insert_rows(db, "INSERT INTO outbox (event_id, event_type, envelope) VALUES ",
+                               "(?,?,?)", 3, op, b->n) != 0)
+        goto out;
+    rc = 0;
+out:
+    free(hp);
+    free(op);
+    events_batch_clear(b);
+    return rc;
+}
+
+int events_outbox_add(struct db *db, const char *producer, const char *type,
+                      const struct events_actor *actor, const char *subject_type,
+                      const char *subject_id, json_t *data, const char *request_id,
+                      char event_id[37])
+{
+    struct events_batch b;
+    events_batch_init(&b);
+    int rc = events_batch_add(&b, producer, type, actor, subject_type, subject_id, data, request_id,
+                              event_id) == 0 &&
+                     events_batch_write(db, &b) == 0
+                 ? 0
+                 : -1;
+    events_batch_cleanup(&b);
     return rc;
 }
 

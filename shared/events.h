@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "db.h"
@@ -45,6 +46,34 @@ int events_outbox_add(struct db *db, const char *producer, const char *type,
                       const struct events_actor *actor, const char *subject_type,
                       const char *subject_id, json_t *data, const char *request_id,
                       char event_id[37]) __attribute__((warn_unused_result));
+
+/*
+ * Events staged in memory and written together: events_batch_add builds an event's envelope
+ * (and its history row) as events_outbox_add does and keeps them; events_batch_write writes
+ * every staged event through 'db', inside the caller's transaction, in the order they were
+ * added (their outbox ids, hence their order on the stream, follow it), with a few multi-row
+ * INSERTs (db_insert_rows) instead of one or two statements per event, and empties the batch
+ * whether it succeeded or not. For a producer that writes hundreds of events in one
+ * transaction (a hand-over round, a consumer's batch). Pair events_batch_init with
+ * events_batch_cleanup.
+ */
+struct events_staged;
+struct events_batch {
+    struct events_staged *rows;
+    size_t n, cap;
+};
+void events_batch_init(struct events_batch *b);
+void events_batch_cleanup(struct events_batch *b);
+/* Drop what is staged (keeps the memory for the next ones). */
+void events_batch_clear(struct events_batch *b);
+/* Stage one event; the arguments are those of events_outbox_add (it takes 'data'; the strings
+ * are copied). 'event_id' receives its id at once. 0, or -1 (out of memory for the JSON). */
+int events_batch_add(struct events_batch *b, const char *producer, const char *type,
+                     const struct events_actor *actor, const char *subject_type,
+                     const char *subject_id, json_t *data, const char *request_id,
+                     char event_id[37]) __attribute__((warn_unused_result));
+/* Write and empty the batch. 0, or -1 (db->last_errno says why): roll the transaction back. */
+int events_batch_write(struct db *db, struct events_batch *b) __attribute__((warn_unused_result));
 
 /* The "after" of field 'name' in the "changes" list of an event's 'data' (borrowed), or NULL
  * when the event did not change it: what a projection applies of an *.updated event. */

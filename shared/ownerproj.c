@@ -4,6 +4,7 @@
 #include "events.h"
 #include "util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 const struct migrate_unit ownerproj_migration = {
@@ -138,5 +139,23 @@ int ownerproj_move(struct db *db, long long customer_id, long long to, long long
                      p, ARRAY_LEN(p), &affected, NULL);
     if (moved)
         *moved = affected > 0;
+    return rc;
+}
+
+int ownerproj_move_rows(struct db *db, const long long *moves, size_t n, long long transfer_id)
+{
+    if (n == 0)
+        return 0;
+    /* the pairs as one JSON text: one statement for any number of customers */
+    char *pairs = db_json_ints(moves, 2, n);
+    struct db_param p[] = {DBP_STR(pairs), DBP_INT(transfer_id), DBP_INT(transfer_id)};
+    int rc = db_exec(db,
+                     "UPDATE customer_owners o JOIN JSON_TABLE(?, '$[*]' COLUMNS ("
+                     "customer_id BIGINT UNSIGNED PATH '$[0]',"
+                     " manager_id BIGINT UNSIGNED PATH '$[1]')) m"
+                     " ON m.customer_id = o.customer_id"
+                     " SET o.manager_id = m.manager_id, o.transfer_id = ? WHERE o.transfer_id < ?",
+                     p, ARRAY_LEN(p), NULL, NULL);
+    free(pairs);
     return rc;
 }

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "db.h"
 #include "migrate.h"
@@ -28,5 +29,11 @@ int ownerproj_apply(struct db *db, json_t *event) __attribute__((warn_unused_res
  * asked). 0 or -1. */
 int ownerproj_move(struct db *db, long long customer_id, long long to, long long transfer_id,
                    bool *moved) __attribute__((warn_unused_result));
+
+/* ownerproj_move for 'n' customers at once, in one statement: 'moves' holds {customer id, new
+ * owner} a customer; each moves by transfer 'transfer_id' where no transfer as late has moved
+ * it (a hand-over round). 0 or -1. */
+int ownerproj_move_rows(struct db *db, const long long *moves, size_t n, long long transfer_id)
+    __attribute__((warn_unused_result));
 
 #endif

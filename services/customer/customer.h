@@ -30,6 +30,15 @@ struct customer_filter {
  * 'sc' (NULL: no scope) or not in the state 'deleted' asks for. */
 int repo_customer_get(struct db *db, struct scope *sc, long long id, bool deleted, bool lock,
                       json_t **row) __attribute__((warn_unused_result));
+/* The customers 'ids' (live or in the recycle bin, in no order; the absent ones missing) as
+ * the API shows them, each with its last_transfer_id besides; 'lock' locks their rows first. */
+int repo_customers_get_many(struct db *db, const long long *ids, size_t n, bool lock, json_t **rows)
+    __attribute__((warn_unused_result));
+/* transfer.completed of 'n' customers in one statement: 'moves' holds {customer id, new
+ * manager, transfer id} a customer; each gets its manager, owner_time now, followed_up 0 and
+ * version + 1, where that transfer is later than the last one applied to it. */
+int repo_customers_transfer(struct db *db, const long long *moves, size_t n)
+    __attribute__((warn_unused_result));
 /* Insert the prepared values 'v' (rules applied, times as DATETIME texts, the derived columns
  * name_search, name_norm and telephone_digits set) and the keyword index; '*id' is the new id. */
 int repo_customer_insert(struct db *db, json_t *v, long long *id)
@@ -73,9 +82,23 @@ int customers_routes(struct svc *s) __attribute__((warn_unused_result));
 int history_routes(struct svc *s) __attribute__((warn_unused_result));
 
 /* The service's context (svc->app), made at setup and freed at teardown. */
+/* The transfer.completed events of the consumer's open transaction not yet applied: staged by
+ * customer_consume_apply, applied together by customer_consume_flush (consume.c). */
+#define CONSUME_STAGE_MAX 100 /* the consumer's batch: at most this many at a time */
+struct consume_staged {
+    json_t *ev;                   /* the event (a reference) */
+    long long cid, to, from, tid; /* its customer, new and old manager, transfer */
+};
+struct consume_stage {
+    struct consume_staged rows[CONSUME_STAGE_MAX];
+    size_t n;
+    struct events_batch out; /* their customer.updated */
+};
+
 struct customer_app {
-    struct svc *svc;         /* the consumer wakes the relay through it */
-    struct regions *regions; /* the region dictionary (regions.h), read-only after start */
+    struct svc *svc;            /* the consumer wakes the relay through it */
+    struct regions *regions;    /* the region dictionary (regions.h), read-only after start */
+    struct consume_stage stage; /* the consumer thread's alone */
 };
 /* The region dictionary of service 's'. */
 static inline const struct regions *customer_regions(const struct svc *s)

@@ -75,12 +75,6 @@ int repo_todo_counts(struct db *db, long long manager_id, const char *day_start,
 int repo_customer_numbers(struct db *db, long long manager_id, json_t **out)
     __attribute__((warn_unused_result));
 
-/* transfer.completed: customer 'id' (live or in the recycle bin) gets manager 'to', owner_time
- * now, followed_up 0 and version + 1, when 'transfer_id' is later than the last transfer
- * applied to it. '*affected' 0 when it does not exist or that transfer is older. */
-int repo_customer_transfer(struct db *db, long long id, long long to, long long transfer_id,
-                           uint64_t *affected) __attribute__((warn_unused_result));
-
 /* ---- handlers_followups.c ---- */
 
 int followups_routes(struct svc *s) __attribute__((warn_unused_result));
@@ -92,6 +86,9 @@ void followups_todo_filter(struct http_request *req, struct customer_filter *f, 
 
 int customer_consume_apply(struct db *db, const char *stream, const char *entry_id, json_t *event,
                            void *arg) __attribute__((warn_unused_result));
+int customer_consume_flush(struct db *db, void *arg) __attribute__((warn_unused_result));
 void customer_consume_after(struct db *db, void *arg);
+/* Drop what is staged (the events' references, the staged customer.updated). */
+void consume_stage_clear(struct consume_stage *st);
 
 #endif

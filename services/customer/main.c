@@ -2,7 +2,7 @@
 /* crm-customer: customers, contacts and follow-up records, on the service kit. Its line of
  * shared/services.def gives it its port, an outbox with its relay, and a consumer of the auth
  * stream (the data scope's and the dictionary's projections, applied by the platform) and of
- * transfer.completed (a customer's new manager: consume.c). */
+ * transfer.completed (a customer's new manager: consume.c, a batch of them at a time). */
 #include "customer.h"
 #include "followups.h"
 #include "regions.h"
@@ -35,8 +35,11 @@ out:
 static void customer_teardown(struct svc *s)
 {
     struct customer_app *app = s->app;
-    if (app)
+    if (app) {
         regions_free(app->regions);
+        consume_stage_clear(&app->stage);
+        events_batch_cleanup(&app->stage.out);
+    }
     free(app);
     s->app = NULL;
 }
@@ -48,7 +51,7 @@ int main(int argc, char **argv)
         .version = CRM_VERSION,
         .setup = customer_setup,
         .teardown = customer_teardown,
-        .consume = {customer_consume_apply, NULL, customer_consume_after, NULL},
+        .consume = {customer_consume_apply, customer_consume_flush, customer_consume_after, NULL},
         /* the history of a customer holds its contacts' and follow-ups' events too */
         .history_parent_type = "customer",
         .history_parent_key = "customer_id",

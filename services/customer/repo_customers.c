@@ -151,6 +151,50 @@ out:
     return rc;
 }
 
+/* The customers of a JSON_TABLE of ids (db_json_ints), as one statement text for any count. */
+#define IDS_JOIN                                                                                   \
+    " JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) j ON j.id = c.id"
+
+int repo_customers_get_many(struct db *db, const long long *ids, size_t n, bool lock, json_t **rows)
+{
+    char *list = db_json_ints(ids, 1, n);
+    json_t *locked = NULL;
+    int rc = -1;
+    *rows = NULL;
+    /* as repo_customer_get: the lock is on the customer rows only, first, alone */
+    if (lock && db_query(db, "SELECT c.id FROM customers c" IDS_JOIN " FOR UPDATE", &DBP_STR(list),
+                         1, &locked) != 0)
+        goto out;
+    if (db_query(db,
+                 "SELECT " CUSTOMER_COLUMNS
+                 ", c.last_transfer_id FROM customers c" IDS_JOIN CUSTOMER_JOINS,
+                 &DBP_STR(list), 1, rows) != 0)
+        goto out;
+    customer_rows_fix(*rows);
+    rc = 0;
+out:
+    free(list);
+    json_decref(locked);
+    return rc;
+}
+
+int repo_customers_transfer(struct db *db, const long long *moves, size_t n)
+{
+    char *list = db_json_ints(moves, 3, n);
+    struct db_param p[] = {DBP_STR(list)};
+    int rc = n == 0 ? 0
+                    : db_exec(db,
+                              "UPDATE customers c JOIN JSON_TABLE(?, '$[*]' COLUMNS ("
+                              "id BIGINT UNSIGNED PATH '$[0]', manager_id BIGINT UNSIGNED PATH"
+                              " '$[1]', transfer_id BIGINT UNSIGNED PATH '$[2]')) m ON m.id = c.id"
+                              " SET c.manager_id = m.manager_id, c.owner_time = UTC_TIMESTAMP(3),"
+                              " c.followed_up = 0, c.last_transfer_id = m.transfer_id,"
+                              " c.version = c.version + 1 WHERE c.last_transfer_id < m.transfer_id",
+                              p, ARRAY_LEN(p), NULL, NULL);
+    free(list);
+    return rc;
+}
+
 int repo_customer_insert(struct db *db, json_t *v, long long *id)
 {
     enum { N = ARRAY_LEN(customer_cols) };

@@ -354,13 +354,3 @@ out:
     return rc;
 }
 
-int repo_customer_transfer(struct db *db, long long id, long long to, long long transfer_id,
-                           uint64_t *affected)
-{
-    struct db_param p[] = {DBP_INT(to), DBP_INT(transfer_id), DBP_INT(id), DBP_INT(transfer_id)};
-    return db_exec(db,
-                   "UPDATE customers SET manager_id = ?, owner_time = UTC_TIMESTAMP(3),"
-                   " followed_up = 0, last_transfer_id = ?, version = version + 1"
-                   " WHERE id = ? AND last_transfer_id < ?",
-                   p, ARRAY_LEN(p), affected, NULL);
-}

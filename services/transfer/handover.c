@@ -10,9 +10,11 @@
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define LEASE_S 30
+#define KEEP_S  25 /* renewed when less than this is left: every ~5 s, not every round */
 
 /* The receivers of 'job' who are still active customer managers, with their departments. */
 static int active_receivers(struct db *db, json_t *ids, long long *out, long long *depts, size_t *n)
@@ -51,8 +53,11 @@ int handover_round(struct svc_worker *w, void *app)
 {
     (void)app;
     json_t *job = NULL, *rows = NULL;
+    long long *tos = NULL, *moves = NULL; /* the round's new owners; {customer, owner} pairs */
+    struct events_batch evs;
     int rc = -1;
-    if (repo_job_claim(&w->db, w->svc->consumer_name, LEASE_S, &job) != 0)
+    events_batch_init(&evs);
+    if (repo_job_claim(&w->db, w->svc->consumer_name, LEASE_S, KEEP_S, &job) != 0)
         goto out;
     if (job == NULL) {
         rc = 0; /* nothing queued */
@@ -99,25 +104,32 @@ int handover_round(struct svc_worker *w, void *app)
     }
     if (repo_owners_chunk(&w->db, &sc, &f, cursor, TRANSFER_CHUNK, &rows) != 0)
         goto out;
-    size_t i;
+    /* the round's items, owners and events in a few statements: multi-row INSERTs of the
+     * items and of the outbox rows, one UPDATE of the owners (their rows are locked by the
+     * chunk query and a later transfer cannot move them before the commit) */
+    size_t i, n = json_array_size(rows);
     json_t *r;
+    tos = xcalloc(n ? n : 1, sizeof(*tos));
+    moves = xcalloc(n ? 2 * n : 1, sizeof(*moves));
     json_array_foreach(rows, i, r)
     {
-        long long cid = json_integer_value(json_object_get(r, "customer_id")), item = 0;
         size_t k = (size_t)(next++ % (long long)nto);
         char sid[24];
+        long long cid = json_integer_value(json_object_get(r, "customer_id"));
+        tos[i] = moves[2 * i + 1] = to[k];
+        moves[2 * i] = cid;
         snprintf(sid, sizeof(sid), "%lld", cid);
-        /* the outbox takes the event's data */
-        int erc = events_outbox_add(&w->db, "transfer", "transfer.completed", &actor, "customer",
-                                    sid, transfer_completed_data(id, r, to[k], depts[k], reason),
-                                    NULL, NULL) != 0 ||
-                  repo_item_insert(&w->db, id, r, to[k], NULL, &item) != 0 ||
-                  ownerproj_move(&w->db, cid, to[k], id, NULL) != 0;
-        if (erc)
+        /* the batch takes the event's data */
+        if (events_batch_add(&evs, "transfer", "transfer.completed", &actor, "customer", sid,
+                             transfer_completed_data(id, r, to[k], depts[k], reason), NULL,
+                             NULL) != 0)
             goto out;
         cursor = cid;
         done++;
     }
+    if (repo_items_insert(&w->db, id, rows, tos) != 0 ||
+        ownerproj_move_rows(&w->db, moves, n, id) != 0 || events_batch_write(&w->db, &evs) != 0)
+        goto out;
     bool last = json_array_size(rows) < TRANSFER_CHUNK;
     if (repo_job_progress(&w->db, id, cursor, next, done, failed, last ? "done" : "running") != 0 ||
         (last && finished(&w->db, &actor, id, "done", done, failed, total) != 0) ||
@@ -130,6 +142,9 @@ out:
         log_warn(NULL, "hand-over round failed: %s", w->db.last_error);
         db_rollback(&w->db);
     }
+    events_batch_cleanup(&evs);
+    free(tos);
+    free(moves);
     json_decref(job);
     json_decref(rows);
     return rc;

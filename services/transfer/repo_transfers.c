@@ -144,24 +144,43 @@ int repo_transfer_insert(struct db *db, json_t *v, long long *id)
     return rc;
 }
 
+#define ITEM_INSERT                                                                                \
+    "INSERT INTO transfer_items (transfer_id, customer_id, customer_name, from_manager_id,"        \
+    " to_manager_id, status, error) VALUES "
+#define ITEM_COLUMNS 7
+
+/* The parameters of one item row into 'p' (ITEM_COLUMNS of them; 'customer' lends the name). */
+static void item_params(struct db_param *p, long long transfer_id, json_t *customer, long long to,
+                        const char *error)
+{
+    p[0] = DBP_INT(transfer_id);
+    p[1] = db_param_json_int(json_object_get(customer, "customer_id"));
+    p[2] = db_param_json_str(json_object_get(customer, "name"));
+    p[3] = db_param_json_int(json_object_get(customer, "manager_id"));
+    p[4] = DBP_INT(to);
+    p[5] = DBP_STR(error ? "failed" : "completed");
+    p[6] = DBP_STR(error ? error : "");
+}
+
 int repo_item_insert(struct db *db, long long transfer_id, json_t *customer, long long to,
                      const char *error, long long *id)
 {
     uint64_t insert_id = 0;
-    struct db_param p[] = {
-        DBP_INT(transfer_id),
-        db_param_json_int(json_object_get(customer, "customer_id")),
-        db_param_json_str(json_object_get(customer, "name")),
-        db_param_json_int(json_object_get(customer, "manager_id")),
-        DBP_INT(to),
-        DBP_STR(error ? "failed" : "completed"),
-        DBP_STR(error ? error : ""),
-    };
-    int rc = db_exec(db,
-                     "INSERT INTO transfer_items (transfer_id, customer_id, customer_name,"
-                     " from_manager_id, to_manager_id, status, error) VALUES (?,?,?,?,?,?,?)",
-                     p, ARRAY_LEN(p), NULL, &insert_id);
+    struct db_param p[ITEM_COLUMNS];
+    item_params(p, transfer_id, customer, to, error);
+    int rc = db_exec(db, ITEM_INSERT "(?,?,?,?,?,?,?)", p, ARRAY_LEN(p), NULL, &insert_id);
     *id = (long long)insert_id;
+    return rc;
+}
+
+int repo_items_insert(struct db *db, long long transfer_id, json_t *customers, const long long *to)
+{
+    size_t n = json_array_size(customers);
+    struct db_param *p = xcalloc(n ? ITEM_COLUMNS * n : 1, sizeof(*p));
+    for (size_t i = 0; i < n; i++)
+        item_params(&p[ITEM_COLUMNS * i], transfer_id, json_array_get(customers, i), to[i], NULL);
+    int rc = n ? db_insert_rows(db, ITEM_INSERT, "(?,?,?,?,?,?,?)", ITEM_COLUMNS, p, n) : 0;
+    free(p);
     return rc;
 }
 
@@ -281,32 +300,39 @@ out:
 /* ------------------------------------------------------------------------------------------ */
 /* hand-over jobs                                                                              */
 
-int repo_job_claim(struct db *db, const char *owner, int lease_s, json_t **job)
+int repo_job_claim(struct db *db, const char *owner, int lease_s, int keep_s, json_t **job)
 {
     json_t *row = NULL;
     int rc = -1;
     *job = NULL;
-    struct db_param own[] = {DBP_STR(owner)};
+    struct db_param own[] = {DBP_STR(owner), DBP_INT(keep_s), DBP_STR(owner)};
     if (db_query_one(db,
-                     "SELECT id FROM transfers WHERE status IN ('queued', 'running')"
+                     "SELECT id, status = 'running' AND lease_owner = ?"
+                     " AND lease_until > CURRENT_TIMESTAMP(3) + INTERVAL ? SECOND AS kept"
+                     " FROM transfers WHERE status IN ('queued', 'running')"
                      " AND (lease_until IS NULL OR lease_until < CURRENT_TIMESTAMP(3)"
                      " OR lease_owner = ?) ORDER BY id LIMIT 1",
-                     own, 1, &row) != 0)
+                     own, ARRAY_LEN(own), &row) != 0)
         return -1;
     if (row == NULL)
         return 0;
     long long id = json_integer_value(json_object_get(row, "id"));
+    bool kept = json_integer_value(json_object_get(row, "kept")) == 1;
     json_decref(row);
-    uint64_t affected = 0;
-    struct db_param p[] = {DBP_STR(owner), DBP_INT(lease_s), DBP_INT(id), DBP_STR(owner)};
-    if (db_exec(db,
-                "UPDATE transfers SET status = 'running', lease_owner = ?,"
-                " lease_until = CURRENT_TIMESTAMP(3) + INTERVAL ? SECOND"
-                " WHERE id = ? AND status IN ('queued', 'running')"
-                " AND (lease_until IS NULL OR lease_until < CURRENT_TIMESTAMP(3)"
-                " OR lease_owner = ?)",
-                p, ARRAY_LEN(p), &affected, NULL) != 0)
-        return -1;
+    uint64_t affected = 1;
+    /* our lease, long enough still: no write (a round of a hand-over then commits once) */
+    if (!kept) {
+        affected = 0;
+        struct db_param p[] = {DBP_STR(owner), DBP_INT(lease_s), DBP_INT(id), DBP_STR(owner)};
+        if (db_exec(db,
+                    "UPDATE transfers SET status = 'running', lease_owner = ?,"
+                    " lease_until = CURRENT_TIMESTAMP(3) + INTERVAL ? SECOND"
+                    " WHERE id = ? AND status IN ('queued', 'running')"
+                    " AND (lease_until IS NULL OR lease_until < CURRENT_TIMESTAMP(3)"
+                    " OR lease_owner = ?)",
+                    p, ARRAY_LEN(p), &affected, NULL) != 0)
+            return -1;
+    }
     if (affected == 0)
         return 0; /* another instance took it between the two */
     rc = db_query_one(db,

@@ -49,6 +49,10 @@ int repo_transfer_insert(struct db *db, json_t *v, long long *id)
 /* One item (completed, or failed with 'error'). */
 int repo_item_insert(struct db *db, long long transfer_id, json_t *customer, long long to,
                      const char *error, long long *id) __attribute__((warn_unused_result));
+/* The completed items of 'customers' (rows as repo_owners_chunk gives them), customer i moved
+ * to 'to[i]', in a few multi-row INSERTs. */
+int repo_items_insert(struct db *db, long long transfer_id, json_t *customers, const long long *to)
+    __attribute__((warn_unused_result));
 /* Transfer 'id' as the API shows it, when 'sc' covers its operator, its giver or a receiver
  * (NULL: any); '*row' NULL otherwise. */
 int repo_transfer_get(struct db *db, struct scope *sc, long long id, json_t **row)
@@ -74,8 +78,9 @@ int repo_receivers(struct db *db, struct scope *sc, const char *keyword, const c
 /* ---- the hand-over jobs ---- */
 
 /* Claim the oldest queued or running hand-over whose lease is free or ours ('owner': this
- * instance), for 'lease_s' seconds; '*job' NULL when none. */
-int repo_job_claim(struct db *db, const char *owner, int lease_s, json_t **job)
+ * instance), for 'lease_s' seconds; a lease of ours with more than 'keep_s' seconds left stays
+ * as it is (nothing written). '*job' NULL when none. */
+int repo_job_claim(struct db *db, const char *owner, int lease_s, int keep_s, json_t **job)
     __attribute__((warn_unused_result));
 /* Record a round's progress (and 'status' when it changes: done). */
 int repo_job_progress(struct db *db, long long id, long long cursor, long long next_receiver,

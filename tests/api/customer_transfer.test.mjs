@@ -143,3 +143,40 @@ test('a transfer older than the last one applied to the customer, delivered late
   assert.equal(mysql(`SELECT CONCAT(manager_id, ' ', last_transfer_id) FROM crm_customer.customers WHERE id = ${c.id}`), `${ME.manager_east2} 5000`);
   await expectProblem(await api('GET', `/api/v1/customers/${c.id}`, T.manager_south1), 404);
 });
+
+test('one batch of transfers: a customer moved twice in it moves twice, in order; a stale one among them changes nothing', async () => {
+  const c = await ok(await api('POST', '/api/v1/customers', T.manager_east1, { name: `转移${uniq()}有限公司` }), 201);
+  const d = await ok(await api('POST', '/api/v1/customers', T.manager_east1, { name: `转移${uniq()}有限公司` }), 201);
+  const e = await ok(await api('POST', '/api/v1/customers', T.manager_east1, { name: `转移${uniq()}有限公司` }), 201);
+  const base = 7000 + Math.floor(Math.random() * 1e6);
+  const evs = [
+    transferEvent(c.id, ME.manager_east1, ME.manager_east2, { transferId: base + 1 }),
+    transferEvent(d.id, ME.manager_east1, ME.manager_south1, { transferId: base + 2 }),
+    transferEvent(c.id, ME.manager_east2, ME.manager_south1, { transferId: base + 3 }),
+    transferEvent(e.id, ME.manager_east1, ME.manager_east2, { transferId: base + 5 }),
+    transferEvent(e.id, ME.manager_east1, ME.manager_south1, { transferId: base + 4 }), // older than the one before it
+  ];
+  const since = lastCustomerEntry();
+  // one script: the entries are in the stream together, so the consumer reads them in one batch
+  redis('EVAL', "for i = 1, #ARGV do redis.call('XADD', KEYS[1], '*', 'event', ARGV[i]) end return #ARGV", '1',
+    'crm:stream:transfer', ...evs.map((x) => JSON.stringify(x)));
+  await eventually(() => evs.every((x) => processed(x.id) === '1'), 15000, 'all five recorded');
+  const updates = (id) => customerEvents(since).filter((x) => x.type === 'customer.updated' && x.subject.id === String(id));
+  await eventually(() => updates(c.id).length >= 2 && updates(d.id).length >= 1 && updates(e.id).length >= 1, 15000, 'their customer.updated published');
+  const row = (id) => mysql(`SELECT CONCAT(manager_id, ' ', last_transfer_id, ' ', version) FROM crm_customer.customers WHERE id = ${id}`);
+  assert.equal(row(c.id), `${ME.manager_south1} ${base + 3} ${c.version + 2}`);
+  assert.equal(row(d.id), `${ME.manager_south1} ${base + 2} ${d.version + 1}`);
+  assert.equal(row(e.id), `${ME.manager_east2} ${base + 5} ${e.version + 1}`);
+  const moves = (id) => updates(id).map((u) => [u.data.transfer_id, u.data.changes.find((x) => x.field === 'manager_id')]);
+  assert.deepEqual(moves(c.id), [
+    [base + 1, { field: 'manager_id', before: ME.manager_east1, after: ME.manager_east2 }],
+    [base + 3, { field: 'manager_id', before: ME.manager_east2, after: ME.manager_south1 }],
+  ]);
+  assert.deepEqual(updates(c.id).map((u) => u.data.version), [c.version + 1, c.version + 2]);
+  assert.deepEqual(updates(c.id).map((u) => u.request_id), [evs[0].request_id, evs[2].request_id]);
+  assert.deepEqual(moves(d.id), [[base + 2, { field: 'manager_id', before: ME.manager_east1, after: ME.manager_south1 }]]);
+  assert.deepEqual(moves(e.id), [[base + 5, { field: 'manager_id', before: ME.manager_east1, after: ME.manager_east2 }]]);
+  // the customer's history (修改记录) has each move once
+  const hist = mysql(`SELECT COUNT(*) FROM crm_customer.record_history WHERE record_type = 'customer' AND record_id = ${c.id} AND event_type = 'customer.updated'`);
+  assert.equal(hist, '2');
+});

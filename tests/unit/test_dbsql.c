@@ -29,8 +29,10 @@
 
 #include "crmlog.h"
 #include "db.h"
+#include "events.h"
 #include "listq.h"
 #include "migrate.h"
+#include "ownerproj.h"
 #include "scope.h"
 #include "util.h"
 
@@ -598,6 +600,130 @@ static void test_errors_retryable(void **state)
     db_cleanup(&b);
     assert_int_equal(int_of(a, "SELECT SUM(v) AS n FROM t_lock"), 0);
     exec_ok(a, "DROP TABLE t_lock");
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* events_batch, ownerproj_move_rows                                                           */
+
+#define BATCH_EVENTS 70 /* more than one statement's rows of each table */
+
+/* A batch's events land in the outbox in the order added, each with its envelope, and their
+ * history rows beside them (a contact's under its customer, a login's none); the batch is
+ * empty afterwards, and an empty one writes nothing. */
+static void test_events_batch(void **state)
+{
+    struct db *db = &((struct dbtest *)*state)->db;
+    exec_ok(db, "DROP TABLE IF EXISTS outbox");
+    exec_ok(db, "DROP TABLE IF EXISTS record_history");
+    exec_ok(db, events_migration.sql);
+    exec_ok(db, events_history_migration.sql);
+    events_history_enable("customer", "customer_id");
+    struct events_batch b;
+    events_batch_init(&b);
+    char ids[BATCH_EVENTS][37];
+    const struct events_actor actor = {"7", "127.0.0.1"};
+    for (int i = 0; i < BATCH_EVENTS; i++) {
+        char sid[24];
+        snprintf(sid, sizeof(sid), "%d", 100 + i);
+        int rc;
+        if (i % 10 == 9) /* about no numeric record: no history */
+            rc = events_batch_add(&b, "auth", "auth.login_succeeded", &actor, "user", "bob", NULL,
+                                  "rq-1", ids[i]);
+        else if (i % 2) /* a contact: its customer's history */
+            rc = events_batch_add(&b, "customer", "contact.updated", &actor, "contact", sid,
+                                  json_pack("{s:i, s:s}", "customer_id", i, "name", "王小明"), NULL,
+                                  ids[i]);
+        else
+            rc = events_batch_add(&b, "customer", "customer.updated", NULL, "customer", sid,
+                                  json_pack("{s:i}", "n", i), NULL, ids[i]);
+        assert_int_equal(rc, 0);
+    }
+    assert_int_equal(b.n, BATCH_EVENTS);
+    if (events_batch_write(db, &b) != 0)
+        fail_msg("events_batch_write: %s", db->last_error);
+    assert_int_equal(b.n, 0);
+    json_t *rows =
+        rows_of(db, "SELECT event_id, event_type, envelope FROM outbox ORDER BY id", NULL, 0);
+    assert_int_equal(json_array_size(rows), BATCH_EVENTS);
+    for (int i = 0; i < BATCH_EVENTS; i++) {
+        json_t *row = json_array_get(rows, (size_t)i);
+        json_t *env = json_loads(json_string_value(json_object_get(row, "envelope")), 0, NULL);
+        assert_string_equal(json_string_value(json_object_get(row, "event_id")), ids[i]);
+        assert_string_equal(json_string_value(json_object_get(env, "id")), ids[i]);
+        assert_string_equal(json_string_value(json_object_get(row, "event_type")),
+                            json_string_value(json_object_get(env, "type")));
+        if (i % 10 == 9) {
+            expect_json(json_incref(json_object_get(env, "actor")),
+                        "{\"user_id\": \"7\", \"ip\": \"127.0.0.1\"}", "a login's actor");
+            assert_string_equal(json_string_value(json_object_get(env, "request_id")), "rq-1");
+        } else if (i % 2 == 0) {
+            char want[32];
+            snprintf(want, sizeof(want), "{\"n\": %d}", i);
+            expect_json(json_incref(json_object_get(env, "data")), want, "a customer's data");
+        }
+        json_decref(env);
+    }
+    json_decref(rows);
+    /* 63 of 70 have a history row: 28 contacts under their customer (customer_id i) */
+    assert_int_equal(int_of(db, "SELECT COUNT(*) AS n FROM record_history"), 63);
+    assert_int_equal(int_of(db, "SELECT COUNT(*) AS n FROM record_history h JOIN outbox o ON"
+                                " o.event_id = h.event_id WHERE h.subject_type = 'contact' AND"
+                                " h.record_type = 'customer' AND h.record_id + 100 = h.subject_id"
+                                " AND h.actor_user_id = 7 AND JSON_VALUE(h.data, '$.name') ="
+                                " '王小明'"),
+                     28);
+    assert_int_equal(int_of(db, "SELECT COUNT(*) AS n FROM record_history WHERE subject_type ="
+                                " 'customer' AND record_id = subject_id AND actor_user_id IS NULL"),
+                     35);
+    assert_int_equal(events_batch_write(db, &b), 0); /* nothing staged: nothing written */
+    assert_int_equal(int_of(db, "SELECT COUNT(*) AS n FROM outbox"), BATCH_EVENTS);
+    /* a single event goes the same way */
+    char one[37];
+    assert_int_equal(events_outbox_add(db, "customer", "customer.deleted", NULL, "customer", "5",
+                                       NULL, NULL, one),
+                     0);
+    assert_int_equal(int_of(db, "SELECT COUNT(*) AS n FROM outbox o JOIN record_history h ON"
+                                " h.event_id = o.event_id WHERE o.id = (SELECT MAX(id) FROM outbox)"
+                                " AND h.record_id = 5"),
+                     1);
+    events_batch_cleanup(&b);
+    events_history_enable(NULL, NULL);
+    exec_ok(db, "DROP TABLE outbox");
+    exec_ok(db, "DROP TABLE record_history");
+}
+
+/* db_json_ints writes the JSON a JSON_TABLE reads; ownerproj_move_rows moves each customer to
+ * its own new owner in one statement, except one a later transfer moved already; customers not
+ * named stay. */
+static void test_ownerproj_move_rows(void **state)
+{
+    struct db *db = &((struct dbtest *)*state)->db;
+    exec_ok(db, "DROP TABLE IF EXISTS customer_owners");
+    exec_ok(db, ownerproj_migration.sql);
+    exec_ok(db, "INSERT INTO customer_owners (customer_id, manager_id, transfer_id) VALUES"
+                " (1, 50, 0), (2, 50, 4), (3, 50, 9), (4, 51, 0), (5, 50, 0)");
+    char *text = db_json_ints((const long long[]){1, -2, 3}, 1, 3);
+    assert_string_equal(text, "[1,-2,3]");
+    free(text);
+    text = db_json_ints((const long long[]){1, 2, 3, LLONG_MAX, LLONG_MIN, 0}, 3, 2);
+    assert_string_equal(text, "[[1,2,3],[9223372036854775807,-9223372036854775808,0]]");
+    free(text);
+    text = db_json_ints(NULL, 2, 0);
+    assert_string_equal(text, "[]");
+    free(text);
+    assert_int_equal(ownerproj_move_rows(db, NULL, 0, 5), 0);
+    const long long moves[] = {1, 11, 2, 12, 3, 13, 4, 11};
+    if (ownerproj_move_rows(db, moves, 4, 5) != 0)
+        fail_msg("ownerproj_move_rows: %s", db->last_error);
+    expect_json(rows_of(db,
+                        "SELECT customer_id AS c, manager_id AS m, transfer_id AS t"
+                        " FROM customer_owners ORDER BY customer_id",
+                        NULL, 0),
+                "[{\"c\": 1, \"m\": 11, \"t\": 5}, {\"c\": 2, \"m\": 12, \"t\": 5},"
+                " {\"c\": 3, \"m\": 50, \"t\": 9}, {\"c\": 4, \"m\": 11, \"t\": 5},"
+                " {\"c\": 5, \"m\": 50, \"t\": 0}]",
+                "the owners after the move");
+    exec_ok(db, "DROP TABLE customer_owners");
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1703,6 +1829,8 @@ int main(void)
         cmocka_unit_test(test_query_one),
         cmocka_unit_test(test_query_each),
         cmocka_unit_test(test_errors_retryable),
+        cmocka_unit_test(test_events_batch),
+        cmocka_unit_test(test_ownerproj_move_rows),
         cmocka_unit_test(test_listq_sql),
         cmocka_unit_test(test_listq_contains),
         cmocka_unit_test(test_listq_paging),

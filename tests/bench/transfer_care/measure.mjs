@@ -6,6 +6,7 @@
 // that order whatever the order given: transfers and the hand-over move bm_001's customers away).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { api, login, pct, sleep, sql } from '../customers/http.mjs';
 
@@ -36,10 +37,13 @@ async function transfers(tokBig, tokA) {
   // bm_002 reads it through the gateway (the customer service applied transfer.completed)
   const ids = sql(`SELECT id FROM customers WHERE manager_id = ${id(big)} AND deleted_at IS NULL ORDER BY id LIMIT ${TRANSFERS}`).split('\n').map(Number);
   const lat = [];
+  const marks = []; // per transfer: its id and the client's wall-clock times (ms)
   const t0 = Date.now();
   for (const cid of ids) {
     const start = performance.now();
-    await api(tokBig, 'POST', '/api/v1/transfers', { customer_ids: [cid], to_manager_id: id(a), reason: '基准测试：单个转移' }, [201]);
+    const sent = Date.now();
+    const t = await api(tokBig, 'POST', '/api/v1/transfers', { customer_ids: [cid], to_manager_id: id(a), reason: '基准测试：单个转移' }, [201]);
+    const answered = Date.now();
     for (;;) {
       const res = await fetch(`${process.env.CRM_BENCH_GATEWAY}/api/v1/customers/${cid}`, { headers: { authorization: `Bearer ${tokA}` } });
       await res.arrayBuffer();
@@ -47,10 +51,51 @@ async function transfers(tokBig, tokA) {
       await sleep(1);
     }
     lat.push(performance.now() - start);
+    marks.push({ id: t.id, cid, sent, answered, readable: Date.now() });
   }
   lat.sort((x, y) => x - y);
   console.log(line(`transfer -> readable by the new owner`, lat));
   console.log(`  ${TRANSFERS} transfers in ${((Date.now() - t0) / 1000).toFixed(1)} s; aim p99 < 50 ms: ${aim(pct(lat, 99) < 50)}`);
+  stages(marks);
+}
+
+// Where a single transfer's time goes, from the clocks of one machine: the client's (sent,
+// answered, readable), the transfer row's created_at (its transaction began), the stream entry
+// id of its transfer.completed (the relay's XADD: Redis's clock, milliseconds) as the customer
+// service recorded it in processed_events, and the customer's owner_time (the customer
+// service's consumer applied it, before its commit).
+function stages(marks) {
+  const first = marks[0].id;
+  const got = new Map();
+  const rows = sql(`SET time_zone = '+00:00'; SELECT id, ROUND(UNIX_TIMESTAMP(created_at) * 1000) FROM crm_transfer.transfers WHERE id BETWEEN ${first} AND ${marks.at(-1).id}`);
+  for (const l of rows.split('\n')) {
+    const [tid, created] = l.split('\t').map(Number);
+    got.set(tid, { created });
+  }
+  const applied = sql(`SET time_zone = '+00:00'; SELECT JSON_VALUE(o.envelope, '$.data.transfer_id'), SUBSTRING_INDEX(p.stream_entry_id, '-', 1),
+      ROUND(UNIX_TIMESTAMP(c.owner_time) * 1000)
+    FROM crm_transfer.outbox o JOIN crm_customer.processed_events p ON p.event_id = o.event_id
+    JOIN crm_customer.customers c ON c.id = CAST(JSON_VALUE(o.envelope, '$.data.customer_id') AS UNSIGNED)
+    WHERE o.event_type = 'transfer.completed' AND JSON_VALUE(o.envelope, '$.data.transfer_id') BETWEEN ${first} AND ${marks.at(-1).id}`);
+  for (const l of applied.split('\n')) {
+    const [tid, xadd, owner] = l.split('\t').map(Number);
+    Object.assign(got.get(tid) ?? {}, { xadd, owner });
+  }
+  const parts = { 'request -> its transaction began': [], 'transaction -> answered (commit, reply)': [],
+    'answered -> XADD by the relay': [], 'XADD -> applied by the customer service': [],
+    'applied -> the new owner read it (commit, gateway, poll)': [] };
+  const keys = Object.keys(parts);
+  for (const m of marks) {
+    const g = got.get(m.id);
+    if (!g || g.xadd === undefined) continue;
+    const xs = [g.created - m.sent, m.answered - g.created, g.xadd - m.answered, g.owner - g.xadd, m.readable - g.owner];
+    xs.forEach((x, i) => parts[keys[i]].push(x));
+  }
+  console.log(`  where the time goes (ms, clocks of one machine at 1 ms; ${parts[keys[0]].length} transfers):`);
+  for (const k of keys) {
+    const xs = parts[k].sort((x, y) => x - y);
+    console.log(`    ${k.padEnd(58)} p50 ${String(pct(xs, 50)).padStart(4)}  p95 ${String(pct(xs, 95)).padStart(4)}  p99 ${String(pct(xs, 99)).padStart(4)}  max ${String(xs.at(-1)).padStart(4)}`);
+  }
 }
 
 async function handover(tokAdmin) {
@@ -122,7 +167,10 @@ async function workbench(tokBig) {
 const tokAdmin = await login('admin', adminPw);
 const tokBig = await login(big[2], benchPw);
 const tokA = await login(a[2], benchPw);
-if (PARTS.has('workbench')) await workbench(tokBig); // with the 30,000 customers
-if (PARTS.has('scan')) await scan(tokAdmin);
-if (PARTS.has('transfers')) await transfers(tokBig, tokA);
-if (PARTS.has('handover')) await handover(tokAdmin);
+// each part with the machine's load average as it starts (a shared machine's figures vary)
+const parts = { workbench: () => workbench(tokBig), scan: () => scan(tokAdmin), transfers: () => transfers(tokBig, tokA), handover: () => handover(tokAdmin) };
+for (const [name, run] of Object.entries(parts)) { // the workbench first: with the 30,000 customers
+  if (!PARTS.has(name)) continue;
+  console.log(`[${name}: load ${loadavg().map((x) => x.toFixed(2)).join(' ')}]`);
+  await run();
+}
