@@ -465,6 +465,8 @@ int db_commit(struct db *db)
     int rc = mysql_commit(db->mysql) == 0 ? 0 : -1;
     if (rc != 0)
         db_note_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+    else
+        db->commits++;
     db->in_tx = false;
     return rc;
 }

@@ -42,6 +42,7 @@ struct db {
     size_t ncache;
     char last_error[256];
     unsigned last_errno;
+    uint64_t commits; /* transactions committed on this connection (svc.c: retry or not) */
 };
 
 enum db_type { DB_NULL, DB_INT, DB_STR, DB_DOUBLE };

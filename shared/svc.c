@@ -185,6 +185,28 @@ void svc_job_db_error(struct svc_job *job, struct svc_worker *w)
  * work failed on its way), and a job still at 500 without a code failed on the database. A POST
  * with an Idempotency-Key that this user sent before is answered from the stored answer without
  * running the work (the creates store theirs with kit_commit_created). */
+/* A deadlock's victim is run again, twice at most: InnoDB rolled its transaction back whole, so
+ * nothing of it happened, and two concurrent inserts into neighbouring index gaps (two creates
+ * at once) can deadlock without anybody doing wrong. Only when the work had committed nothing
+ * (a job of several transactions is not made to repeat its first) and was failing on the
+ * database (500, no code, no body): the reply fields go back to what svc_submit set. */
+#define SVC_DEADLOCK_RETRIES 2
+static bool svc_job_rerun(struct svc_worker *w, struct svc_job *job, uint64_t commits_before)
+{
+    if (job->status != 500 || job->code != NULL || job->body != NULL ||
+        w->db.last_errno != DB_ER_LOCK_DEADLOCK || w->db.commits != commits_before)
+        return false;
+    log_info(job->req->request_id, "deadlock victim: running the request again");
+    json_decref(job->errors);
+    json_decref(job->extra);
+    job->errors = job->extra = NULL;
+    job->detail[0] = '\0';
+    job->retry_after = 0;
+    w->db.last_errno = 0;
+    w->db.last_error[0] = '\0';
+    return true;
+}
+
 static void svc_job_work(void *thread_ctx, void *arg)
 {
     struct svc_worker *w = thread_ctx;
@@ -192,8 +214,16 @@ static void svc_job_work(void *thread_ctx, void *arg)
     /* a failure is this job's own, never the last job's on this connection */
     w->db.last_errno = 0;
     w->db.last_error[0] = '\0';
-    if (strcmp(job->req->head.method, "POST") != 0 || !idem_begin(w, job))
-        job->work(w, job);
+    if (strcmp(job->req->head.method, "POST") != 0 || !idem_begin(w, job)) {
+        for (int attempt = 0;; attempt++) {
+            uint64_t commits = w->db.commits;
+            job->work(w, job);
+            if (w->db.in_tx)
+                db_rollback(&w->db);
+            if (attempt == SVC_DEADLOCK_RETRIES || !svc_job_rerun(w, job, commits))
+                break;
+        }
+    }
     if (w->db.in_tx)
         db_rollback(&w->db);
     /* a retry that lost the race with its first try answers with the first try's answer */

@@ -213,7 +213,8 @@ void svc_job_ok(struct svc_job *job, int status, json_t *body);
 void svc_job_fail(struct svc_job *job, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Map the worker's last database failure onto the job, the one place that does: a duplicate
- * key is 409 conflict, a deadlock or lock wait 503 busy (retry), a database away 503
+ * key is 409 conflict, a deadlock or lock wait 503 busy (retry; a deadlock victim that committed
+ * nothing was run again twice first, svc_job_work), a database away 503
  * database_unavailable, anything else 500; the SQL error goes to the log, never to the client.
  * The platform calls it for a job that ends at status 500 without a code. */
 void svc_job_db_error(struct svc_job *job, struct svc_worker *w);

@@ -47,8 +47,10 @@ int repo_customer_insert(struct db *db, json_t *v, long long *id)
  * version is stale. The kit_patch update. */
 int repo_customer_update(struct db *db, long long id, long long version, json_t *v,
                          uint64_t *affected) __attribute__((warn_unused_result));
-/* Rewrite the keyword index of customer 'id' from its folded name 'name_search'. */
-int repo_customer_index(struct db *db, long long id, const char *name_search)
+/* Rewrite the keyword index of customer 'id' from its folded name 'name_search'; 'fresh': a
+ * customer made in this transaction, which has no rows to delete (the DELETE of a new id would
+ * lock the gap at the end of the index, and two creates at once then deadlock on their inserts). */
+int repo_customer_index(struct db *db, long long id, const char *name_search, bool fresh)
     __attribute__((warn_unused_result));
 /* To the recycle bin, and back. */
 int repo_customer_delete(struct db *db, long long id) __attribute__((warn_unused_result));

@@ -532,7 +532,7 @@ static int patch_changed(struct svc_worker *w, struct svc_job *job, json_t *afte
     (void)after;
     (void)changes;
     json_t *folded = json_object_get(in->body, "name_search");
-    return folded ? repo_customer_index(&w->db, in->id, json_string_value(folded)) : 0;
+    return folded ? repo_customer_index(&w->db, in->id, json_string_value(folded), false) : 0;
 }
 
 static json_t *patch_event_data(json_t *after, const struct kit_in *in)

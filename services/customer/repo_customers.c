@@ -213,7 +213,8 @@ int repo_customer_insert(struct db *db, json_t *v, long long *id)
         goto out;
     *id = (long long)insert_id;
     if (fix_deal_time(db, *id) != 0 ||
-        repo_customer_index(db, *id, json_string_value(json_object_get(v, "name_search"))) != 0)
+        repo_customer_index(db, *id, json_string_value(json_object_get(v, "name_search")), true) !=
+            0)
         goto out;
     rc = 0;
 out:
@@ -251,7 +252,7 @@ out:
     return rc;
 }
 
-int repo_customer_index(struct db *db, long long id, const char *name_search)
+int repo_customer_index(struct db *db, long long id, const char *name_search, bool fresh)
 {
     char grams[RULES_GRAMS_MAX][RULES_GRAM_BYTES];
     struct db_param p[RULES_GRAMS_MAX * 2];
@@ -260,8 +261,8 @@ int repo_customer_index(struct db *db, long long id, const char *name_search)
         p[2 * i] = DBP_STR(grams[i]);
         p[2 * i + 1] = DBP_INT(id);
     }
-    if (db_exec(db, "DELETE FROM customer_search WHERE customer_id = ?", &DBP_INT(id), 1, NULL,
-                NULL) != 0)
+    if (!fresh && db_exec(db, "DELETE FROM customer_search WHERE customer_id = ?", &DBP_INT(id), 1,
+                          NULL, NULL) != 0)
         return -1;
     return n ? db_insert_rows(db, "INSERT INTO customer_search (gram, customer_id) VALUES ",
                               "(?,?)", 2, p, n)
