@@ -353,4 +353,3 @@ out:
     json_decref(industries);
     return rc;
 }
-
