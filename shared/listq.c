@@ -175,8 +175,8 @@ static int count_rows(struct db *db, const struct listq_spec *spec, const struct
                       struct listq_result *out)
 {
     long cap = spec->count_cap > 0 ? spec->count_cap : LISTQ_COUNT_CAP;
-    char *sql = xasprintf("SELECT COUNT(*) AS n FROM (SELECT 1 FROM %s%s LIMIT %ld) c", spec->from,
-                          q->where, cap + 1);
+    char *sql = xasprintf("SELECT COUNT(*) AS n FROM (SELECT 1 FROM %s%s LIMIT %ld) c",
+                          spec->count_from ? spec->count_from : spec->from, q->where, cap + 1);
     json_t *row = NULL;
     int rc = db_query_one(db, sql, q->p, q->n, &row);
     free(sql);

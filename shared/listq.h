@@ -81,6 +81,9 @@ struct listq_spec {
     const char *columns; /* what a row shows: "u.id, u.username, d.name AS dept_name" */
     const char *joins;   /* joined for the rows of the page only: " LEFT JOIN departments d ..." */
     long count_cap;      /* 0: LISTQ_COUNT_CAP */
+    /* NULL: 'from'. What the count reads, when it must differ from what the page reads: an index
+     * hint that suits counting (index entries only) and not the page's order */
+    const char *count_from;
 };
 
 struct listq_result {

@@ -342,7 +342,8 @@ static const struct listq_sort notice_sorts[] = {
     {NULL, NULL, LISTQ_INT, false},
 };
 
-static const struct listq_spec notice_list = {"notices n", "n.id", NOTICE_COLS, "", 0};
+static const struct listq_spec notice_list = {
+    .from = "notices n", .id = "n.id", .columns = NOTICE_COLS, .joins = ""};
 
 static void list_work(struct svc_worker *w, struct svc_job *job)
 {

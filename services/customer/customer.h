@@ -66,6 +66,8 @@ int repo_customer_duplicates(struct db *db, long long except, const char *credit
     __attribute__((warn_unused_result));
 
 /* One page of customers in 'sc' matching 'f'. */
+/* Set once before the service serves (keyword_common_customers of the configuration). */
+void repo_customers_tune(long keyword_common);
 int repo_customers_list(struct db *db, struct scope *sc, const struct customer_filter *f,
                         const struct listq_page *pg, struct listq_result *out)
     __attribute__((warn_unused_result));

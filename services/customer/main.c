@@ -8,7 +8,21 @@
 #include "regions.h"
 #include "util.h"
 
+#include <stddef.h>
 #include <stdlib.h>
+
+struct customer_config {
+    long keyword_common_customers;
+};
+
+#define K(field) offsetof(struct customer_config, field)
+static const struct config_entry customer_config_table[] = {
+    {"keyword_common_customers", CONFIG_INT, K(keyword_common_customers), "2000", 1, 1000000,
+     "customers a keyword's rarest pair of characters is in for an owner's search to skip the "
+     "keyword index (the test stack sets 3, so its small data takes that path too)"},
+    CONFIG_END,
+};
+#undef K
 
 /* The region dictionary is read here, before the loop runs (the migrations have just run the
  * same way), so that no request ever waits for it. */
@@ -19,6 +33,7 @@ static int customer_setup(struct svc *s)
     int rc = -1;
     app->svc = s;
     s->app = app;
+    repo_customers_tune(((const struct customer_config *)s->config)->keyword_common_customers);
     db_init(&db, &s->dbcfg);
     if (db_connect(&db) != 0 || regions_load(&db, &app->regions) != 0)
         goto out;
@@ -51,6 +66,8 @@ int main(int argc, char **argv)
         .version = CRM_VERSION,
         .setup = customer_setup,
         .teardown = customer_teardown,
+        .config = customer_config_table,
+        .config_size = sizeof(struct customer_config),
         .consume = {customer_consume_apply, customer_consume_flush, customer_consume_after, NULL},
         /* the history of a customer holds its contacts' and follow-ups' events too */
         .history_parent_type = "customer",

@@ -266,6 +266,43 @@ test('delete to the recycle bin, restore by an administrator, all in the audit w
   assert.equal(created.changes.find((x) => x.field === 'customer').after.name, c.name);
 });
 
+// The test stack calls a pair of characters common from 3 customers on (keyword_common_customers;
+// 2,000 in production): an owner's search for a keyword made of common pairs is then the LIKE
+// over the owner's own rows, without the keyword index. It must find exactly what the index finds.
+test('an owner\'s search for a common keyword finds exactly the owner\'s matches, contacts\' names too', async () => {
+  const n = uniq();
+  const word = '鹏城智造';
+  const mine = [];
+  for (let i = 0; i < 3; i++) mine.push(await create('manager_east2', { name: `深圳${word}${n}第${i}有限公司` }));
+  const theirs = await create('manager_east1', { name: `东莞${word}${n}有限公司` });
+  const near = await create('manager_east2', { name: `鹏城${n}智造有限公司` }); // the pairs, not the word
+  const byContact = await create('manager_east2', { name: `联系人找到${n}有限公司` });
+  ok(await api('POST', '/api/v1/contacts', T.manager_east2, { customer_id: byContact.id, name: `${word}${n}先生` }), 201);
+  const kw = (k) => `&keyword=${encodeURIComponent(k)}`;
+
+  const own = await list('manager_east2', kw(word));
+  const ids = idsOf(own);
+  for (const c of mine) assert.ok(ids.includes(c.id), `finds ${c.name}`);
+  assert.ok(!ids.includes(theirs.id), 'not another manager\'s customer');
+  assert.ok(!ids.includes(near.id), 'the pairs apart are no match');
+  for (const c of own.items) assert.ok(c.name.includes(word) || c.id === byContact.id, `every match holds the word: ${c.name}`);
+  assert.ok(own.items.every((c) => c.manager_id === mine[0].manager_id), 'only the owner\'s');
+  // the whole word with its suffix: exactly this run's three, by name; the contact's name by its start
+  assert.deepEqual(idsOf(await list('manager_east2', kw(`${word}${n}第`))).sort(), mine.map((c) => c.id).sort());
+  assert.deepEqual(idsOf(await list('manager_east2', kw(`${word}${n}`))).sort(), [...mine.map((c) => c.id), byContact.id].sort());
+  // with a filter and in the "mine" scene of a wider scope
+  await ok(await api('PATCH', `/api/v1/customers/${mine[1].id}`, T.manager_east2, { version: 1, level: 'a' }));
+  assert.deepEqual(idsOf(await list('manager_east2', `${kw(`${word}${n}`)}&level=a`)), [mine[1].id]);
+  const scene = idsOf(await list('admin', `${kw(`${word}${n}`)}&manager_id=${mine[0].manager_id}`));
+  assert.deepEqual(scene.sort(), [...mine.map((c) => c.id), byContact.id].sort());
+  // the administrator (ALL: through the keyword index) finds the other manager's too
+  const all = idsOf(await list('admin', kw(`${word}${n}`)));
+  for (const c of [...mine, theirs, byContact]) assert.ok(all.includes(c.id));
+  // the picker of the owner
+  const picked = await ok(await api('GET', `/api/v1/customers/options?keyword=${encodeURIComponent(`${word}${n}第`)}`, T.manager_east2));
+  assert.deepEqual(picked.items.map((c) => c.id).sort(), mine.map((c) => c.id).sort());
+});
+
 test('the keyword finds a Chinese substring of the name, exactly, and a phone number by its start', async () => {
   const n = uniq();
   const hw = await create('manager_east2', { name: `深圳市华为技术${n}有限公司` });

@@ -1122,6 +1122,16 @@ static void test_listq_totals(void **state)
     assert_false(res.capped);
     assert_int_equal(json_array_size(res.items), 20);
     json_decref(res.items);
+    /* count_from: the count reads it (here with an index hint), the page still reads 'from' */
+    struct listq_spec hinted = people_spec;
+    hinted.count_from = "t_people p FORCE INDEX (PRIMARY)";
+    listq_add(&q, "p.id <= ?", &DBP_INT(7), 1);
+    assert_int_equal(listq_run(db, &hinted, &q, &pg, &res), 0);
+    assert_int_equal(res.total, 7);
+    assert_int_equal(json_array_size(res.items), 7);
+    json_decref(res.items);
+    hinted.count_from = "t_people p FORCE INDEX (no_such_index)"; /* proves it is read */
+    assert_int_not_equal(listq_run(db, &hinted, &q, &pg, &res), 0);
     people_drop(db);
 }
 
@@ -1376,7 +1386,8 @@ static void test_scope_where(void **state)
     struct scope sc = {.kind = SCOPE_DEPT_AND_CHILD, .user_id = 30, .src = &test_source};
     static const struct listq_sort rsorts[] = {{"id", "r.id", LISTQ_INT, false},
                                                {NULL, NULL, 0, false}};
-    static const struct listq_spec rspec = {"t_records r", "r.id", "r.id, r.owner_id", NULL, 0};
+    static const struct listq_spec rspec = {
+        .from = "t_records r", .id = "r.id", .columns = "r.id, r.owner_id"};
     json_t *ids = json_array(), *errors = json_array(), *row;
     listq_init(&q);
     listq_add(&q, "r.id <> ?", &DBP_INT(401), 1);
