@@ -269,3 +269,10 @@ export function redisAs(user, ...args) {
 }
 
 export const redis = (...args) => redisAs('crm_admin', ...args);
+
+/** Many commands, one a line, through one redis-cli as crm_admin (its replies are dropped). */
+export function redisPipe(commands) {
+  const port = process.env.CRM_TEST_REDIS_PORT ?? '7380';
+  const env = { ...process.env, REDISCLI_AUTH: redisSecret('crm_admin') };
+  execFileSync('redis-cli', ['-p', port, '--user', 'crm_admin', '--no-auth-warning'], { input: commands, env, stdio: ['pipe', 'ignore', 'inherit'], maxBuffer: 1 << 26 });
+}

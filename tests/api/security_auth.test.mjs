@@ -8,7 +8,7 @@
 // Everything is made here through the gateway, under fresh names.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, eventually, expectProblem, GATEWAY, login, mysql, redis, serviceUrl, sleep, tokenOf } from './lib.mjs';
+import { api, eventually, expectProblem, GATEWAY, login, mysql, redis, redisPipe, serviceUrl, sleep, tokenOf } from './lib.mjs';
 
 const sfx = Math.random().toString(36).slice(2, 8);
 const PW = 'Sec-Auth-Pass-42x';
@@ -298,6 +298,30 @@ test('#17 a role change commits although Redis takes no writes, and its revocati
   const fresh = await tokenFor(u);
   assert.equal((await api('GET', '/api/v1/auth/me', fresh)).status, 200);
   assert.ok(GATEWAY);
+});
+
+// ---- #18 a full revocation table ----
+
+test('#18 a logout is honoured after 17,000 other revocations: the table grows, it never drops one', async () => {
+  freshAddressBudget();
+  const u = await user('fill', W.deptA.id, [W.memberRole.id]);
+  const tok = await tokenFor(u);
+  assert.equal((await api('GET', '/api/v1/auth/me', tok)).status, 200);
+  // 17,000 revocations of tokens that live 10 more minutes, published as auth publishes them, to
+  // every process (the old table held 16,384 slots and dropped what came when 3/4 were taken).
+  // Only published, not stored: a process that restarts forgets them.
+  const exp = Math.floor(Date.now() / 1000) + 600;
+  const lines = [];
+  for (let i = 0; i < 17000; i++) lines.push(`PUBLISH crm:revocations "jti fill-${sfx}-${i} ${exp}"`);
+  redisPipe(lines.join('\n') + '\n');
+  // the real one after them: the gateway and the services must refuse the token from now on
+  const out = await api('POST', '/api/v1/auth/logout', tok, {});
+  assert.equal(out.status, 204, await out.text());
+  await eventually(async () => (await api('GET', '/api/v1/auth/me', tok)).status === 401, 10000, 'the logged-out token to be refused by the gateway');
+  const straight = await fetch(`${serviceUrl('customer')}/api/v1/customers?page_size=1`, { headers: { authorization: `Bearer ${tok}` } });
+  assert.equal(straight.status, 401, 'and by a service asked straight');
+  // everyone else keeps working: the table grew, it did not fail closed
+  assert.equal((await api('GET', '/api/v1/auth/me', W.mgrTok)).status, 200);
 });
 
 // ---- #1 last: on a broken build it takes the administrator's token with it ----
