@@ -254,6 +254,9 @@ static const struct listq_sort customer_sorts[] = {
     {"owner_time", "c.owner_time", LISTQ_TIME, true},
     {"name", "c.name", LISTQ_STR, false},
     {"id", "c.id", LISTQ_INT, true},
+    /* the stored copies that put customers without one last (migration 0010) */
+    {"next_contact_at", "c.next_contact_sort", LISTQ_TIME, false},
+    {"last_contact_at", "c.last_contact_sort", LISTQ_TIME, true},
     {NULL, NULL, 0, false},
 };
 
