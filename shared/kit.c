@@ -326,6 +326,18 @@ static void not_found(struct svc_job *job, const char *subject)
     svc_job_fail(job, 404, "not_found", "no such %s", subject);
 }
 
+void kit_list_work(struct svc_worker *w, struct svc_job *job,
+                   int (*list)(struct db *db, struct scope *sc, const struct kit_in *in,
+                               struct listq_result *out))
+{
+    struct kit_in *in = job->data;
+    struct scope sc = kit_scope(job);
+    struct listq_result res = {0};
+    if (list(&w->db, &sc, in, &res) == 0)
+        svc_job_ok(job, 200, listq_result_json(&res, &in->page));
+    json_decref(res.items);
+}
+
 void kit_get_work(struct svc_worker *w, struct svc_job *job, const char *subject,
                   int (*get)(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
                              json_t **row))

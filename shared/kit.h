@@ -142,6 +142,12 @@ int kit_history_page(struct svc_worker *w, struct svc_job *job, const char *reco
 
 /* ---- skeletons ---- */
 
+/* A list: 'list' the page in->page of the rows the caller's scope covers, with the filters in
+ * in->extra; 200 with listq_result_json. */
+void kit_list_work(struct svc_worker *w, struct svc_job *job,
+                   int (*list)(struct db *db, struct scope *sc, const struct kit_in *in,
+                               struct listq_result *out));
+
 /* GET by id: 'get' the record in->id in the caller's scope (unlocked); 200 with it, or 404 "no
  * such 'subject'" when it is absent or outside the scope. */
 void kit_get_work(struct svc_worker *w, struct svc_job *job, const char *subject,

@@ -370,16 +370,15 @@ static const struct listq_sort item_sorts[] = {
     {NULL, NULL, 0, false},
 };
 
+static int items_of(struct db *db, struct scope *sc, const struct kit_in *in,
+                    struct listq_result *out)
+{
+    return repo_items_list(db, sc, in->extra, &in->page, out);
+}
+
 static void list_work(struct svc_worker *w, struct svc_job *job)
 {
-    struct kit_in *in = job->data;
-    struct scope sc = kit_scope(job);
-    struct listq_result res = {0};
-    if (repo_items_list(&w->db, &sc, in->extra, &in->page, &res) != 0)
-        goto out;
-    svc_job_ok(job, 200, listq_result_json(&res, &in->page));
-out:
-    json_decref(res.items);
+    kit_list_work(w, job, items_of);
 }
 
 static void list(struct http_request *req, void *arg)
@@ -409,6 +408,37 @@ static void list(struct http_request *req, void *arg)
         return;
     }
     svc_submit(arg, req, list_work, in, kit_in_free);
+}
+
+/* GET /api/v1/transfers/handover: the hand-overs, newest first (any browser, any device) */
+
+static const struct listq_sort handover_sorts[] = {
+    {"created_at", "t.created_at", LISTQ_TIME, true},
+    {"id", "t.id", LISTQ_INT, true},
+    {NULL, NULL, 0, false},
+};
+
+static int handovers_of(struct db *db, struct scope *sc, const struct kit_in *in,
+                        struct listq_result *out)
+{
+    return repo_handovers_list(db, sc, &in->page, out);
+}
+
+static void handovers_work(struct svc_worker *w, struct svc_job *job)
+{
+    kit_list_work(w, job, handovers_of);
+}
+
+static void handovers(struct http_request *req, void *arg)
+{
+    struct kit_in *in = kit_in_new(NULL, 0);
+    json_t *errors = json_array();
+    kit_list_params(req, handover_sorts, &in->page, errors);
+    if (kit_reject(req, errors)) {
+        kit_in_free(in);
+        return;
+    }
+    svc_submit(arg, req, handovers_work, in, kit_in_free);
 }
 
 static int transfer_of(struct db *db, struct scope *sc, const struct kit_in *in, bool lock,
@@ -463,6 +493,7 @@ int transfers_routes(struct svc *s)
     return svc_route(s, "GET", "/api/v1/transfers/receivers", receivers) ||
            svc_route(s, "GET", "/api/v1/transfers/handover/preview", preview) ||
            svc_route(s, "POST", "/api/v1/transfers/handover", handover) ||
+           svc_route(s, "GET", "/api/v1/transfers/handover", handovers) ||
            svc_route(s, "GET", "/api/v1/transfers", list) ||
            svc_route(s, "POST", "/api/v1/transfers", create) ||
            svc_route(s, "GET", "/api/v1/transfers/{id}", get);

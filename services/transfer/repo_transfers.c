@@ -192,14 +192,46 @@ int repo_items_insert(struct db *db, long long transfer_id, json_t *customers, c
     " COALESCE(fm.display_name, '') AS from_manager_name, t.receivers, t.filter, t.total,"         \
     " t.done, t.failed, t.created_at, t.updated_at, t.finished_at"
 
-/* receivers and filter are JSON texts in the row: objects in the API */
+#define TRANSFER_JOINS NAME_OF("op", "t.operator_id") NAME_OF("fm", "t.from_manager_id")
+
+/* the receivers' names, in the order of their ids (a hand-over's list) */
+#define RECEIVER_NAMES                                                                             \
+    " (SELECT JSON_ARRAYAGG(COALESCE(su.display_name, '') ORDER BY r.n)"                           \
+    " FROM JSON_TABLE(t.receivers, '$[*]' COLUMNS (n FOR ORDINALITY, uid BIGINT PATH '$')) r"      \
+    " LEFT JOIN scope_users su ON su.user_id = r.uid) AS receiver_names"
+
+/* receivers, filter and receiver_names are JSON texts in the row: arrays and objects in the API */
 static void transfer_row_fix(json_t *row)
 {
-    static const char *const keys[] = {"receivers", "filter"};
+    static const char *const keys[] = {"receivers", "filter", "receiver_names"};
     for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
-        json_t *v = json_loads(json_string_value(json_object_get(row, keys[i])), 0, NULL);
+        json_t *text = json_object_get(row, keys[i]);
+        if (text == NULL)
+            continue;
+        json_t *v = json_loads(json_string_value(text), 0, NULL);
         json_object_set_new(row, keys[i], v ? v : json_null());
     }
+}
+
+/* A transfer the caller may read: its operator's, or one whose customers the caller's scope
+ * covers (given or received by one of its managers). */
+static int transfer_scope_where(struct db *db, struct listq *q, struct scope *sc)
+{
+    if (sc == NULL || sc->kind == SCOPE_ALL)
+        return 0;
+    struct listq s;
+    listq_init(&s);
+    if (scope_where_either(db, &s, sc, "ti.from_manager_id", "ti.to_manager_id") != 0)
+        return -1;
+    char *cond = xasprintf("t.operator_id = ? OR EXISTS (SELECT 1 FROM transfer_items ti"
+                           " WHERE ti.transfer_id = t.id AND %s)",
+                           listq_sql(&s) + 7);
+    struct db_param vals[LISTQ_MAX_PARAMS];
+    vals[0] = DBP_INT(sc->user_id);
+    memcpy(vals + 1, s.p, s.n * sizeof(vals[0]));
+    listq_add(q, cond, vals, s.n + 1);
+    free(cond);
+    return 0;
 }
 
 int repo_transfer_get(struct db *db, struct scope *sc, long long id, json_t **row)
@@ -210,23 +242,9 @@ int repo_transfer_get(struct db *db, struct scope *sc, long long id, json_t **ro
     *row = NULL;
     listq_init(&q);
     listq_add(&q, "t.id = ?", &DBP_INT(id), 1);
-    /* the operator's, or one whose customers the caller's scope covers */
-    if (sc && sc->kind != SCOPE_ALL) {
-        struct listq s;
-        listq_init(&s);
-        if (scope_where_either(db, &s, sc, "ti.from_manager_id", "ti.to_manager_id") != 0)
-            goto out;
-        char *cond = xasprintf("t.operator_id = ? OR EXISTS (SELECT 1 FROM transfer_items ti"
-                               " WHERE ti.transfer_id = t.id AND %s)",
-                               listq_sql(&s) + 7);
-        struct db_param vals[LISTQ_MAX_PARAMS];
-        vals[0] = DBP_INT(sc->user_id);
-        memcpy(vals + 1, s.p, s.n * sizeof(vals[0]));
-        listq_add(&q, cond, vals, s.n + 1);
-        free(cond);
-    }
-    sql = xasprintf("SELECT " TRANSFER_COLUMNS " FROM transfers t" NAME_OF("op", "t.operator_id")
-                        NAME_OF("fm", "t.from_manager_id") "%s",
+    if (transfer_scope_where(db, &q, sc) != 0)
+        goto out;
+    sql = xasprintf("SELECT " TRANSFER_COLUMNS " FROM transfers t" TRANSFER_JOINS "%s",
                     listq_sql(&q));
     rc = db_query_one(db, sql, q.p, q.n, row);
     if (rc == 0 && *row)
@@ -234,6 +252,30 @@ int repo_transfer_get(struct db *db, struct scope *sc, long long id, json_t **ro
 out:
     free(sql);
     return rc;
+}
+
+static const struct listq_spec handovers_spec = {
+    .from = "transfers t",
+    .id = "t.id",
+    .columns = TRANSFER_COLUMNS "," RECEIVER_NAMES,
+    .joins = TRANSFER_JOINS,
+};
+
+int repo_handovers_list(struct db *db, struct scope *sc, const struct listq_page *pg,
+                        struct listq_result *out)
+{
+    struct listq q;
+    listq_init(&q);
+    listq_add(&q, "t.kind = 'handover'", NULL, 0);
+    if (transfer_scope_where(db, &q, sc) != 0 || listq_run(db, &handovers_spec, &q, pg, out) != 0)
+        return -1;
+    size_t i;
+    json_t *row;
+    json_array_foreach(out->items, i, row)
+    {
+        transfer_row_fix(row);
+    }
+    return 0;
 }
 
 static const struct listq_spec items_spec = {

@@ -65,6 +65,10 @@ struct item_filter {
     char keyword[128]; /* in the reason or the customer's name */
     char status[16];
 };
+/* The hand-overs the caller may read (repo_transfer_get's scope), newest first; each with
+ * receiver_names beside receivers. */
+int repo_handovers_list(struct db *db, struct scope *sc, const struct listq_page *pg,
+                        struct listq_result *out) __attribute__((warn_unused_result));
 int repo_items_list(struct db *db, struct scope *sc, const struct item_filter *f,
                     const struct listq_page *pg, struct listq_result *out)
     __attribute__((warn_unused_result));

@@ -8,7 +8,7 @@
 // through the gateway.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, eventually, expectProblem, mysql, tokenOf } from './lib.mjs';
+import { api, eventually, expectProblem, login, mysql, tokenOf } from './lib.mjs';
 
 const sfx = Math.random().toString(36).slice(2, 8);
 const T = {};
@@ -190,4 +190,29 @@ test('a director hands over all of a manager\'s customers to two receivers as a 
   assert.deepEqual(per, { [ME.manager_east1]: 6, [ME.manager_east2]: 6 }, 'spread evenly');
   await eventually(() => mysql(`SELECT COUNT(*) FROM crm_customer.customers WHERE manager_id = ${giver.id}`) === '0', 20000, 'every customer moved at the customer service');
   for (const id of ids) assert.equal(mysql(`SELECT COUNT(*) FROM crm_transfer.transfer_items WHERE customer_id = ${id}`), '1');
+
+  // the hand-over page lists it from the server, on any device: for its director and for ALL,
+  // with the receivers' names; not for a holder of the permission whose scope is elsewhere
+  const names = await Promise.all(['manager_east1', 'manager_east2'].map(async (u) => (await ok(await api('GET', '/api/v1/auth/me', T[u]))).display_name));
+  for (const who of ['director_east', 'admin']) {
+    const page = await ok(await api('GET', '/api/v1/transfers/handover?page_size=100', T[who]));
+    const row = page.items.find((h) => h.id === job.id);
+    assert.ok(row, `${who} lists the hand-over`);
+    assert.deepEqual(row.receiver_names, names);
+    assert.deepEqual(row.receivers, [ME.manager_east1, ME.manager_east2]);
+    assert.equal(row.status, 'done');
+    assert.equal(row.from_manager_name, '交接人');
+    assert.ok(page.items.every((h) => h.kind === 'handover'), 'hand-overs only');
+  }
+  await expectProblem(await api('GET', '/api/v1/transfers/handover', T.manager_east1), 403, 'forbidden');
+  const south = (await ok(await api('GET', `/api/v1/users/${ME.manager_south1}`, T.admin))).dept_id;
+  const elsewhere = await ok(await api('POST', '/api/v1/roles', T.admin, {
+    code: `ho_south_${sfx}`, name: '华南交接', data_scope: 'DEPT', permissions: ['transfer:transfer:handover', 'transfer:transfer:read'],
+  }), 201);
+  const other = await ok(await api('POST', '/api/v1/users', T.admin, { username: `ho_south_${sfx}`, display_name: '华南交接人', password: 'Marble-Violet-83', dept_id: south, role_ids: [elsewhere.id] }), 201);
+  const l = await login(other.username, 'Marble-Violet-83');
+  assert.equal(l.res.status, 200, JSON.stringify(l.body));
+  const theirs = await ok(await api('GET', '/api/v1/transfers/handover?page_size=100', l.body.access_token));
+  assert.ok(!theirs.items.some((h) => h.id === job.id), 'outside the scope: not listed');
+  await expectProblem(await api('GET', `/api/v1/transfers/${job.id}`, l.body.access_token), 404, 'not_found');
 });

@@ -81,23 +81,6 @@ export async function waitApplied(ids, to, { timeoutMs = 8000, everyMs = 250 } =
   }
 }
 
-// ---- hand-overs started from this browser (the page's "recent hand-overs") ----------------
-
-const RECENT_KEY = 'crm.handovers'
-const RECENT_MAX = 10
-
-/** [{id, from_name, receiver_names, created_at}] newest first, as saved by rememberHandover. */
-export function recentHandovers() {
-  try {
-    const v = JSON.parse(localStorage.getItem(RECENT_KEY) || '[]')
-    return Array.isArray(v) ? v.filter((x) => x && Number.isInteger(x.id)) : []
-  } catch {
-    return []
-  }
-}
-
-/** Keeps a hand-over (with the names the page showed) at the top of the recent ones. */
-export function rememberHandover(entry) {
-  const rest = recentHandovers().filter((x) => x.id !== entry.id)
-  localStorage.setItem(RECENT_KEY, JSON.stringify([entry, ...rest].slice(0, RECENT_MAX)))
-}
+/** GET /transfers/handover -> a page of the hand-overs the caller may read, newest first, each
+ * with its progress and receiver_names (any browser, any device). */
+export const listHandovers = (query, opts) => api.get(`${TRANSFERS_PATH}/handover`, query, opts)
