@@ -112,15 +112,16 @@ static const struct listq_sort role_sorts[] = {
     {NULL, NULL, 0, false},
 };
 
+static int roles_of(struct db *db, struct scope *sc, const struct kit_in *in,
+                    struct listq_result *out)
+{
+    (void)sc; /* roles are not scoped: every holder of system:role:read sees them all */
+    return repo_roles_list(db, &in->page, out);
+}
+
 static void roles_list_work(struct svc_worker *w, struct svc_job *job)
 {
-    struct kit_in *in = job->data;
-    struct listq_result res = {0};
-    if (repo_roles_list(&w->db, &in->page, &res) != 0)
-        goto out;
-    svc_job_ok(job, 200, listq_result_json(&res, &in->page));
-out:
-    json_decref(res.items);
+    kit_list_work(w, job, roles_of);
 }
 
 static void roles_list(struct http_request *req, void *arg)

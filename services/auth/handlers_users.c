@@ -278,17 +278,16 @@ struct users_filter {
     char q[72], status[16];
 };
 
+static int users_of(struct db *db, struct scope *sc, const struct kit_in *in,
+                    struct listq_result *out)
+{
+    const struct users_filter *uf = in->extra;
+    return repo_users_list(db, sc, &uf->f, &in->page, out);
+}
+
 static void list_work(struct svc_worker *w, struct svc_job *job)
 {
-    struct kit_in *in = job->data;
-    const struct users_filter *uf = in->extra;
-    struct scope sc = kit_scope(job);
-    struct listq_result res = {0};
-    if (repo_users_list(&w->db, &sc, &uf->f, &in->page, &res) != 0)
-        goto out;
-    svc_job_ok(job, 200, listq_result_json(&res, &in->page));
-out:
-    json_decref(res.items);
+    kit_list_work(w, job, users_of);
 }
 
 static void list(struct http_request *req, void *arg)

@@ -245,16 +245,15 @@ static const struct listq_sort contact_sorts[] = {
     {NULL, NULL, 0, false},
 };
 
+static int contacts_of(struct db *db, struct scope *sc, const struct kit_in *in,
+                       struct listq_result *out)
+{
+    return repo_contacts_list(db, sc, in->extra, &in->page, out);
+}
+
 static void list_work(struct svc_worker *w, struct svc_job *job)
 {
-    struct kit_in *in = job->data;
-    struct scope sc = kit_scope(job);
-    struct listq_result res = {0};
-    if (repo_contacts_list(&w->db, &sc, in->extra, &in->page, &res) != 0)
-        goto out;
-    svc_job_ok(job, 200, listq_result_json(&res, &in->page));
-out:
-    json_decref(res.items);
+    kit_list_work(w, job, contacts_of);
 }
 
 static void list(struct http_request *req, void *arg)
